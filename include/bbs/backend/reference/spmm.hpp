@@ -1,0 +1,16 @@
+// Reference SpMM: Y = alpha * A * X + beta * Y for a dense X with n columns, in plain loops.
+#pragma once
+
+namespace bbs {
+namespace backend {
+
+/// X is A.cols x n and Y is A.rows x n, both column-major with leading dimensions ldx and ldy.
+/// Column j of Y is exactly spmv(reference, A, alpha, X[:, j], beta, Y[:, j]): the reference
+/// defines SpMM as n independent SpMVs, so every backend's SpMM is checked against SpMV.
+template <typename T>
+void spmm(reference, const CsbView<T>& a, index n, T alpha, const T* x, index ldx, T beta, T* y, index ldy) {
+  for (index j = 0; j < n; ++j) spmv(reference{}, a, alpha, x + j * ldx, beta, y + j * ldy);
+}
+
+}  // namespace backend
+}  // namespace bbs

@@ -1,0 +1,41 @@
+// bbs: bank-balanced sparse matrices in Compressed Sparse Banks (CSB) storage, with SpMV kernels
+// behind Eigen-style expressions. Include this header only; it pulls in the library in
+// dependency order, so reading it top to bottom shows the architecture (docs/ARCHITECTURE.md).
+#pragma once
+
+#define BBS_UMBRELLA_INCLUDED
+
+// Core: basic types, the exception family, value-type traits, bank configuration.
+#include "bbs/core/config.hpp"
+#include "bbs/core/error.hpp"
+#include "bbs/core/value_traits.hpp"
+#include "bbs/core/bank_config.hpp"
+
+// Storage: the canonical CSB arrays and their invariants (no arithmetic).
+#include "bbs/storage/csb_view.hpp"
+
+// Matrix types: BbsMatrix (owning) and BbsMap (non-owning) over CSB, seen by Eigen as sparse operators.
+#include "bbs/backend/tags.hpp"
+#include "bbs/matrix/forward.hpp"
+#include "bbs/eigen/traits.hpp"
+#include "bbs/matrix/matrix_base.hpp"
+#include "bbs/matrix/bbs_matrix.hpp"
+#include "bbs/matrix/bbs_map.hpp"
+
+// Backends: one folder each, same file names; the reference backend is the specification.
+#include "bbs/backend/reference/spmv.hpp"
+#include "bbs/backend/reference/spmv_transposed.hpp"
+#include "bbs/backend/reference/spmm.hpp"
+#include "bbs/backend/registry.hpp"
+
+// Kernels: the dispatch that expressions and layers call.
+#include "bbs/kernel/dispatch.hpp"
+
+// Expressions: A * x, A.transpose() * x, bbs::on<Backend>(A) * x, and their Eigen evaluation.
+#include "bbs/expr/matrix_operand.hpp"
+#include "bbs/eigen/product.hpp"
+
+// Pruning: dense weights to bank-balanced matrices.
+#include "bbs/prune/bank_balanced.hpp"
+
+#undef BBS_UMBRELLA_INCLUDED

@@ -1,0 +1,47 @@
+// Kernel dispatch: the entry points that expressions and layers call. Each takes a backend tag
+// and forwards to that backend's overload (found by argument-dependent lookup on the tag), so a
+// new backend needs a folder, not edits here. backend::automatic resolves the run-time default.
+#pragma once
+
+namespace bbs {
+namespace kernel {
+
+/// y = alpha * A * x + beta * y; x: A.cols, y: A.rows, contiguous. beta == 0 ignores y's contents.
+template <typename Backend, typename T>
+void spmv(Backend tag, const CsbView<T>& a, T alpha, const T* x, T beta, T* y) {
+  if constexpr (std::is_same<Backend, backend::automatic>::value) {
+    detail::visit_default_backend([&](auto b) { kernel::spmv(b, a, alpha, x, beta, y); });
+  } else {
+    backend::spmv(tag, a, alpha, x, beta, y);
+  }
+}
+
+/// y = alpha * A^T * x + beta * y; x: A.rows, y: A.cols, contiguous.
+template <typename Backend, typename T>
+void spmv_transposed(Backend tag, const CsbView<T>& a, T alpha, const T* x, T beta, T* y) {
+  if constexpr (std::is_same<Backend, backend::automatic>::value) {
+    detail::visit_default_backend([&](auto b) { kernel::spmv_transposed(b, a, alpha, x, beta, y); });
+  } else {
+    backend::spmv_transposed(tag, a, alpha, x, beta, y);
+  }
+}
+
+/// Y = alpha * A * X + beta * Y; X: A.cols x n, Y: A.rows x n, column-major, leading dims ldx, ldy.
+template <typename Backend, typename T>
+void spmm(Backend tag, const CsbView<T>& a, index n, T alpha, const T* x, index ldx, T beta, T* y, index ldy) {
+  if constexpr (std::is_same<Backend, backend::automatic>::value) {
+    detail::visit_default_backend([&](auto b) { kernel::spmm(b, a, n, alpha, x, ldx, beta, y, ldy); });
+  } else {
+    backend::spmm(tag, a, n, alpha, x, ldx, beta, y, ldy);
+  }
+}
+
+/// Y = alpha * A^T * X + beta * Y, one transposed SpMV per column of X.
+template <typename Backend, typename T>
+void spmm_transposed(Backend tag, const CsbView<T>& a, index n, T alpha, const T* x, index ldx, T beta, T* y,
+                     index ldy) {
+  for (index j = 0; j < n; ++j) spmv_transposed(tag, a, alpha, x + j * ldx, beta, y + j * ldy);
+}
+
+}  // namespace kernel
+}  // namespace bbs

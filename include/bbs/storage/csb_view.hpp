@@ -1,0 +1,97 @@
+// CsbView: the canonical Compressed Sparse Banks arrays of one matrix, non-owning, with their invariants.
+//
+// Layout (docs/CSB_FORMAT.md): row r starts at entry r * num_banks * k, so no row pointers exist.
+// Inside a row the order is slot-major: for slot s in 0..k-1, for bank b in 0..num_banks-1, one
+// (value, in-bank index) pair. The num_banks consecutive entries of a slot come from different
+// banks, so num_banks processing elements can consume them in the same cycle. Column = b * bank_size
+// + index. A partial last bank is zero-padded: an entry whose column is >= cols is padding and
+// holds the value 0; kernels skip it and never read x past cols.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace bbs {
+
+template <typename T>
+struct CsbView {
+  index rows = 0;
+  index cols = 0;
+  BankConfig config{};
+  const T* values = nullptr;
+  /// uint8_t indices when config.bank_size <= 256, uint16_t above (config.index_width()).
+  const void* indices = nullptr;
+
+  index num_banks() const { return config.num_banks(cols); }
+  index nnz_per_bank() const { return config.nnz_per_bank; }
+  index bank_size() const { return config.bank_size; }
+  /// Entries stored per row, padding included: num_banks * nnz_per_bank.
+  index row_entries() const { return num_banks() * config.nnz_per_bank; }
+  /// Entries stored in all, padding included.
+  index stored_entries() const { return rows * row_entries(); }
+  /// Columns of the last bank that exist in the matrix (bank_size unless the bank is padded).
+  index last_bank_width() const { return cols - (num_banks() - 1) * config.bank_size; }
+  /// Real (non-padding) entries per row: the last bank contributes at most its width.
+  index row_nonzeros() const {
+    if (cols == 0) return 0;
+    const index last = last_bank_width() < config.nnz_per_bank ? last_bank_width() : config.nnz_per_bank;
+    return (num_banks() - 1) * config.nnz_per_bank + last;
+  }
+  /// Stored entries that are not padding (Eigen's nonZeros(): explicit zeros count).
+  index nonzeros() const { return rows * row_nonzeros(); }
+
+  /// Calls f with the index array typed as const uint8_t* or const uint16_t*.
+  template <typename F>
+  decltype(auto) with_indices(F&& f) const {
+    if (config.index_width() == IndexWidth::u8) return f(static_cast<const std::uint8_t*>(indices));
+    return f(static_cast<const std::uint16_t*>(indices));
+  }
+
+  /// Checks every invariant; throws format_error naming the first broken one.
+  /// - the bank configuration is valid and the shape is non-negative;
+  /// - the arrays are present when entries are stored;
+  /// - inside every bank of every row the k indices are < bank_size and strictly increasing;
+  /// - padding entries (column >= cols) hold exactly zero.
+  void validate() const {
+    config.validate();
+    if (rows < 0 || cols < 0) detail::throw_error<format_error>("CSB: negative shape ", rows, " x ", cols);
+    if (stored_entries() > 0 && (values == nullptr || indices == nullptr)) {
+      detail::throw_error<format_error>("CSB: ", stored_entries(), " entries expected but the ",
+                                        values == nullptr ? "value" : "index", " array is null");
+    }
+    with_indices([&](auto idx) { check_indices(idx); });
+  }
+
+ private:
+  template <typename I>
+  void check_indices(const I* idx) const {
+    const index nb = num_banks();
+    const index k = config.nnz_per_bank;
+    const index bs = config.bank_size;
+    for (index r = 0; r < rows; ++r) {
+      const index row_begin = r * row_entries();
+      for (index b = 0; b < nb; ++b) {
+        index previous = -1;
+        for (index s = 0; s < k; ++s) {
+          const index e = row_begin + s * nb + b;
+          const index i = idx[e];
+          if (i >= bs) {
+            detail::throw_error<format_error>("CSB: row ", r, " bank ", b, " slot ", s, ": in-bank index ", i,
+                                              " is not below bank_size ", bs);
+          }
+          if (i <= previous) {
+            detail::throw_error<format_error>("CSB: row ", r, " bank ", b, " slot ", s, ": in-bank index ", i,
+                                              " does not increase (previous slot holds ", previous, ")");
+          }
+          previous = i;
+          if (b * bs + i >= cols && !(values[e] == T(0))) {
+            detail::throw_error<format_error>("CSB: row ", r, " bank ", b, " slot ", s, ": padding column ",
+                                              b * bs + i, " (matrix has ", cols, " columns) holds a nonzero value");
+          }
+        }
+      }
+    }
+  }
+};
+
+}  // namespace bbs
