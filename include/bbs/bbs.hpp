@@ -37,5 +37,15 @@
 
 // Pruning: dense weights to bank-balanced matrices.
 #include "bbs/prune/bank_balanced.hpp"
+#include "bbs/prune/patterns.hpp"
+
+// Files: the checksummed binary CSB format, written atomically.
+#include "bbs/io/checksum.hpp"
+#include "bbs/io/csb_file.hpp"
+
+// Optional integrations, enabled when their headers are found.
+#if !defined(BBS_NO_XTENSOR) && __has_include(<xtensor/xtensor.hpp>)
+#include "bbs/xtensor/xtensor.hpp"
+#endif
 
 #undef BBS_UMBRELLA_INCLUDED

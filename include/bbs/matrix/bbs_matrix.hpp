@@ -8,23 +8,6 @@
 #include <vector>
 
 namespace bbs {
-namespace detail {
-
-/// Entries stored for a rows x cols matrix under cfg; throws shape_error on a negative shape or
-/// on a count that does not fit the index type.
-inline index checked_stored_entries(index rows, index cols, const BankConfig& cfg) {
-  cfg.validate();
-  if (rows < 0 || cols < 0) throw_error<shape_error>("negative matrix shape ", rows, " x ", cols);
-  const index per_row = cfg.num_banks(cols) * cfg.nnz_per_bank;
-  if (per_row != 0 && rows > std::numeric_limits<index>::max() / per_row) {
-    throw_error<shape_error>("a ", rows, " x ", cols, " matrix with ", cfg.nnz_per_bank,
-                             " entries per bank overflows the entry count");
-  }
-  return rows * per_row;
-}
-
-}  // namespace detail
-
 template <typename T>
 class BbsMatrix : public BbsBase<BbsMatrix<T>> {
  public:
