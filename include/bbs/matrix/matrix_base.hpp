@@ -29,7 +29,7 @@ class BbsBase : public Eigen::EigenBase<Derived> {
   index outerSize() const { return rows(); }
   index innerSize() const { return cols(); }
 
-  const BankConfig& bankConfig() const { return derived().view().config; }
+  BankConfig bankConfig() const { return csb().config; }
   index bankSize() const { return bankConfig().bank_size; }
   index nnzPerBank() const { return bankConfig().nnz_per_bank; }
   index numBanks() const { return csb().num_banks(); }

@@ -1,0 +1,81 @@
+// Tests for the canonical CSB layout (slot-major interleaving, padding) and CsbView::validate.
+#include "testbed.hpp"
+
+using bbs::BankConfig;
+using bbs::BbsMatrix;
+
+namespace {
+// Row 0: [1 0 2 0 | 0 3 0 4], row 1: [0 5 6 0 | 7 0 0 8]; banks of 4, two entries each.
+// Slot-major: slot 0 of bank 0, slot 0 of bank 1, slot 1 of bank 0, slot 1 of bank 1.
+const std::vector<float> kValues = {1, 3, 2, 4, 5, 7, 6, 8};
+const std::vector<std::uint8_t> kIndices = {0, 1, 2, 3, 1, 0, 2, 3};
+}  // namespace
+
+TEST_CASE("CSB interleaves the banks slot by slot, as in the paper", "[storage][csb]") {
+  Eigen::MatrixXf dense(2, 8);
+  dense << 1, 0, 2, 0, 0, 3, 0, 4, 0, 5, 6, 0, 7, 0, 0, 8;
+  const auto pruned = bbs::prune<float>(dense, BankConfig(4, 2));
+  const auto v = pruned.view();
+  REQUIRE(v.stored_entries() == 8);
+  CHECK(std::vector<float>(v.values, v.values + 8) == kValues);
+  const auto* idx = static_cast<const std::uint8_t*>(v.indices);
+  CHECK(std::vector<std::uint8_t>(idx, idx + 8) == kIndices);
+
+  const BbsMatrix<float> built(2, 8, BankConfig(4, 2), kValues, kIndices);
+  CHECK(built.toDense() == dense);
+}
+
+TEST_CASE("A partial last bank is zero-padded", "[storage][csb]") {
+  // 1 x 6 with banks of 4: the second bank has 2 real columns (4, 5); k = 3 needs one padding slot.
+  Eigen::MatrixXf dense(1, 6);
+  dense << 1, 2, 3, 4, 5, 6;
+  const auto a = bbs::prune<float>(dense, BankConfig(4, 3));
+  const auto v = a.view();
+  CHECK(v.num_banks() == 2);
+  CHECK(v.last_bank_width() == 2);
+  CHECK(v.stored_entries() == 6);
+  CHECK(v.nonzeros() == 5);  // 3 in the full bank, 2 real ones in the padded bank
+  const auto* idx = static_cast<const std::uint8_t*>(v.indices);
+  // Bank 1 keeps in-bank 0 and 1 (columns 4, 5) and pads with in-bank 2 (column 6), value 0.
+  CHECK(idx[1] == 0);
+  CHECK(idx[3] == 1);
+  CHECK(idx[5] == 2);
+  CHECK(v.values[5] == 0.0f);
+  Eigen::MatrixXf want(1, 6);
+  want << 0, 2, 3, 4, 5, 6;
+  CHECK(a.toDense() == want);
+}
+
+TEST_CASE("validate names every broken invariant", "[storage][csb]") {
+  const BankConfig cfg(4, 2);
+  CHECK_NOTHROW(bbs::CsbView<float>{2, 8, cfg, kValues.data(), kIndices.data()}.validate());
+
+  auto out_of_bank = kIndices;
+  out_of_bank[3] = 4;
+  auto v1 = kValues;
+  const bbs::CsbView<float> bad_range{2, 8, cfg, v1.data(), out_of_bank.data()};
+  CHECK_THROWS_WITH(bad_range.validate(), Catch::Contains("in-bank index 4 is not below bank_size 4"));
+
+  auto not_increasing = kIndices;
+  not_increasing[6] = 1;  // row 1, bank 0, slot 1 repeats index 1
+  const bbs::CsbView<float> bad_order{2, 8, cfg, v1.data(), not_increasing.data()};
+  CHECK_THROWS_AS(bad_order.validate(), bbs::format_error);
+  CHECK_THROWS_WITH(bad_order.validate(), Catch::Contains("row 1 bank 0 slot 1") && Catch::Contains("does not increase"));
+
+  // With 6 columns, bank 1's in-bank indices 2 and 3 are padding and must hold zero.
+  const std::vector<float> values = {1, 3, 2, 4, 5, 7, 6, 8};
+  const std::vector<std::uint8_t> indices = {0, 0, 2, 1, 1, 0, 2, 2};
+  const bbs::CsbView<float> bad_padding{2, 6, cfg, values.data(), indices.data()};
+  CHECK_THROWS_WITH(bad_padding.validate(), Catch::Contains("padding column 6") && Catch::Contains("nonzero"));
+
+  const bbs::CsbView<float> null_values{2, 8, cfg, nullptr, kIndices.data()};
+  CHECK_THROWS_WITH(null_values.validate(), Catch::Contains("value array is null"));
+  CHECK_NOTHROW(bbs::CsbView<float>{0, 8, cfg, nullptr, nullptr}.validate());
+}
+
+TEST_CASE("Entry counts refuse overflow and negative shapes", "[storage][csb]") {
+  CHECK_THROWS_AS(bbs::detail::checked_stored_entries(-1, 4, BankConfig(4, 1)), bbs::shape_error);
+  CHECK_THROWS_WITH(bbs::detail::checked_stored_entries(bbs::index(1) << 40, bbs::index(1) << 40, BankConfig(1, 1)),
+                    Catch::Contains("overflows"));
+  CHECK(bbs::detail::checked_stored_entries(3, 10, BankConfig(4, 2)) == 3 * 3 * 2);
+}
