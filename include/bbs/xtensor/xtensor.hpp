@@ -1,5 +1,9 @@
-// xtensor integration: y = A * x for 1-D xt::xtensor / xt::xarray vectors, pruning from 2-D
-// xtensor expressions, and loading dense weights from .npy files (xtensor's npy reader).
+// xtensor integration: SpMV with 1-D xt::xtensor / xt::xarray vectors, pruning from 2-D xtensor
+// expressions, and loading dense weights from .npy files (xtensor's npy reader).
+//
+// The product is spelled bbs::spmv(A, x, y) or y = bbs::multiply(A, x), not A * x: xtensor's own
+// operator* accepts any type as a scalar operand and fails hard on a BbsMatrix, so an A * x
+// overload for xtensor arguments could never be selected.
 #pragma once
 
 #include <fstream>
@@ -38,40 +42,6 @@ void xtensor_spmv(const MatrixOperand<T, Backend, Transposed>& op, const xt::xex
 
 }  // namespace detail
 
-/// A * x with an xtensor right-hand side: a lightweight expression that is evaluated when it is
-/// converted to xt::xtensor<T, 1> or xt::xarray<T> (xt::xtensor<float, 1> y = A * x;).
-/// To reuse an existing y's storage, call bbs::spmv(A, x, y).
-template <typename Operand, typename E>
-class XtensorProduct {
- public:
-  using value_type = typename Operand::Scalar;
-  XtensorProduct(const Operand& op, const E& x) : op_(op), x_(x) {}
-  operator xt::xtensor<value_type, 1>() const { return evaluate<xt::xtensor<value_type, 1>>(); }
-  operator xt::xarray<value_type>() const { return evaluate<xt::xarray<value_type>>(); }
-
- private:
-  template <typename Y>
-  Y evaluate() const {
-    Y y;
-    detail::xtensor_spmv(op_, x_, y);
-    return y;
-  }
-  Operand op_;
-  const E& x_;
-};
-
-template <typename T, typename Backend, bool Transposed, typename E>
-XtensorProduct<MatrixOperand<T, Backend, Transposed>, E> operator*(const MatrixOperand<T, Backend, Transposed>& a,
-                                                                    const xt::xexpression<E>& x) {
-  return {a, x.derived_cast()};
-}
-
-template <typename Derived, typename E>
-XtensorProduct<MatrixOperand<typename Derived::Scalar, backend::automatic, false>, E> operator*(
-    const BbsBase<Derived>& a, const xt::xexpression<E>& x) {
-  return {MatrixOperand<typename Derived::Scalar, backend::automatic, false>(a.derived().view()), x.derived_cast()};
-}
-
 /// y = A * x into an existing xtensor container (resized if needed; no other allocation when x
 /// is contiguous). A may be a matrix, A.transpose() or bbs::on<Backend>(A).
 template <typename T, typename Backend, bool Transposed, typename E, typename Y>
@@ -81,6 +51,14 @@ void spmv(const MatrixOperand<T, Backend, Transposed>& a, const xt::xexpression<
 template <typename Derived, typename E, typename Y>
 void spmv(const BbsBase<Derived>& a, const xt::xexpression<E>& x, Y& y) {
   detail::xtensor_spmv(on<backend::automatic>(a), x, y);
+}
+
+/// Returns A * x as a new xt::xtensor<T, 1>.
+template <typename A, typename E>
+auto multiply(const A& a, const xt::xexpression<E>& x) {
+  xt::xtensor<typename A::Scalar, 1> y;
+  spmv(a, x, y);
+  return y;
 }
 
 /// Prunes a 2-D xtensor expression to bank-balanced sparsity (same rules as the Eigen overload).
