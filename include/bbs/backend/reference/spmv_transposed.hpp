@@ -12,13 +12,17 @@ template <typename T>
 void spmv_transposed(reference, const CsbView<T>& a, T alpha, const T* x, T beta, T* y) {
   using acc_t = typename value_traits<T>::accumulator;
   const index nb = a.num_banks();
-  const index per_row = a.row_entries();
+  const index k = a.nnz_per_bank();
   std::vector<acc_t> sum(static_cast<std::size_t>(a.cols), acc_t(0));
   a.with_indices([&](auto idx) {
     for (index r = 0; r < a.rows; ++r) {
-      for (index e = r * per_row; e < (r + 1) * per_row; ++e) {
-        const index col = ((e - r * per_row) % nb) * a.bank_size() + idx[e];
-        if (col < a.cols) sum[static_cast<std::size_t>(col)] += acc_t(a.values[e]) * acc_t(x[r]);
+      const index row_begin = r * a.row_entries();
+      for (index s = 0; s < k; ++s) {
+        for (index b = 0; b < nb; ++b) {
+          const index e = row_begin + s * nb + b;
+          const index col = b * a.bank_size() + idx[e];
+          if (col < a.cols) sum[static_cast<std::size_t>(col)] += acc_t(a.values[e]) * acc_t(x[r]);
+        }
       }
     }
   });
