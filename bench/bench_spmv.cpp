@@ -37,7 +37,19 @@ const Problem& problem(int n, double sparsity, int bank) {
   return it->second;
 }
 
-void set_counters(benchmark::State& state, const Problem& p, double bytes) {
+const Problem& problem_of(const benchmark::State& state) {
+  return problem(int(state.range(0)), 1.0 - 1.0 / double(state.range(1)), int(state.range(2)));
+}
+
+/// Times y = product(x) and reports GFLOP (2 per nonzero) and the bytes one product must move.
+template <typename Product>
+void time_product(benchmark::State& state, const Problem& p, double bytes, Product&& product) {
+  Eigen::VectorXf y(p.a.rows());
+  for (auto _ : state) {
+    product(y);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
   const double flops = 2.0 * double(p.a.nonZeros());
   state.counters["GFLOP"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["GB"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
@@ -45,36 +57,21 @@ void set_counters(benchmark::State& state, const Problem& p, double bytes) {
 
 template <typename Backend>
 void BM_bbs_spmv(benchmark::State& state) {
-  const auto& p = problem(int(state.range(0)), 1.0 - 1.0 / double(state.range(1)), int(state.range(2)));
-  Eigen::VectorXf y(p.a.rows());
-  for (auto _ : state) {
-    y.noalias() = bbs::on<Backend>(p.a) * p.x;
-    benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
-  set_counters(state, p, double(p.a.memoryBytes()) + 4.0 * double(p.a.rows() + p.a.cols()));
+  const Problem& p = problem_of(state);
+  const double bytes = double(p.a.memoryBytes()) + 4.0 * double(p.a.rows() + p.a.cols());
+  time_product(state, p, bytes, [&](Eigen::VectorXf& y) { y.noalias() = bbs::on<Backend>(p.a) * p.x; });
 }
 
 void BM_eigen_sparse_spmv(benchmark::State& state) {
-  const auto& p = problem(int(state.range(0)), 1.0 - 1.0 / double(state.range(1)), int(state.range(2)));
-  Eigen::VectorXf y(p.a.rows());
-  for (auto _ : state) {
-    y.noalias() = p.sparse * p.x;
-    benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
-  set_counters(state, p, 8.0 * double(p.sparse.nonZeros()) + 4.0 * double(p.a.rows() * 2 + p.a.cols()));
+  const Problem& p = problem_of(state);
+  const double bytes = 8.0 * double(p.sparse.nonZeros()) + 4.0 * double(2 * p.a.rows() + p.a.cols());
+  time_product(state, p, bytes, [&](Eigen::VectorXf& y) { y.noalias() = p.sparse * p.x; });
 }
 
 void BM_eigen_dense_gemv(benchmark::State& state) {
-  const auto& p = problem(int(state.range(0)), 1.0 - 1.0 / double(state.range(1)), int(state.range(2)));
-  Eigen::VectorXf y(p.a.rows());
-  for (auto _ : state) {
-    y.noalias() = p.dense * p.x;
-    benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
-  set_counters(state, p, 4.0 * double(p.dense.size()) + 4.0 * double(p.a.rows() + p.a.cols()));
+  const Problem& p = problem_of(state);
+  const double bytes = 4.0 * double(p.dense.size()) + 4.0 * double(p.a.rows() + p.a.cols());
+  time_product(state, p, bytes, [&](Eigen::VectorXf& y) { y.noalias() = p.dense * p.x; });
 }
 
 // Arguments: n (square), 1 / density (8 = 87.5% sparse), bank size.

@@ -1,4 +1,6 @@
 // Tests for BankConfig: validation, the from_sparsity rounding rule, bank counts.
+#include <limits>
+
 #include "testbed.hpp"
 
 using bbs::BankConfig;
@@ -36,6 +38,8 @@ TEST_CASE("BankConfig reports banks, density and index width", "[core][bank_conf
   CHECK(cfg.num_banks(1024) == 16);
   CHECK(cfg.num_banks(1025) == 17);
   CHECK(cfg.num_banks(0) == 0);
+  const bbs::index max = std::numeric_limits<bbs::index>::max();
+  CHECK(BankConfig(4, 1).num_banks(max) == max / 4 + 1);  // no overflow at the top of the range
   CHECK(cfg.density() == Approx(0.125));
   CHECK(cfg.sparsity() == Approx(0.875));
   CHECK(cfg.index_width() == bbs::IndexWidth::u8);

@@ -56,7 +56,7 @@ struct BankConfig {
   IndexWidth index_width() const { return bank_size <= 256 ? IndexWidth::u8 : IndexWidth::u16; }
 
   /// Number of banks per row for a matrix with `cols` columns (the last one may be partial).
-  index num_banks(index cols) const { return cols == 0 ? 0 : (cols + bank_size - 1) / bank_size; }
+  index num_banks(index cols) const { return cols / bank_size + (cols % bank_size != 0 ? 1 : 0); }
 
   void validate() const {
     check_bank_size(bank_size);

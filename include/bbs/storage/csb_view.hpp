@@ -77,6 +77,7 @@ struct CsbView {
       detail::throw_error<format_error>("CSB: ", stored_entries(), " entries expected but the ",
                                         values == nullptr ? "value" : "index", " array is null");
     }
+    if (stored_entries() == 0) return;  // nothing to walk, however large the shape
     with_indices([&](auto idx) { check_indices(idx); });
   }
 
