@@ -27,8 +27,8 @@ int main() {
   std::printf("memory: bbs CSB %zu bytes (%.1f per nonzero), Eigen CSR %zu bytes\n", a.memoryBytes(),
               double(a.memoryBytes()) / double(a.nonZeros()),
               size_t(s.nonZeros()) * (sizeof(float) + sizeof(int)) + size_t(rows + 1) * sizeof(int));
-  std::printf("max |y - y_eigen_sparse| = %.3g, max |y - y_eigen_dense| = %.3g\n",
-              (y - y_sparse).cwiseAbs().maxCoeff(), (y - y_dense).cwiseAbs().maxCoeff());
+  std::printf("max |y - y_eigen_sparse| = %.3g, max |y - y_eigen_dense| = %.3g\n", (y - y_sparse).cwiseAbs().maxCoeff(),
+              (y - y_dense).cwiseAbs().maxCoeff());
   const bool ok = (y - y_sparse).cwiseAbs().maxCoeff() <= 1e-4f && (y - y_dense).cwiseAbs().maxCoeff() <= 1e-4f;
   std::printf("%s\n", ok ? "y = A * x agrees with Eigen" : "MISMATCH");
   return ok ? 0 : 1;

@@ -11,13 +11,13 @@ int main() {
   const Eigen::VectorXd x = Eigen::VectorXd::Random(500);
   Eigen::VectorXd y = Eigen::VectorXd::Ones(300);
 
-  y.noalias() += a * x;                              // accumulate without a temporary
-  y -= a * x;                                        // back to ones
-  const Eigen::VectorXd z = 2 * (a * x) + y;         // products inside larger expressions
-  const Eigen::VectorXd t = a.transpose() * y;       // A^T y without forming A^T
+  y.noalias() += a * x;                                           // accumulate without a temporary
+  y -= a * x;                                                     // back to ones
+  const Eigen::VectorXd z = 2 * (a * x) + y;                      // products inside larger expressions
+  const Eigen::VectorXd t = a.transpose() * y;                    // A^T y without forming A^T
   const Eigen::MatrixXd Y = a * Eigen::MatrixXd::Random(500, 8);  // several right-hand sides
   Eigen::VectorXd seg = Eigen::VectorXd::Zero(310);
-  seg.segment(10, 300) = a * x;                      // segments, blocks and Maps work too
+  seg.segment(10, 300) = a * x;  // segments, blocks and Maps work too
   std::printf("|z| = %.4f, |A^T y| = %.4f, Y is %ld x %ld, |seg| = %.4f\n", z.norm(), t.norm(), (long)Y.rows(),
               (long)Y.cols(), seg.norm());
 
@@ -32,8 +32,8 @@ int main() {
   const Eigen::VectorXd b = Eigen::VectorXd::Ones(n);
 
   // A matrix-free operator: CG must use Lower|Upper; the identity and diagonal preconditioners work.
-  Eigen::ConjugateGradient<bbs::BbsMatrix<double>, Eigen::Lower | Eigen::Upper,
-                           Eigen::DiagonalPreconditioner<double>> cg(m);
+  Eigen::ConjugateGradient<bbs::BbsMatrix<double>, Eigen::Lower | Eigen::Upper, Eigen::DiagonalPreconditioner<double>>
+      cg(m);
   const Eigen::VectorXd sol = cg.solve(b);
   const double residual = (spd * sol - b).norm() / b.norm();
   std::printf("CG: %ld iterations, relative residual %.2e\n", (long)cg.iterations(), residual);

@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   const auto a = bbs::prune<float>(w, bbs::BankConfig::from_sparsity(32, 0.75));
   const Eigen::VectorXf x = Eigen::VectorXf::Random(256);
 
-  const Eigen::VectorXf y_default = a * x;                                   // the default backend
+  const Eigen::VectorXf y_default = a * x;                                      // the default backend
   const Eigen::VectorXf y_reference = bbs::on<bbs::backend::reference>(a) * x;  // this product only
   std::printf("max difference between backends: %.3g\n", (y_default - y_reference).cwiseAbs().maxCoeff());
   return 0;

@@ -15,8 +15,8 @@ int main() {
 
   // The header alone tells what a file holds, without reading the payload.
   const bbs::FileHeader h = bbs::read_header(path);
-  std::printf("%s: %ld x %ld %s, bank %ld, %ld per bank, %ld-bit indices\n", path.c_str(), (long)h.rows,
-              (long)h.cols, h.value_type_name.c_str(), (long)h.config.bank_size, (long)h.config.nnz_per_bank,
+  std::printf("%s: %ld x %ld %s, bank %ld, %ld per bank, %ld-bit indices\n", path.c_str(), (long)h.rows, (long)h.cols,
+              h.value_type_name.c_str(), (long)h.config.bank_size, (long)h.config.nnz_per_bank,
               8L * static_cast<long>(h.index_width));
 
   const bbs::BbsMatrix<float> b = bbs::load<float>(path);

@@ -44,9 +44,9 @@ inline std::vector<Shape> tiny_shapes() {
 /// Awkward shapes: primes, columns not divisible by the bank, k larger than the last bank.
 inline std::vector<Shape> awkward_shapes() {
   return {
-      {67, 127, bbs::BankConfig(16, 4)},   {67, 127, bbs::BankConfig(64, 8)},  {67, 127, bbs::BankConfig(127, 13)},
-      {1, 1000, bbs::BankConfig(64, 8)},   {33, 65, bbs::BankConfig(64, 64)},  {17, 70, bbs::BankConfig(32, 20)},
-      {5, 300, bbs::BankConfig(300, 7)},   {9, 513, bbs::BankConfig(257, 3)},  {127, 67, bbs::BankConfig(8, 1)},
+      {67, 127, bbs::BankConfig(16, 4)},   {67, 127, bbs::BankConfig(64, 8)}, {67, 127, bbs::BankConfig(127, 13)},
+      {1, 1000, bbs::BankConfig(64, 8)},   {33, 65, bbs::BankConfig(64, 64)}, {17, 70, bbs::BankConfig(32, 20)},
+      {5, 300, bbs::BankConfig(300, 7)},   {9, 513, bbs::BankConfig(257, 3)}, {127, 67, bbs::BankConfig(8, 1)},
       {3, 130, bbs::BankConfig(256, 200)}, {12, 12, bbs::BankConfig(1, 1)},   {12, 12, bbs::BankConfig(5, 0)},
   };
 }

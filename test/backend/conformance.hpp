@@ -36,11 +36,11 @@ void check_spmv(const Shape& s, std::uint32_t seed) {
 
   y = y0;
   bbs::kernel::spmv(Backend{}, a.view(), alpha, x.data(), beta, y.data());
-  const Eigen::MatrixXd want = alpha * (dense.template cast<double>() * x.template cast<double>()) +
-                               beta * y0.template cast<double>();
-  const Eigen::MatrixXd scale = std::abs(alpha) * (dense.template cast<double>().cwiseAbs() *
-                                                   x.template cast<double>().cwiseAbs()) +
-                                std::abs(beta) * y0.template cast<double>().cwiseAbs();
+  const Eigen::MatrixXd want =
+      alpha * (dense.template cast<double>() * x.template cast<double>()) + beta * y0.template cast<double>();
+  const Eigen::MatrixXd scale =
+      std::abs(alpha) * (dense.template cast<double>().cwiseAbs() * x.template cast<double>().cwiseAbs()) +
+      std::abs(beta) * y0.template cast<double>().cwiseAbs();
   require_close(y, want, scale, bbs::dot_error_bound<T>(terms_of(s) + 2));
 }
 
@@ -57,10 +57,11 @@ void check_spmv_transposed(const Shape& s, std::uint32_t seed) {
   const Vec y0 = random_vector<T>(s.cols, seed + 2);
   y = y0;
   bbs::kernel::spmv_transposed(Backend{}, a.view(), T(2), x.data(), T(1), y.data());
-  const Eigen::MatrixXd want = 2.0 * (dense_t.template cast<double>() * x.template cast<double>()) +
-                               y0.template cast<double>();
-  const Eigen::MatrixXd scale = 2.0 * (dense_t.template cast<double>().cwiseAbs() * x.template cast<double>().cwiseAbs()) +
-                                y0.template cast<double>().cwiseAbs();
+  const Eigen::MatrixXd want =
+      2.0 * (dense_t.template cast<double>() * x.template cast<double>()) + y0.template cast<double>();
+  const Eigen::MatrixXd scale =
+      2.0 * (dense_t.template cast<double>().cwiseAbs() * x.template cast<double>().cwiseAbs()) +
+      y0.template cast<double>().cwiseAbs();
   require_close(y, want, scale, bbs::dot_error_bound<T>(s.rows + 2));
 }
 

@@ -199,8 +199,8 @@ TEST_CASE("A backend can be chosen per product and as the default", "[eigen][pro
   CHECK(bbs::default_backend() == "reference");
   CHECK_NOTHROW(bbs::set_default_backend("reference"));
   CHECK_THROWS_AS(bbs::set_default_backend("cuda"), bbs::config_error);
-  CHECK_THROWS_WITH(bbs::set_default_backend("cuda"), Catch::Contains("unknown backend \"cuda\"") &&
-                                                          Catch::Contains("reference"));
+  CHECK_THROWS_WITH(bbs::set_default_backend("cuda"),
+                    Catch::Contains("unknown backend \"cuda\"") && Catch::Contains("reference"));
   CHECK(bbs::default_backend() == "reference");
 }
 

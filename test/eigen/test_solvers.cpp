@@ -15,7 +15,8 @@ Eigen::MatrixXd spd_bank_balanced(bbs::index n) {
   Eigen::MatrixXd d = Eigen::MatrixXd::Zero(n, n);
   for (bbs::index i = 0; i < n; ++i) {
     for (bbs::index j = 0; j < n; ++j) {
-      if (i % 8 == j % 8) d(i, j) = i == j ? 10.0 + double(i % 5) : 0.9 / double(1 + std::abs(i - j)) + 0.01 * double((i + j) % 3);
+      if (i % 8 == j % 8)
+        d(i, j) = i == j ? 10.0 + double(i % 5) : 0.9 / double(1 + std::abs(i - j)) + 0.01 * double((i + j) % 3);
     }
   }
   return d;

@@ -424,21 +424,19 @@ TEST_CASE("load rejects a bad header with a precise message", "[io][csb_file]") 
                      "entries overflow the entry count");
     CHECK_FILE_ERROR(load(edit([&](Bytes& b) { poke<std::int64_t>(b, at_rows, max / 2); })),
                      "entries overflow the entry count");
+    // A rows x 1 matrix with one entry per row (bank 1, k 1).
+    const auto column_of = [](std::int64_t rows) {
+      return [rows](Bytes& b) {
+        poke<std::int64_t>(b, at_rows, rows);
+        poke<std::int64_t>(b, at_cols, 1);
+        poke<std::uint32_t>(b, at_bank, 1);
+        poke<std::uint32_t>(b, at_k, 1);
+      };
+    };
     // 2^62 entries of 5 bytes: the count fits, its byte size does not.
-    const auto huge_entries = [](Bytes& b) {
-      poke<std::int64_t>(b, at_rows, std::int64_t(1) << 62);
-      poke<std::int64_t>(b, at_cols, 1);
-      poke<std::uint32_t>(b, at_bank, 1);
-      poke<std::uint32_t>(b, at_k, 1);
-    };
-    CHECK_FILE_ERROR(load(edit(huge_entries)), "overflows the addressable file size");
+    CHECK_FILE_ERROR(load(edit(column_of(std::int64_t(1) << 62))), "overflows the addressable file size");
     // 2^60 entries: 5 * 2^60 bytes is representable, and the file is far too short for it.
-    const auto big = [](Bytes& b) {
-      poke<std::int64_t>(b, at_rows, std::int64_t(1) << 60);
-      poke<std::int64_t>(b, at_cols, 1);
-      poke<std::uint32_t>(b, at_bank, 1);
-      poke<std::uint32_t>(b, at_k, 1);
-    };
+    const auto big = column_of(std::int64_t(1) << 60);
     CHECK_FILE_ERROR(load(edit(big)), "the header's payload byte count is 96, but a 1152921504606846976 x 1 matrix");
     const std::uint64_t payload = (std::uint64_t(1) << 60) * 4 + (std::uint64_t(1) << 60);
     CHECK_FILE_ERROR(load(edit([&](Bytes& b) {

@@ -30,9 +30,8 @@ TEMPLATE_TEST_CASE("toDense, toSparse, coeff, forEach and InnerIterator agree on
     });
     REQUIRE(counted == a.nonZeros());
     const bbs::index width = s.cols == 0 ? 0 : s.cols - (a.numBanks() - 1) * s.config.bank_size;
-    const bbs::index per_row = s.cols == 0 ? 0
-                                           : (a.numBanks() - 1) * s.config.nnz_per_bank +
-                                                 std::min(s.config.nnz_per_bank, width);
+    const bbs::index per_row =
+        s.cols == 0 ? 0 : (a.numBanks() - 1) * s.config.nnz_per_bank + std::min(s.config.nnz_per_bank, width);
     REQUIRE(a.nonZeros() == s.rows * per_row);
     REQUIRE(a.storedEntries() == s.rows * a.numBanks() * s.config.nnz_per_bank);
 

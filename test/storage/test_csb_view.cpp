@@ -60,7 +60,8 @@ TEST_CASE("validate names every broken invariant", "[storage][csb]") {
   not_increasing[6] = 1;  // row 1, bank 0, slot 1 repeats index 1
   const bbs::CsbView<float> bad_order{2, 8, cfg, v1.data(), not_increasing.data()};
   CHECK_THROWS_AS(bad_order.validate(), bbs::format_error);
-  CHECK_THROWS_WITH(bad_order.validate(), Catch::Contains("row 1 bank 0 slot 1") && Catch::Contains("does not increase"));
+  CHECK_THROWS_WITH(bad_order.validate(),
+                    Catch::Contains("row 1 bank 0 slot 1") && Catch::Contains("does not increase"));
 
   // With 6 columns, bank 1's in-bank indices 2 and 3 are padding and must hold zero.
   const std::vector<float> values = {1, 3, 2, 4, 5, 7, 6, 8};

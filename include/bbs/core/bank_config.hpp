@@ -24,9 +24,7 @@ struct BankConfig {
   BankConfig() = default;
 
   /// Throws config_error unless 1 <= bank_size <= 65536 and 0 <= nnz_per_bank <= bank_size.
-  BankConfig(index bank_size_, index nnz_per_bank_) : bank_size(bank_size_), nnz_per_bank(nnz_per_bank_) {
-    validate();
-  }
+  BankConfig(index bank_size_, index nnz_per_bank_) : bank_size(bank_size_), nnz_per_bank(nnz_per_bank_) { validate(); }
 
   /// Builds the configuration that keeps a fraction (1 - sparsity) of every bank.
   ///
@@ -61,8 +59,8 @@ struct BankConfig {
   void validate() const {
     check_bank_size(bank_size);
     if (nnz_per_bank < 0 || nnz_per_bank > bank_size) {
-      detail::throw_error<config_error>("BankConfig: nnz_per_bank must be in [0, bank_size = ", bank_size,
-                                        "], got ", nnz_per_bank);
+      detail::throw_error<config_error>("BankConfig: nnz_per_bank must be in [0, bank_size = ", bank_size, "], got ",
+                                        nnz_per_bank);
     }
   }
 
@@ -74,8 +72,7 @@ struct BankConfig {
  private:
   static void check_bank_size(index bank_size) {
     if (bank_size < 1 || bank_size > max_bank_size) {
-      detail::throw_error<config_error>("BankConfig: bank_size must be in [1, ", max_bank_size, "], got ",
-                                        bank_size);
+      detail::throw_error<config_error>("BankConfig: bank_size must be in [1, ", max_bank_size, "], got ", bank_size);
     }
   }
 };

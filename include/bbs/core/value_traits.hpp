@@ -36,9 +36,12 @@ struct value_traits<double> {
 /// Name of a value type from its file code, for error messages ("unknown" for codes bbs lacks).
 inline const char* value_type_name(std::uint32_t file_code) {
   switch (file_code) {
-    case value_traits<float>::file_code: return value_traits<float>::name;
-    case value_traits<double>::file_code: return value_traits<double>::name;
-    default: return "unknown";
+    case value_traits<float>::file_code:
+      return value_traits<float>::name;
+    case value_traits<double>::file_code:
+      return value_traits<double>::name;
+    default:
+      return "unknown";
   }
 }
 

@@ -38,8 +38,8 @@ bool overlap(const A& a, const B& b) {
 
 /// y = alpha * op(A) * X + beta * y on the operand's backend; X and y contiguous column-major.
 template <typename T, typename Backend, bool Transposed>
-void run_kernel(const MatrixOperand<T, Backend, Transposed>& op, index n, T alpha, const T* x, index ldx, T beta,
-                T* y, index ldy) {
+void run_kernel(const MatrixOperand<T, Backend, Transposed>& op, index n, T alpha, const T* x, index ldx, T beta, T* y,
+                index ldy) {
   if (Transposed) {
     if (n == 1) {
       kernel::spmv_transposed(Backend{}, op.view(), alpha, x, beta, y);
@@ -58,8 +58,8 @@ template <typename Dst, typename T, typename Backend, bool Transposed, typename 
 void run_product(Dst& dst, const MatrixOperand<T, Backend, Transposed>& op, const Rhs& rhs, T alpha, bool accumulate) {
   detail::check_product_shape(op.rows(), op.cols(), rhs.rows(), rhs.cols(), Transposed);
   if (dst.rows() != op.rows() || dst.cols() != rhs.cols()) {
-    detail::throw_error<shape_error>("product destination is ", dst.rows(), " x ", dst.cols(), ", expected ",
-                                     op.rows(), " x ", rhs.cols());
+    detail::throw_error<shape_error>("product destination is ", dst.rows(), " x ", dst.cols(), ", expected ", op.rows(),
+                                     " x ", rhs.cols());
   }
   using Plain = Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime == 1 ? 1 : Eigen::Dynamic>;
   // Ref copies rhs only when it is not already contiguous column-major (a Map, segment or column

@@ -280,6 +280,9 @@ BbsMatrix<T> parse(const unsigned char* data, std::size_t size, const std::strin
   check_padding(values_at, l.value_bytes, l.value_section);
   check_padding(indices_at, l.index_bytes, l.index_section);
 
+  // Nothing stored: no arrays to copy (memcpy must not see the null data() of an empty vector).
+  if (h.stored_entries == 0) return BbsMatrix<T>(h.rows, h.cols, h.config);
+
   const auto n = static_cast<std::size_t>(h.stored_entries);
   std::vector<T> values(n);
   std::memcpy(values.data(), values_at, static_cast<std::size_t>(l.value_bytes));

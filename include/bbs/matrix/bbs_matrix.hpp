@@ -24,7 +24,8 @@ class BbsMatrix : public BbsBase<BbsMatrix<T>> {
     const index nb = cfg.num_banks(cols);
     allocate_indices(n);
     with_mutable_indices([&](auto* idx) {
-      for (index e = 0; e < n; ++e) idx[e] = static_cast<std::remove_pointer_t<decltype(idx)>>((e % (nb * cfg.nnz_per_bank)) / nb);
+      for (index e = 0; e < n; ++e)
+        idx[e] = static_cast<std::remove_pointer_t<decltype(idx)>>((e % (nb * cfg.nnz_per_bank)) / nb);
     });
   }
 
@@ -39,13 +40,13 @@ class BbsMatrix : public BbsBase<BbsMatrix<T>> {
     const IndexWidth given = sizeof(I) == 1 ? IndexWidth::u8 : IndexWidth::u16;
     if (given != cfg.index_width()) {
       detail::throw_error<format_error>("BbsMatrix: bank_size ", cfg.bank_size, " needs ",
-                                        static_cast<int>(cfg.index_width()) * 8, "-bit indices, got ",
-                                        sizeof(I) * 8, "-bit");
+                                        static_cast<int>(cfg.index_width()) * 8, "-bit indices, got ", sizeof(I) * 8,
+                                        "-bit");
     }
     if (static_cast<index>(values_.size()) != n || static_cast<index>(indices.size()) != n) {
       detail::throw_error<shape_error>("BbsMatrix: a ", rows, " x ", cols, " matrix with bank_size ", cfg.bank_size,
-                                       " and nnz_per_bank ", cfg.nnz_per_bank, " stores ", n,
-                                       " entries, got ", values_.size(), " values and ", indices.size(), " indices");
+                                       " and nnz_per_bank ", cfg.nnz_per_bank, " stores ", n, " entries, got ",
+                                       values_.size(), " values and ", indices.size(), " indices");
     }
     if constexpr (sizeof(I) == 1) {
       idx8_ = std::move(indices);
@@ -111,9 +112,7 @@ class BbsMatrix : public BbsBase<BbsMatrix<T>> {
   }
 
   /// Non-owning view of the canonical arrays; valid while this matrix lives and is not resized.
-  CsbView<T> view() const {
-    return CsbView<T>{rows_, cols_, config_, values_.data(), indexData()};
-  }
+  CsbView<T> view() const { return CsbView<T>{rows_, cols_, config_, values_.data(), indexData()}; }
 
   /// Values in canonical order; the pattern is fixed, the values may be changed (fine-tuning).
   T* valueData() { return values_.data(); }

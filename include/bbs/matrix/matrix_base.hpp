@@ -40,8 +40,7 @@ class BbsBase : public Eigen::EigenBase<Derived> {
   index storedEntries() const { return csb().stored_entries(); }
   /// Bytes of the CSB arrays: (sizeof(Scalar) + index width) per stored entry.
   std::size_t memoryBytes() const {
-    return static_cast<std::size_t>(storedEntries()) *
-           (sizeof(Scalar) + static_cast<std::size_t>(indexWidth()));
+    return static_cast<std::size_t>(storedEntries()) * (sizeof(Scalar) + static_cast<std::size_t>(indexWidth()));
   }
 
   /// Throws format_error if an invariant of the CSB arrays is broken (see CsbView::validate).
@@ -128,9 +127,7 @@ class BbsBase : public Eigen::EigenBase<Derived> {
   /// Eigen's DiagonalPreconditioner uses). Entries come in storage (slot-major) order.
   class InnerIterator {
    public:
-    InnerIterator(const BbsBase& m, bbs::index row) : v_(m.csb()), row_(row), end_(v_.row_entries()) {
-      skip_padding();
-    }
+    InnerIterator(const BbsBase& m, bbs::index row) : v_(m.csb()), row_(row), end_(v_.row_entries()) { skip_padding(); }
     explicit operator bool() const { return pos_ < end_; }
     InnerIterator& operator++() {
       ++pos_;

@@ -30,7 +30,6 @@ inline index checked_stored_entries(index rows, index cols, const BankConfig& cf
 
 }  // namespace detail
 
-
 template <typename T>
 struct CsbView {
   index rows = 0;
@@ -104,8 +103,8 @@ struct CsbView {
           }
           previous = i;
           if (b * bs + i >= cols && !(values[e] == T(0))) {
-            detail::throw_error<format_error>("CSB: row ", r, " bank ", b, " slot ", s, ": padding column ",
-                                              b * bs + i, " (matrix has ", cols, " columns) holds a nonzero value");
+            detail::throw_error<format_error>("CSB: row ", r, " bank ", b, " slot ", s, ": padding column ", b * bs + i,
+                                              " (matrix has ", cols, " columns) holds a nonzero value");
           }
         }
       }

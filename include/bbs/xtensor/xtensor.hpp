@@ -21,7 +21,8 @@ namespace detail {
 template <typename E>
 void check_vector_dimension(const xt::xexpression<E>& e, const char* what) {
   if (e.derived_cast().dimension() != 1) {
-    throw_error<shape_error>(what, " must be a 1-D xtensor expression, got ", e.derived_cast().dimension(), " dimensions");
+    throw_error<shape_error>(what, " must be a 1-D xtensor expression, got ", e.derived_cast().dimension(),
+                             " dimensions");
   }
 }
 
@@ -69,8 +70,9 @@ BbsMatrix<T> prune(const xt::xexpression<E>& w, const BankConfig& cfg) {
     detail::throw_error<shape_error>("prune: the weight matrix must be 2-D, got ", e.dimension(), " dimensions");
   }
   const xt::xtensor<typename E::value_type, 2> m = e;
-  return detail::prune_source<T>(static_cast<index>(m.shape()[0]), static_cast<index>(m.shape()[1]), cfg,
-                                 [&](index r, index c) { return m(static_cast<std::size_t>(r), static_cast<std::size_t>(c)); });
+  return detail::prune_source<T>(
+      static_cast<index>(m.shape()[0]), static_cast<index>(m.shape()[1]), cfg,
+      [&](index r, index c) { return m(static_cast<std::size_t>(r), static_cast<std::size_t>(c)); });
 }
 
 namespace detail {
