@@ -26,6 +26,12 @@
 #include "bbs/backend/reference/spmv.hpp"
 #include "bbs/backend/reference/spmv_transposed.hpp"
 #include "bbs/backend/reference/spmm.hpp"
+#ifdef _OPENMP
+#include "bbs/backend/openmp/partition.hpp"
+#include "bbs/backend/openmp/spmv.hpp"
+#include "bbs/backend/openmp/spmv_transposed.hpp"
+#include "bbs/backend/openmp/spmm.hpp"
+#endif
 #include "bbs/backend/registry.hpp"
 
 // Kernels: the dispatch that expressions and layers call.

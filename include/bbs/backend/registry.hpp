@@ -12,9 +12,14 @@ template <typename... Backends>
 struct backend_list {};
 }  // namespace detail
 
-/// Every backend this build can run, in order of preference for the default. A new backend adds
-/// its tag here (guarded by its feature macro) and its folder under include/bbs/backend/.
+/// Every backend this build can run; the first is the default until set_default_backend. A new
+/// backend adds its tag here (guarded by its feature macro) and its folder under
+/// include/bbs/backend/. OpenMP is opt-in: a library should not start threads unasked.
+#ifdef _OPENMP
+using compiled_backends = detail::backend_list<backend::reference, backend::openmp>;
+#else
 using compiled_backends = detail::backend_list<backend::reference>;
+#endif
 
 namespace detail {
 

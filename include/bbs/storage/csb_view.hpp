@@ -57,6 +57,14 @@ struct CsbView {
   /// Stored entries that are not padding (Eigen's nonZeros(): explicit zeros count).
   index nonzeros() const { return rows * row_nonzeros(); }
 
+  /// Rows [first, last) as a view of their own: rows are contiguous in CSB, so this is O(1).
+  CsbView rows_slice(index first, index last) const {
+    const index offset = first * row_entries();
+    const auto* idx = static_cast<const unsigned char*>(indices);
+    return CsbView{last - first, cols, config, values == nullptr ? nullptr : values + offset,
+                   idx == nullptr ? nullptr : idx + offset * static_cast<index>(config.index_width())};
+  }
+
   /// Calls f with the index array typed as const uint8_t* or const uint16_t*.
   template <typename F>
   decltype(auto) with_indices(F&& f) const {

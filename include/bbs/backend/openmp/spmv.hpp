@@ -1,0 +1,17 @@
+// OpenMP SpMV: each thread runs the inner backend's SpMV on its own rows and its own part of y,
+// so results are bit-identical to the inner backend with any thread count.
+#pragma once
+
+namespace bbs {
+namespace backend {
+
+template <typename Inner, typename T>
+void spmv(openmp_over<Inner>, const CsbView<T>& a, T alpha, const T* x, T beta, T* y) {
+  const int threads = openmp_detail::threads_for(a.stored_entries(), a.rows);
+  openmp_detail::for_row_ranges(a.rows, threads, [&](int, index first, index last) {
+    spmv(Inner{}, a.rows_slice(first, last), alpha, x, beta, y + first);
+  });
+}
+
+}  // namespace backend
+}  // namespace bbs
