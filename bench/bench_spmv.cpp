@@ -89,6 +89,7 @@ void shapes(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK_TEMPLATE(BM_bbs_spmv, bbs::backend::reference)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_bbs_spmv, bbs::backend::simd)->Apply(shapes);
 #ifdef _OPENMP
 BENCHMARK_TEMPLATE(BM_bbs_spmv, bbs::backend::openmp)->Apply(shapes);
 #endif

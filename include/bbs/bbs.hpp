@@ -26,6 +26,11 @@
 #include "bbs/backend/reference/spmv.hpp"
 #include "bbs/backend/reference/spmv_transposed.hpp"
 #include "bbs/backend/reference/spmm.hpp"
+#include "bbs/backend/simd/isa.hpp"
+#include "bbs/backend/simd/spmv_avx512.hpp"
+#include "bbs/backend/simd/spmv.hpp"
+#include "bbs/backend/simd/spmv_transposed.hpp"
+#include "bbs/backend/simd/spmm.hpp"
 #ifdef _OPENMP
 #include "bbs/backend/openmp/partition.hpp"
 #include "bbs/backend/openmp/spmv.hpp"

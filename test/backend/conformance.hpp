@@ -19,8 +19,10 @@ inline std::vector<Shape> all_shapes() {
 /// Row length in stored entries: the number of terms of each dot product.
 inline index terms_of(const Shape& s) { return s.config.num_banks(s.cols) * s.config.nnz_per_bank; }
 
-template <typename Backend, typename T>
-void check_spmv(const Shape& s, std::uint32_t seed) {
+/// Checks spmv(view, alpha, x, beta, y), any callable with the kernel signature (one SIMD
+/// variant, say), against dense Eigen on one shape.
+template <typename T, typename Spmv>
+void check_spmv_with(const Shape& s, std::uint32_t seed, Spmv&& spmv) {
   using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
   const auto a = random_bbs<T>(s, seed);
   const auto dense = a.toDense();
@@ -31,17 +33,24 @@ void check_spmv(const Shape& s, std::uint32_t seed) {
 
   // beta == 0 must not read y: NaN there stays out of the result.
   Vec y = Vec::Constant(s.rows, std::numeric_limits<T>::quiet_NaN());
-  bbs::kernel::spmv(Backend{}, a.view(), T(1), x.data(), T(0), y.data());
+  spmv(a.view(), T(1), x.data(), T(0), y.data());
   require_product_close<T>(y, dense, x, terms_of(s));
 
   y = y0;
-  bbs::kernel::spmv(Backend{}, a.view(), alpha, x.data(), beta, y.data());
+  spmv(a.view(), alpha, x.data(), beta, y.data());
   const Eigen::MatrixXd want =
       alpha * (dense.template cast<double>() * x.template cast<double>()) + beta * y0.template cast<double>();
   const Eigen::MatrixXd scale =
       std::abs(alpha) * (dense.template cast<double>().cwiseAbs() * x.template cast<double>().cwiseAbs()) +
       std::abs(beta) * y0.template cast<double>().cwiseAbs();
   require_close(y, want, scale, bbs::dot_error_bound<T>(terms_of(s) + 2));
+}
+
+template <typename Backend, typename T>
+void check_spmv(const Shape& s, std::uint32_t seed) {
+  check_spmv_with<T>(s, seed, [](const bbs::CsbView<T>& a, T alpha, const T* x, T beta, T* y) {
+    bbs::kernel::spmv(Backend{}, a, alpha, x, beta, y);
+  });
 }
 
 template <typename Backend, typename T>

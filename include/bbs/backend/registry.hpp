@@ -16,9 +16,9 @@ struct backend_list {};
 /// backend adds its tag here (guarded by its feature macro) and its folder under
 /// include/bbs/backend/. OpenMP is opt-in: a library should not start threads unasked.
 #ifdef _OPENMP
-using compiled_backends = detail::backend_list<backend::reference, backend::openmp>;
+using compiled_backends = detail::backend_list<backend::simd, backend::reference, backend::openmp>;
 #else
-using compiled_backends = detail::backend_list<backend::reference>;
+using compiled_backends = detail::backend_list<backend::simd, backend::reference>;
 #endif
 
 namespace detail {

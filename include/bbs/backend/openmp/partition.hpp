@@ -11,7 +11,7 @@ namespace bbs {
 namespace backend {
 
 /// Runs Inner (a single-threaded backend) on contiguous row ranges, one per OpenMP thread.
-template <typename Inner = reference>
+template <typename Inner = simd>
 struct openmp_over {
   static constexpr const char* name = "openmp";
   using inner = Inner;

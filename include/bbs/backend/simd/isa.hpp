@@ -1,0 +1,40 @@
+// Instruction sets the SIMD backend has kernels for, and the run-time check of what this CPU runs.
+// Kernels are compiled per function with target attributes, so one header-only binary carries
+// every variant and picks at run time; no -mavx512f is needed to build.
+#pragma once
+
+namespace bbs {
+namespace backend {
+
+/// Best kernel the CPU supports, chosen at run time; falls back to portable loops.
+struct simd {
+  static constexpr const char* name = "simd";
+};
+
+}  // namespace backend
+
+namespace simd_detail {
+
+enum class Isa { generic, avx512 };
+
+inline const char* isa_name(Isa isa) { return isa == Isa::avx512 ? "avx512" : "generic"; }
+
+/// Whether this CPU (and OS) can run the given kernel variant.
+inline bool cpu_supports(Isa isa) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  if (isa == Isa::avx512) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl");
+  }
+#endif
+  return isa == Isa::generic;
+}
+
+/// The variant backend::simd runs: the best one the CPU supports.
+inline Isa best_isa() {
+  static const Isa best = cpu_supports(Isa::avx512) ? Isa::avx512 : Isa::generic;
+  return best;
+}
+
+}  // namespace simd_detail
+}  // namespace bbs

@@ -1,0 +1,13 @@
+// SIMD transposed SpMV: the reference loops for now (a scatter; no vector kernel yet).
+#pragma once
+
+namespace bbs {
+namespace backend {
+
+template <typename T>
+void spmv_transposed(simd, const CsbView<T>& a, T alpha, const T* x, T beta, T* y) {
+  spmv_transposed(reference{}, a, alpha, x, beta, y);
+}
+
+}  // namespace backend
+}  // namespace bbs
