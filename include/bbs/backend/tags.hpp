@@ -1,12 +1,13 @@
 // Backend tag types. A backend is a tag plus a folder include/bbs/backend/<name>/ with the same
-// file names as every other backend (spmv.hpp, spmv_transposed.hpp, spmm.hpp).
+// file names as every other backend (spmv.hpp, spmv_transposed.hpp, spmm.hpp). The simd and openmp
+// tags live in their own folders.
 #pragma once
 
 namespace bbs {
 namespace backend {
 
-/// Resolves at run time to the process-wide default (bbs::set_default_backend), which is the
-/// reference backend until a faster one is compiled in and chosen.
+/// Resolves at run time to the process-wide default (bbs::set_default_backend); until that is
+/// called, the first entry of bbs::compiled_backends (backend/registry.hpp).
 struct automatic {
   static constexpr const char* name = "automatic";
 };
