@@ -8,6 +8,7 @@
 
 #include <map>
 #include <tuple>
+#include <vector>
 
 namespace {
 
@@ -79,6 +80,24 @@ void BM_eigen_dense_gemv(benchmark::State& state) {
   const double bytes = 4.0 * double(p.dense.size()) + 4.0 * double(p.a.rows() + p.a.cols());
   time_product(state, p, bytes, [&](Eigen::VectorXf& y) { y.noalias() = p.dense * p.x; });
 }
+
+/// STREAM-like triad a = b + s * c over arrays far larger than the caches: the memory bandwidth
+/// that SpMV's "GB" counter is read against (roofline fraction = SpMV GB/s / triad GB/s).
+void BM_stream_triad(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  std::vector<float> a(n, 0.0f), b(n, 1.0f), c(n, 2.0f);
+  for (auto _ : state) {
+    float* __restrict pa = a.data();
+    const float* __restrict pb = b.data();
+    const float* __restrict pc = c.data();
+    for (std::size_t i = 0; i < n; ++i) pa[i] = pb[i] + 3.0f * pc[i];
+    benchmark::DoNotOptimize(a.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GB"] =
+      benchmark::Counter(3.0 * 4.0 * double(n) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_stream_triad)->Arg(1 << 25)->Unit(benchmark::kMillisecond);
 
 // Arguments: n (square), 1 / density (8 = 87.5% sparse), bank size.
 void shapes(benchmark::internal::Benchmark* b) {

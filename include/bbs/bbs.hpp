@@ -23,6 +23,7 @@
 #include "bbs/matrix/bbs_map.hpp"
 
 // Backends: one folder each, same file names; the reference backend is the specification.
+#include "bbs/backend/spmm_by_columns.hpp"
 #include "bbs/backend/reference/spmv.hpp"
 #include "bbs/backend/reference/spmv_transposed.hpp"
 #include "bbs/backend/reference/spmm.hpp"

@@ -9,7 +9,7 @@ namespace backend {
 /// defines SpMM as n independent SpMVs, so every backend's SpMM is checked against SpMV.
 template <typename T>
 void spmm(reference, const CsbView<T>& a, index n, T alpha, const T* x, index ldx, T beta, T* y, index ldy) {
-  for (index j = 0; j < n; ++j) spmv(reference{}, a, alpha, x + j * ldx, beta, y + j * ldy);
+  spmm_by_columns(reference{}, a, n, alpha, x, ldx, beta, y, ldy);
 }
 
 }  // namespace backend

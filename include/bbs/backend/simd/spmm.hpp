@@ -7,7 +7,7 @@ namespace backend {
 
 template <typename T>
 void spmm(simd, const CsbView<T>& a, index n, T alpha, const T* x, index ldx, T beta, T* y, index ldy) {
-  for (index j = 0; j < n; ++j) spmv(simd{}, a, alpha, x + j * ldx, beta, y + j * ldy);
+  spmm_by_columns(simd{}, a, n, alpha, x, ldx, beta, y, ldy);
 }
 
 }  // namespace backend

@@ -1,0 +1,16 @@
+// SpMM as one SpMV per right-hand side: the definition of SpMM (the reference backend uses it as
+// is) and the fallback of backends without a batched kernel yet.
+#pragma once
+
+namespace bbs {
+namespace backend {
+
+/// Y = alpha * A * X + beta * Y column by column with Backend's SpMV; X and Y column-major.
+template <typename Backend, typename T>
+void spmm_by_columns(Backend tag, const CsbView<T>& a, index n, T alpha, const T* x, index ldx, T beta, T* y,
+                     index ldy) {
+  for (index j = 0; j < n; ++j) spmv(tag, a, alpha, x + j * ldx, beta, y + j * ldy);
+}
+
+}  // namespace backend
+}  // namespace bbs
