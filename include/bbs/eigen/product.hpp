@@ -9,6 +9,8 @@
 // the right-hand side is copied first; destinations without direct access get a temporary.
 #pragma once
 
+#include <utility>
+
 #include <Eigen/Core>
 
 namespace bbs {

@@ -1,7 +1,10 @@
 // Kernel dispatch: the entry points that expressions and layers call. Each takes a backend tag
-// and forwards to that backend's overload (found by argument-dependent lookup on the tag), so a
-// new backend needs a folder, not edits here. backend::automatic resolves the run-time default.
+// and forwards to that backend's overload in namespace bbs::backend (bbs.hpp includes every
+// backend before this file), so a new backend needs a folder, not edits here.
+// backend::automatic resolves the run-time default.
 #pragma once
+
+#include <type_traits>
 
 namespace bbs {
 namespace kernel {

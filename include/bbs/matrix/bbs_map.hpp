@@ -37,11 +37,7 @@ class BbsMap : public BbsBase<BbsMap<T>> {
   BbsMap(index rows, index cols, const BankConfig& cfg, const T* values, const void* indices, IndexWidth width)
       : view_{rows, cols, cfg, values, indices} {
     detail::checked_stored_entries(rows, cols, cfg);
-    if (width != cfg.index_width()) {
-      detail::throw_error<format_error>("BbsMap: bank_size ", cfg.bank_size, " needs ",
-                                        static_cast<int>(cfg.index_width()) * 8, "-bit indices, got ",
-                                        static_cast<int>(width) * 8, "-bit");
-    }
+    detail::check_index_width("BbsMap", cfg, width);
     view_.validate();
   }
 

@@ -3,11 +3,12 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <limits>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace bbs {
+
 template <typename T>
 class BbsMatrix : public BbsBase<BbsMatrix<T>> {
  public:
@@ -37,12 +38,7 @@ class BbsMatrix : public BbsBase<BbsMatrix<T>> {
     static_assert(std::is_same<I, std::uint8_t>::value || std::is_same<I, std::uint16_t>::value,
                   "CSB indices are uint8_t or uint16_t");
     const index n = detail::checked_stored_entries(rows, cols, cfg);
-    const IndexWidth given = sizeof(I) == 1 ? IndexWidth::u8 : IndexWidth::u16;
-    if (given != cfg.index_width()) {
-      detail::throw_error<format_error>("BbsMatrix: bank_size ", cfg.bank_size, " needs ",
-                                        static_cast<int>(cfg.index_width()) * 8, "-bit indices, got ", sizeof(I) * 8,
-                                        "-bit");
-    }
+    detail::check_index_width("BbsMatrix", cfg, sizeof(I) == 1 ? IndexWidth::u8 : IndexWidth::u16);
     if (static_cast<index>(values_.size()) != n || static_cast<index>(indices.size()) != n) {
       detail::throw_error<shape_error>("BbsMatrix: a ", rows, " x ", cols, " matrix with bank_size ", cfg.bank_size,
                                        " and nnz_per_bank ", cfg.nnz_per_bank, " stores ", n, " entries, got ",

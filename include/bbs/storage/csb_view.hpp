@@ -28,6 +28,14 @@ inline index checked_stored_entries(index rows, index cols, const BankConfig& cf
   return rows * per_row;
 }
 
+/// Throws format_error unless `given` is the index width cfg's bank size needs; `who` names the caller.
+inline void check_index_width(const char* who, const BankConfig& cfg, IndexWidth given) {
+  if (given != cfg.index_width()) {
+    throw_error<format_error>(who, ": bank_size ", cfg.bank_size, " needs ", static_cast<int>(cfg.index_width()) * 8,
+                              "-bit indices, got ", static_cast<int>(given) * 8, "-bit");
+  }
+}
+
 }  // namespace detail
 
 template <typename T>
