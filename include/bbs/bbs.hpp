@@ -11,7 +11,9 @@
 #include "bbs/core/value_traits.hpp"
 #include "bbs/core/bank_config.hpp"
 
-// Storage: the canonical CSB arrays and their invariants (no arithmetic).
+// Storage: the canonical CSB arrays, their invariants, and the cache of arrangements backends
+// derive from them (no arithmetic).
+#include "bbs/storage/layout_cache.hpp"
 #include "bbs/storage/csb_view.hpp"
 
 // Matrix types: BbsMatrix (owning) and BbsMap (non-owning) over CSB, seen by Eigen as sparse operators.
@@ -24,10 +26,12 @@
 
 // Backends: one folder each, same file names; the reference backend is the specification.
 #include "bbs/backend/spmm_by_columns.hpp"
+#include "bbs/backend/row_ranges.hpp"
 #include "bbs/backend/reference/spmv.hpp"
 #include "bbs/backend/reference/spmv_transposed.hpp"
 #include "bbs/backend/reference/spmm.hpp"
 #include "bbs/backend/simd/isa.hpp"
+#include "bbs/backend/simd/row_groups.hpp"
 #include "bbs/backend/simd/spmv_avx512.hpp"
 #include "bbs/backend/simd/spmv.hpp"
 #include "bbs/backend/simd/spmv_transposed.hpp"

@@ -31,11 +31,14 @@ class BbsMap : public BbsBase<BbsMap<T>> {
   template <typename OtherDerived>
   explicit BbsMap(const BbsBase<OtherDerived>& other) : view_(other.derived().view()) {}
 
+  /// The mapped arrays. A map keeps no derived arrangements (it cannot know when the arrays it
+  /// views change), so backends use their kernels for the canonical layout; copy into a
+  /// BbsMatrix for the fastest SIMD path.
   CsbView<T> view() const { return view_; }
 
  private:
   BbsMap(index rows, index cols, const BankConfig& cfg, const T* values, const void* indices, IndexWidth width)
-      : view_{rows, cols, cfg, values, indices} {
+      : view_{rows, cols, cfg, values, indices, nullptr} {
     detail::checked_stored_entries(rows, cols, cfg);
     detail::check_index_width("BbsMap", cfg, width);
     view_.validate();

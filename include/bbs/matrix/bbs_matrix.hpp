@@ -108,11 +108,23 @@ class BbsMatrix : public BbsBase<BbsMatrix<T>> {
   }
 
   /// Non-owning view of the canonical arrays; valid while this matrix lives and is not resized.
-  CsbView<T> view() const { return CsbView<T>{rows_, cols_, config_, values_.data(), indexData()}; }
+  /// It carries this matrix's layout cache, where backends keep arrangements derived on first use.
+  CsbView<T> view() const { return CsbView<T>{rows_, cols_, config_, values_.data(), indexData(), &layouts_}; }
 
   /// Values in canonical order; the pattern is fixed, the values may be changed (fine-tuning).
-  T* valueData() { return values_.data(); }
+  /// Drops the derived arrangements, so the next product sees the new values. A pointer kept
+  /// across products and written later needs valuesChanged() before the next product.
+  T* valueData() {
+    layouts_.clear();
+    return values_.data();
+  }
   const T* valueData() const { return values_.data(); }
+  /// Tells the matrix that its values were written through a pointer obtained earlier from
+  /// valueData(): drops the arrangements derived from the old values.
+  void valuesChanged() { layouts_.clear(); }
+  /// The cache of arrangements derived from the canonical arrays (see storage/layout_cache.hpp).
+  const LayoutCache& layouts() const { return layouts_; }
+
   /// In-bank indices: const uint8_t* or const uint16_t* according to indexWidth().
   const void* indexData() const {
     return config_.index_width() == IndexWidth::u8 ? static_cast<const void*>(idx8_.data())
@@ -142,6 +154,7 @@ class BbsMatrix : public BbsBase<BbsMatrix<T>> {
   std::vector<T> values_;
   std::vector<std::uint8_t> idx8_;
   std::vector<std::uint16_t> idx16_;
+  LayoutCache layouts_;
 };
 
 }  // namespace bbs

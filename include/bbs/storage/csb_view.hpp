@@ -46,6 +46,9 @@ struct CsbView {
   const T* values = nullptr;
   /// uint8_t indices when config.bank_size <= 256, uint16_t above (config.index_width()).
   const void* indices = nullptr;
+  /// Arrangements derived from these arrays (backend/simd's row groups, say), owned by the matrix
+  /// the view came from; null for views of arrays nobody caches for (BbsMap, row slices).
+  const LayoutCache* layouts = nullptr;
 
   index num_banks() const { return config.num_banks(cols); }
   index nnz_per_bank() const { return config.nnz_per_bank; }
@@ -66,11 +69,12 @@ struct CsbView {
   index nonzeros() const { return rows * row_nonzeros(); }
 
   /// Rows [first, last) as a view of their own: rows are contiguous in CSB, so this is O(1).
+  /// The slice carries no layout cache: the owner's arrangements cover the whole matrix.
   CsbView rows_slice(index first, index last) const {
     const index offset = first * row_entries();
     const auto* idx = static_cast<const unsigned char*>(indices);
     return CsbView{last - first, cols, config, values == nullptr ? nullptr : values + offset,
-                   idx == nullptr ? nullptr : idx + offset * static_cast<index>(config.index_width())};
+                   idx == nullptr ? nullptr : idx + offset * static_cast<index>(config.index_width()), nullptr};
   }
 
   /// Calls f with the index array typed as const uint8_t* or const uint16_t*.

@@ -1,24 +1,125 @@
-// SIMD backend: every variant this CPU supports (not only the one dispatch picks) against dense
-// Eigen on every testbed shape, and the dispatching tag through the conformance suite.
+// SIMD backend: every variant this CPU supports (not only the one dispatch picks), on the layouts
+// it reads (the cached row groups of a BbsMatrix, the canonical arrays of a map or slice), against
+// dense Eigen on every testbed shape; and the dispatching tag through the conformance suite.
 #include "backend/conformance.hpp"
 
 using bbs::simd_detail::Isa;
 
-TEMPLATE_TEST_CASE("every SIMD variant the CPU runs matches dense Eigen on every shape", "[backend][simd]", float,
-                   double) {
-  for (Isa isa : {Isa::generic, Isa::avx512}) {
-    if (!bbs::simd_detail::cpu_supports(isa)) {
-      WARN("this CPU cannot run the " << bbs::simd_detail::isa_name(isa) << " variant; not tested here");
-      continue;
+namespace {
+
+const Isa all_variants[] = {Isa::generic, Isa::avx512};
+
+bool skip_unsupported(Isa isa) {
+  if (bbs::simd_detail::cpu_supports(isa)) return false;
+  WARN("this CPU cannot run the " << bbs::simd_detail::isa_name(isa) << " variant; not tested here");
+  return true;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("every SIMD variant the CPU runs matches dense Eigen on every shape and layout", "[backend][simd]",
+                   float, double) {
+  for (Isa isa : all_variants) {
+    if (skip_unsupported(isa)) continue;
+    for (bool cached : {true, false}) {
+      std::uint32_t seed = 700;
+      for (const auto& s : bbs_test::all_shapes()) {
+        INFO(s.name() << ", variant " << bbs::simd_detail::isa_name(isa) << (cached ? ", row groups" : ", canonical"));
+        bbs_test::check_spmv_with<TestType>(
+            s, seed += 3,
+            [&](bbs::CsbView<TestType> a, TestType alpha, const TestType* x, TestType beta, TestType* y) {
+              if (!cached) a.layouts = nullptr;  // as a BbsMap's view: no arrangement to use
+              bbs::simd_detail::spmv(isa, a, alpha, x, beta, y);
+            });
+      }
     }
-    std::uint32_t seed = 700;
-    for (const auto& s : bbs_test::all_shapes()) {
-      INFO(s.name() << ", variant " << bbs::simd_detail::isa_name(isa));
-      bbs_test::check_spmv_with<TestType>(
-          s, seed += 3,
-          [&](const bbs::CsbView<TestType>& a, TestType alpha, const TestType* x, TestType beta, TestType* y) {
-            bbs::simd_detail::spmv(isa, a, alpha, x, beta, y);
-          });
+  }
+}
+
+TEMPLATE_TEST_CASE("every SIMD variant computes any row range alone", "[backend][simd]", float, double) {
+  // The openmp backend hands each thread a row range; ranges that cut a row group in two must
+  // write exactly their own rows.
+  const auto a = bbs_test::random_bbs<TestType>({29, 200, bbs::BankConfig(64, 3)}, 5);
+  const auto x = bbs_test::random_vector<TestType>(200, 6);
+  const Eigen::Matrix<TestType, Eigen::Dynamic, 1> want = a.toDense() * x;
+  for (Isa isa : all_variants) {
+    if (skip_unsupported(isa)) continue;
+    for (bbs::index first : {0, 1, 7, 16, 28}) {
+      for (bbs::index last : {first, first + 1, bbs::index(17), bbs::index(29)}) {
+        if (last < first || last > 29) continue;
+        INFO("rows " << first << ".." << last << ", variant " << bbs::simd_detail::isa_name(isa));
+        Eigen::Matrix<TestType, Eigen::Dynamic, 1> y = Eigen::Matrix<TestType, Eigen::Dynamic, 1>::Constant(29, 99);
+        bbs::simd_detail::spmv_rows(isa, a.view(), first, last, TestType(1), x.data(), TestType(0), y.data());
+        for (bbs::index r = 0; r < 29; ++r) {
+          if (r >= first && r < last) {
+            CHECK(std::abs(y[r] - want[r]) <= 1e-4 * (1 + std::abs(want[r])));
+          } else {
+            CHECK(y[r] == TestType(99));
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("float products of a BbsMatrix derive its row groups once and drop them when values change",
+          "[backend][simd]") {
+  if (skip_unsupported(Isa::avx512)) return;
+  using Groups = bbs::simd_detail::RowGroups<float>;
+  auto a = bbs_test::random_bbs<float>({40, 256, bbs::BankConfig(64, 8)}, 11);
+  const Eigen::VectorXf x = bbs_test::random_vector<float>(256, 12);
+  REQUIRE_FALSE(a.layouts().holds<Groups>());
+  Eigen::VectorXf y = bbs::on<bbs::backend::simd>(a) * x;
+  REQUIRE(a.layouts().holds<Groups>());
+  REQUIRE(a.layouts().size() == 1);
+  y = bbs::on<bbs::backend::simd>(a) * x;
+  CHECK(a.layouts().size() == 1);
+
+  // Writing through valueData() drops the row groups, so the next product sees the new values.
+  float* values = a.valueData();
+  CHECK_FALSE(a.layouts().holds<Groups>());
+  for (bbs::index e = 0; e < a.storedEntries(); ++e) values[e] *= -2.0f;
+  const Eigen::VectorXf doubled = bbs::on<bbs::backend::simd>(a) * x;
+  CHECK((doubled + 2.0f * y).cwiseAbs().maxCoeff() <= 1e-4f);
+
+  // A pointer kept across a product needs valuesChanged().
+  for (bbs::index e = 0; e < a.storedEntries(); ++e) values[e] = 0.0f;
+  a.valuesChanged();
+  CHECK_FALSE(a.layouts().holds<Groups>());
+  const Eigen::VectorXf zero = bbs::on<bbs::backend::simd>(a) * x;
+  CHECK(zero.isZero(0.0f));
+
+  // Copies start without arrangements and build their own; moves keep them.
+  const Eigen::VectorXf y_again = bbs::on<bbs::backend::simd>(a) * x;
+  bbs::BbsMatrix<float> copy = a;
+  CHECK_FALSE(copy.layouts().holds<Groups>());
+  bbs::BbsMatrix<float> moved = std::move(a);
+  CHECK(moved.layouts().holds<Groups>());
+  CHECK((bbs::on<bbs::backend::simd>(moved) * x).isZero(0.0f));
+}
+
+TEST_CASE("padding lanes of the row groups never turn an infinite x into NaN", "[backend][simd]") {
+  // Padding lanes hold value 0 and in-bank index 0. With k > 64 they share an accumulator with real
+  // lanes, so 0 * x[bank start] would poison the row if x there were infinite. No real entry uses
+  // in-bank index 0 here (that column of the weights is zero and never among the largest).
+  for (const bbs::BankConfig cfg : {bbs::BankConfig(128, 70), bbs::BankConfig(64, 5), bbs::BankConfig(200, 90)}) {
+    INFO("bank " << cfg.bank_size << " k " << cfg.nnz_per_bank);
+    const bbs::index rows = 13, cols = 3 * cfg.bank_size;
+    Eigen::MatrixXf w = bbs_test::random_dense<float>(rows, cols, 3).array() + 10.0f;
+    Eigen::VectorXf x = bbs_test::random_vector<float>(cols, 4);
+    for (bbs::index b = 0; b < 3; ++b) {
+      w.col(b * cfg.bank_size).setZero();
+      x[b * cfg.bank_size] = std::numeric_limits<float>::infinity();
+    }
+    const auto a = bbs::prune<float>(w, cfg);
+    Eigen::VectorXf ref(rows), got(rows);
+    bbs::kernel::spmv(bbs::backend::reference{}, a.view(), 1.0f, x.data(), 0.0f, ref.data());
+    REQUIRE(ref.allFinite());
+    for (Isa isa : all_variants) {
+      if (skip_unsupported(isa)) continue;
+      bbs::simd_detail::spmv(isa, a.view(), 1.0f, x.data(), 0.0f, got.data());
+      CHECK(got.allFinite());
+      CHECK((got - ref).cwiseAbs().maxCoeff() <= 1e-3f * ref.cwiseAbs().maxCoeff());
     }
   }
 }
@@ -33,13 +134,20 @@ TEMPLATE_TEST_CASE("the simd backend passes the conformance suite", "[backend][s
   }
 }
 
-TEST_CASE("the AVX-512 variant never reads x past its end", "[backend][simd]") {
+TEST_CASE("the AVX-512 variants never read x past its end", "[backend][simd]") {
   // x sits at the very end of its allocation, so a read past cols is a heap overflow under ASan.
-  const auto a = bbs_test::random_bbs<float>({7, 70, bbs::BankConfig(32, 20)}, 3);
-  std::vector<float> storage(70);
-  for (std::size_t i = 0; i < storage.size(); ++i) storage[i] = float(i % 7) - 3.0f;
-  Eigen::VectorXf y(7);
-  bbs::simd_detail::spmv(bbs::simd_detail::best_isa(), a.view(), 1.0f, storage.data(), 0.0f, y.data());
-  const Eigen::VectorXf want = a.toDense() * Eigen::Map<const Eigen::VectorXf>(storage.data(), 70);
-  CHECK((y - want).cwiseAbs().maxCoeff() <= 1e-4f);
+  for (const bbs::BankConfig cfg : {bbs::BankConfig(32, 20), bbs::BankConfig(64, 8), bbs::BankConfig(256, 90)}) {
+    INFO("bank " << cfg.bank_size << " k " << cfg.nnz_per_bank);
+    const auto a = bbs_test::random_bbs<float>({7, 70, cfg}, 3);
+    std::vector<float> storage(70);
+    for (std::size_t i = 0; i < storage.size(); ++i) storage[i] = float(i % 7) - 3.0f;
+    const Eigen::VectorXf want = a.toDense() * Eigen::Map<const Eigen::VectorXf>(storage.data(), 70);
+    for (bool cached : {true, false}) {
+      bbs::CsbView<float> v = a.view();
+      if (!cached) v.layouts = nullptr;
+      Eigen::VectorXf y(7);
+      bbs::simd_detail::spmv(bbs::simd_detail::best_isa(), v, 1.0f, storage.data(), 0.0f, y.data());
+      CHECK((y - want).cwiseAbs().maxCoeff() <= 1e-4f);
+    }
+  }
 }

@@ -1,4 +1,5 @@
-// OpenMP SpMM: each thread runs the inner backend's SpMM on its own rows of A and Y.
+// OpenMP SpMM: each thread runs the inner backend's SpMM on its own rows of A and Y
+// (backend::spmm_rows).
 #pragma once
 
 namespace bbs {
@@ -8,7 +9,7 @@ template <typename Inner, typename T>
 void spmm(openmp_over<Inner>, const CsbView<T>& a, index n, T alpha, const T* x, index ldx, T beta, T* y, index ldy) {
   const int threads = openmp_detail::threads_for(a.stored_entries() * n, a.rows);
   openmp_detail::for_row_ranges(a.rows, threads, [&](int, index first, index last) {
-    spmm(Inner{}, a.rows_slice(first, last), n, alpha, x, ldx, beta, y + first, ldy);
+    spmm_rows(Inner{}, a, first, last, n, alpha, x, ldx, beta, y, ldy);
   });
 }
 

@@ -1,5 +1,5 @@
-// OpenMP SpMV: each thread runs the inner backend's SpMV on its own rows and its own part of y,
-// so results are bit-identical to the inner backend with any thread count.
+// OpenMP SpMV: each thread runs the inner backend on its own rows and its own part of y
+// (backend::spmv_rows), so results are bit-identical to the inner backend with any thread count.
 #pragma once
 
 namespace bbs {
@@ -9,7 +9,7 @@ template <typename Inner, typename T>
 void spmv(openmp_over<Inner>, const CsbView<T>& a, T alpha, const T* x, T beta, T* y) {
   const int threads = openmp_detail::threads_for(a.stored_entries(), a.rows);
   openmp_detail::for_row_ranges(a.rows, threads, [&](int, index first, index last) {
-    spmv(Inner{}, a.rows_slice(first, last), alpha, x, beta, y + first);
+    spmv_rows(Inner{}, a, first, last, alpha, x, beta, y);
   });
 }
 

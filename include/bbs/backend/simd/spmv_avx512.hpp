@@ -1,8 +1,19 @@
-// AVX-512 SpMV on the canonical CSB layout: the 16 consecutive entries of one slot come from 16
-// different banks, so one 16-lane gather fetches their x values (column = bank * bank_size +
-// in-bank index) and one FMA consumes them. Lanes whose column is padding (>= cols) are masked off
-// and never read x. One accumulator vector per row; the order of the sum differs from the
-// reference, within value_traits' dot-product bound.
+// AVX-512 float SpMV, two kernels:
+//
+// - row groups (the fast path, backend/simd/row_groups.hpp): for each group of R rows and each
+//   bank, the bank's slice of x is loaded once into ceil(bank_size / 16) registers and the R k
+//   entries are picked from them with vpermps / vpermt2ps (plus a blend per further doubling of
+//   the bank), then one FMA per 16 entries. No gathers; the matrix streams through once.
+// - canonical (for views without a cached arrangement: maps, row slices): the 16 consecutive
+//   entries of one slot come from 16 different banks, so one 16-lane gather fetches their x.
+//
+// Both skip padding: lanes whose column is >= cols never read x. The order of the sum differs
+// from the reference, within value_traits' dot-product bound.
+//
+// Written with intrinsics and per-function target attributes rather than xsimd or Highway: the
+// kernels live on permutes (vpermt2ps), masked loads and masked blends, which those libraries
+// either do not expose at this width or expose only through their own dispatch machinery; with
+// target attributes one header-only binary carries every variant and needs no -mavx512f.
 #pragma once
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -22,6 +33,8 @@ namespace simd_detail {
 
 #define BBS_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 
+// ---- canonical layout, gathers ------------------------------------------------------------
+
 BBS_TARGET_AVX512 inline __m512i load_indices_avx512(const std::uint8_t* p, __mmask16 m) {
   return _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, p));
 }
@@ -29,10 +42,10 @@ BBS_TARGET_AVX512 inline __m512i load_indices_avx512(const std::uint16_t* p, __m
   return _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
 }
 
-/// y = alpha * A * x + beta * y for float, AVX-512 (F, BW, VL) with gathers. Columns must fit int32.
+/// y = alpha * A * x + beta * y on the canonical layout. Columns must fit int32.
 template <typename I>
-BBS_TARGET_AVX512 void spmv_avx512_rows(const CsbView<float>& a, const I* idx, float alpha, const float* x, float beta,
-                                        float* y) {
+BBS_TARGET_AVX512 void spmv_avx512_canonical(const CsbView<float>& a, const I* idx, float alpha, const float* x,
+                                             float beta, float* y) {
   const index nb = a.num_banks();
   const index k = a.nnz_per_bank();
   const index per_row = a.row_entries();
@@ -60,8 +73,165 @@ BBS_TARGET_AVX512 void spmv_avx512_rows(const CsbView<float>& a, const I* idx, f
   }
 }
 
-inline void spmv_avx512(const CsbView<float>& a, float alpha, const float* x, float beta, float* y) {
-  a.with_indices([&](auto idx) { spmv_avx512_rows(a, idx, alpha, x, beta, y); });
+inline void spmv_avx512_canonical(const CsbView<float>& a, float alpha, const float* x, float beta, float* y) {
+  a.with_indices([&](auto idx) { spmv_avx512_canonical(a, idx, alpha, x, beta, y); });
+}
+
+// ---- row groups, permutes -----------------------------------------------------------------
+
+/// Lane i of the result is the x entry at in-bank index idx[i], from a slice in NX registers.
+template <int NX>
+BBS_TARGET_AVX512 inline __m512 select_avx512(const __m512* xr, __m512i idx) {
+  if constexpr (NX == 1) {
+    return _mm512_permutexvar_ps(idx, xr[0]);
+  } else if constexpr (NX == 2) {
+    return _mm512_permutex2var_ps(xr[0], idx, xr[1]);
+  } else {
+    const __m512 lo = select_avx512<NX / 2>(xr, idx);
+    const __m512 hi = select_avx512<NX / 2>(xr + NX / 2, idx);
+    const __mmask16 upper = _mm512_test_epi32_mask(idx, _mm512_set1_epi32(16 * NX / 2));
+    return _mm512_mask_blend_ps(upper, lo, hi);
+  }
+}
+
+/// Column masks of the NX registers that hold one bank's slice of x, for a bank of `width`
+/// columns (bank_size, or fewer for a partial last bank).
+template <int NX>
+struct SliceMasks {
+  __mmask16 m[NX];
+  explicit SliceMasks(index width) {
+    for (int i = 0; i < NX; ++i) {
+      const index n = std::clamp<index>(width - 16 * i, 0, 16);
+      m[i] = static_cast<__mmask16>(n == 16 ? 0xFFFF : (1u << n) - 1);
+    }
+  }
+};
+
+template <int NX>
+BBS_TARGET_AVX512 inline void load_slice_avx512(__m512* xr, const float* x, const SliceMasks<NX>& masks) {
+  for (int i = 0; i < NX; ++i) xr[i] = _mm512_maskz_loadu_ps(masks.m[i], x + 16 * i);
+}
+
+/// Writes y[r] = alpha * sum + beta * y[r] for the rows of group `group` inside [first, last);
+/// sums[j k .. j k + k) are the lanes of the group's row j.
+inline void finish_group(const RowGroups<float>& g, index group, const float* lanes, index first, index last,
+                         float alpha, float beta, float* y) {
+  for (index j = 0; j < g.group_rows; ++j) {
+    const index r = group * g.group_rows + j;
+    if (r < first || r >= last) continue;
+    float sum = 0.0f;
+    for (index s = 0; s < g.k; ++s) sum += lanes[j * g.k + s];
+    y[r] = beta == 0.0f ? alpha * sum : alpha * sum + beta * y[r];
+  }
+}
+
+/// Groups whose R k lanes fit CH registers: one accumulator per register, x loaded once per bank
+/// for all of them.
+template <int NX, int CH>
+BBS_TARGET_AVX512 void spmv_avx512_shared_x(const RowGroups<float>& g, index first, index last, float alpha,
+                                            const float* x, float beta, float* y) {
+  const index nb = g.num_banks;
+  const SliceMasks<NX> full(g.bank_size);
+  const SliceMasks<NX> tail(g.cols - (nb - 1) * g.bank_size);
+  alignas(64) float lanes[16 * CH];
+  for (index group = first / g.group_rows; group * g.group_rows < last; ++group) {
+    const float* v = g.block_values(group, 0);
+    const std::uint8_t* id = g.block_indices(group, 0);
+    __m512 acc[CH];
+    for (int c = 0; c < CH; ++c) acc[c] = _mm512_setzero_ps();
+    for (index b = 0; b < nb; ++b, v += 16 * CH, id += 16 * CH) {
+      __m512 xr[NX];
+      load_slice_avx512<NX>(xr, x + b * g.bank_size, b + 1 < nb ? full : tail);
+      for (int c = 0; c < CH; ++c) {
+        const __m512i iv = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(id + 16 * c)));
+        acc[c] = _mm512_fmadd_ps(_mm512_load_ps(v + 16 * c), select_avx512<NX>(xr, iv), acc[c]);
+      }
+    }
+    for (int c = 0; c < CH; ++c) _mm512_store_ps(lanes + 16 * c, acc[c]);
+    finish_group(g, group, lanes, first, last, alpha, beta, y);
+  }
+}
+
+/// One row per group with k > 64: its lanes span several registers, all summed into two
+/// accumulators; the padding lanes of the last register are masked off the FMA (their index 0
+/// points at a real x entry, which may be infinite).
+template <int NX>
+BBS_TARGET_AVX512 void spmv_avx512_long_banks(const RowGroups<float>& g, index first, index last, float alpha,
+                                              const float* x, float beta, float* y) {
+  const index nb = g.num_banks;
+  const index chunks = g.lanes / 16;
+  const index real_in_last = g.k - (chunks - 1) * 16;
+  const __mmask16 last_chunk = static_cast<__mmask16>(real_in_last == 16 ? 0xFFFF : (1u << real_in_last) - 1);
+  const SliceMasks<NX> full(g.bank_size);
+  const SliceMasks<NX> tail(g.cols - (nb - 1) * g.bank_size);
+  for (index r = first; r < last; ++r) {
+    const float* v = g.block_values(r, 0);
+    const std::uint8_t* id = g.block_indices(r, 0);
+    __m512 acc0 = _mm512_setzero_ps();
+    __m512 acc1 = _mm512_setzero_ps();
+    for (index b = 0; b < nb; ++b) {
+      __m512 xr[NX];
+      load_slice_avx512<NX>(xr, x + b * g.bank_size, b + 1 < nb ? full : tail);
+      index c = 0;
+      for (; c + 2 < chunks; c += 2, v += 32, id += 32) {
+        const __m512i i0 = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(id)));
+        const __m512i i1 = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(id + 16)));
+        acc0 = _mm512_fmadd_ps(_mm512_load_ps(v), select_avx512<NX>(xr, i0), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_load_ps(v + 16), select_avx512<NX>(xr, i1), acc1);
+      }
+      for (; c < chunks; ++c, v += 16, id += 16) {
+        const __m512i iv = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(id)));
+        const __mmask16 m = c + 1 == chunks ? last_chunk : __mmask16(0xFFFF);
+        acc0 = _mm512_mask3_fmadd_ps(_mm512_load_ps(v), select_avx512<NX>(xr, iv), acc0, m);
+      }
+    }
+    const float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    y[r] = beta == 0.0f ? alpha * sum : alpha * sum + beta * y[r];
+  }
+}
+
+/// Registers one bank's slice of x occupies in the permute kernels; 0 when the bank is wider than
+/// they take (those matrices use the gather kernel).
+inline int slice_registers(index bank_size) {
+  for (int nx : {1, 2, 4, 8, 16}) {
+    if (bank_size <= 16 * nx) return nx;
+  }
+  return 0;
+}
+
+template <int NX>
+void spmv_avx512_row_groups_nx(const RowGroups<float>& g, index first, index last, float alpha, const float* x,
+                               float beta, float* y) {
+  switch (g.lanes / 16) {
+    case 1:
+      return spmv_avx512_shared_x<NX, 1>(g, first, last, alpha, x, beta, y);
+    case 2:
+      return spmv_avx512_shared_x<NX, 2>(g, first, last, alpha, x, beta, y);
+    case 3:
+      return spmv_avx512_shared_x<NX, 3>(g, first, last, alpha, x, beta, y);
+    case 4:
+      return spmv_avx512_shared_x<NX, 4>(g, first, last, alpha, x, beta, y);
+    default:
+      return spmv_avx512_long_banks<NX>(g, first, last, alpha, x, beta, y);
+  }
+}
+
+/// Rows [first, last) of y = alpha * A * x + beta * y from A's row groups; y is the whole vector.
+/// Needs slice_registers(g.bank_size) > 0 and k > 0.
+inline void spmv_avx512_row_groups(const RowGroups<float>& g, index first, index last, float alpha, const float* x,
+                                   float beta, float* y) {
+  switch (slice_registers(g.bank_size)) {
+    case 1:
+      return spmv_avx512_row_groups_nx<1>(g, first, last, alpha, x, beta, y);
+    case 2:
+      return spmv_avx512_row_groups_nx<2>(g, first, last, alpha, x, beta, y);
+    case 4:
+      return spmv_avx512_row_groups_nx<4>(g, first, last, alpha, x, beta, y);
+    case 8:
+      return spmv_avx512_row_groups_nx<8>(g, first, last, alpha, x, beta, y);
+    default:
+      return spmv_avx512_row_groups_nx<16>(g, first, last, alpha, x, beta, y);
+  }
 }
 
 #undef BBS_TARGET_AVX512

@@ -1,0 +1,23 @@
+// Row ranges: rows [first, last) of a product, the unit of work the openmp backend hands each
+// thread. By default a backend runs on the rows' own slice of the canonical arrays; a backend whose
+// fast path works on an arrangement of the whole matrix (simd's cached row groups) overloads these.
+#pragma once
+
+namespace bbs {
+namespace backend {
+
+/// y[first, last) = alpha * A[first, last) * x + beta * y[first, last); y is the whole vector.
+template <typename Backend, typename T>
+void spmv_rows(Backend tag, const CsbView<T>& a, index first, index last, T alpha, const T* x, T beta, T* y) {
+  spmv(tag, a.rows_slice(first, last), alpha, x, beta, y + first);
+}
+
+/// Rows [first, last) of Y = alpha * A * X + beta * Y; Y is the whole matrix (leading dim ldy).
+template <typename Backend, typename T>
+void spmm_rows(Backend tag, const CsbView<T>& a, index first, index last, index n, T alpha, const T* x, index ldx,
+               T beta, T* y, index ldy) {
+  spmm(tag, a.rows_slice(first, last), n, alpha, x, ldx, beta, y + first, ldy);
+}
+
+}  // namespace backend
+}  // namespace bbs

@@ -1,0 +1,131 @@
+// Row groups: the CPU arrangement of a CSB matrix that the SIMD kernels read instead of gathering.
+//
+// Gathers are slow on current x86 cores (vgatherdps issues one load per lane). BBS gives a way
+// around them: all entries of one bank of one row index the same bank_size-wide slice of x. The
+// arrangement puts the k entries of one bank of R consecutive rows next to each other, so a kernel
+// loads the bank's slice of x into registers once and picks the R * k entries it needs with
+// in-register permutes (vpermps / vpermt2ps), then multiplies them with R * k values in one go.
+//
+//   group g = rows [g R, g R + R), for each bank b: `lanes` values, then the same count of indices
+//   lane j k + s holds (row g R + j, bank b, slot s)          (j < R, s < k)
+//   lanes R k .. lanes-1 are padding: value 0, index 0       (lanes = R k rounded up to 16)
+//   rows past the matrix in the last group are padding too
+//
+// Indices stay in-bank (uint8_t: bank_size <= 256). R is chosen so that little is padding and, for
+// small k, several rows share one load of x. The arrangement is derived from the canonical arrays
+// on first use and cached next to them (storage/layout_cache.hpp); it never replaces them.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+namespace bbs {
+namespace simd_detail {
+
+/// std::allocator with 64-byte (cache line, zmm) alignment.
+template <typename T>
+struct cacheline_allocator {
+  using value_type = T;
+  cacheline_allocator() = default;
+  template <typename U>
+  cacheline_allocator(const cacheline_allocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t(64)); }
+  template <typename U>
+  bool operator==(const cacheline_allocator<U>&) const noexcept {
+    return true;
+  }
+  template <typename U>
+  bool operator!=(const cacheline_allocator<U>&) const noexcept {
+    return false;
+  }
+};
+
+/// Lanes a kernel consumes per instruction; lanes per bank block are a multiple of it.
+constexpr index row_group_vector_lanes = 16;
+/// Most lanes per bank block that still share one load of x: 4 zmm accumulators.
+constexpr index row_group_max_shared_lanes = 64;
+
+/// Rows per group for k entries per bank: the R with the least padding among those whose block
+/// fits row_group_max_shared_lanes, the larger on ties (more rows share x). 1 when k alone fills
+/// more than that.
+inline index choose_group_rows(index k) {
+  const auto round_up = [](index n) {
+    return (n + row_group_vector_lanes - 1) / row_group_vector_lanes * row_group_vector_lanes;
+  };
+  if (k == 0 || round_up(k) > row_group_max_shared_lanes) return 1;
+  index best = 1;
+  for (index r = 1; r * k <= row_group_max_shared_lanes; ++r) {
+    // r k / round_up(r k) >= best k / round_up(best k), compared without division.
+    if (r * k * round_up(best * k) >= best * k * round_up(r * k)) best = r;
+  }
+  return best;
+}
+
+template <typename T>
+struct RowGroups {
+  index rows = 0;
+  index cols = 0;
+  index bank_size = 0;
+  index num_banks = 0;
+  index k = 0;
+  index group_rows = 1;  ///< R
+  index lanes = 0;       ///< per bank block: R k rounded up to row_group_vector_lanes
+  index groups = 0;
+  std::vector<T, cacheline_allocator<T>> values;
+  std::vector<std::uint8_t, cacheline_allocator<std::uint8_t>> indices;
+
+  /// Whether a matrix can be arranged: in-bank indices of one byte.
+  static bool applies(const CsbView<T>& a) { return a.config.index_width() == IndexWidth::u8; }
+
+  const T* block_values(index group, index bank) const { return values.data() + (group * num_banks + bank) * lanes; }
+  const std::uint8_t* block_indices(index group, index bank) const {
+    return indices.data() + (group * num_banks + bank) * lanes;
+  }
+
+  /// Derives the arrangement from canonical CSB arrays with uint8_t indices (applies(a)).
+  static RowGroups build(const CsbView<T>& a) {
+    RowGroups g;
+    g.rows = a.rows;
+    g.cols = a.cols;
+    g.bank_size = a.bank_size();
+    g.num_banks = a.num_banks();
+    g.k = a.nnz_per_bank();
+    g.group_rows = choose_group_rows(g.k);
+    g.lanes = (g.group_rows * g.k + row_group_vector_lanes - 1) / row_group_vector_lanes * row_group_vector_lanes;
+    g.groups = (a.rows + g.group_rows - 1) / g.group_rows;
+    const auto n = static_cast<std::size_t>(g.groups * g.num_banks * g.lanes);
+    g.values.assign(n, T(0));
+    g.indices.assign(n, 0);
+    const auto* idx = static_cast<const std::uint8_t*>(a.indices);
+    const index nb = g.num_banks;
+    for (index r = 0; r < a.rows; ++r) {
+      const index group = r / g.group_rows;
+      const index j = r % g.group_rows;
+      const index row_begin = r * nb * g.k;
+      for (index b = 0; b < nb; ++b) {
+        const index block = (group * nb + b) * g.lanes + j * g.k;
+        for (index s = 0; s < g.k; ++s) {
+          const index e = row_begin + s * nb + b;
+          g.values[static_cast<std::size_t>(block + s)] = a.values[e];
+          g.indices[static_cast<std::size_t>(block + s)] = idx[e];
+        }
+      }
+    }
+    return g;
+  }
+};
+
+/// The row groups of a, from its owner's layout cache; null when a has no cache (a BbsMap, a row
+/// slice) or cannot be arranged.
+template <typename T>
+const RowGroups<T>* cached_row_groups(const CsbView<T>& a) {
+  if (a.layouts == nullptr || !RowGroups<T>::applies(a)) return nullptr;
+  return &a.layouts->template get<RowGroups<T>>([&] { return RowGroups<T>::build(a); });
+}
+
+}  // namespace simd_detail
+}  // namespace bbs

@@ -1,0 +1,68 @@
+// The SIMD backend's row-group arrangement: group sizes, and every entry of the canonical arrays
+// found at the place the layout comment promises.
+#include "testbed.hpp"
+
+using Index = bbs::index;
+using bbs::simd_detail::choose_group_rows;
+using bbs::simd_detail::RowGroups;
+
+TEST_CASE("row groups use the fewest padding lanes and share x among as many rows as fit", "[simd][row_groups]") {
+  const auto round16 = [](Index n) { return (n + 15) / 16 * 16; };
+  for (Index k = 1; k <= 256; ++k) {
+    INFO("k " << k);
+    const Index r = choose_group_rows(k);
+    REQUIRE(r >= 1);
+    if (k > 64) {
+      CHECK(r == 1);
+      continue;
+    }
+    CHECK(r * k <= 64);
+    // No other group size in range pads less.
+    for (Index other = 1; other * k <= 64; ++other) {
+      CHECK(double(other * k) / double(round16(other * k)) <= double(r * k) / double(round16(r * k)) + 1e-12);
+    }
+  }
+  CHECK(choose_group_rows(8) == 8);  // the paper's 87.5 % at bank 64: 8 rows, 64 lanes, no padding
+  CHECK(choose_group_rows(1) == 64);
+  CHECK(choose_group_rows(16) == 4);
+  CHECK(choose_group_rows(0) == 1);
+}
+
+TEST_CASE("row groups hold every canonical entry where the layout says, and zeros elsewhere", "[simd][row_groups]") {
+  for (const bbs_test::Shape& s :
+       {bbs_test::Shape{13, 100, bbs::BankConfig(16, 3)}, bbs_test::Shape{9, 130, bbs::BankConfig(64, 8)},
+        bbs_test::Shape{5, 300, bbs::BankConfig(128, 70)}, bbs_test::Shape{4, 7, bbs::BankConfig(5, 5)}}) {
+    INFO(s.name());
+    const auto a = bbs_test::random_bbs<float>(s, 21);
+    const auto v = a.view();
+    const RowGroups<float> g = RowGroups<float>::build(v);
+    const Index k = s.config.nnz_per_bank, nb = v.num_banks();
+    REQUIRE(g.lanes % 16 == 0);
+    REQUIRE(g.lanes >= g.group_rows * k);
+    REQUIRE(g.groups == (s.rows + g.group_rows - 1) / g.group_rows);
+    REQUIRE(Index(g.values.size()) == g.groups * nb * g.lanes);
+    REQUIRE(reinterpret_cast<std::uintptr_t>(g.values.data()) % 64 == 0);
+    const auto* idx = static_cast<const std::uint8_t*>(v.indices);
+    Index placed = 0;
+    for (Index group = 0; group < g.groups; ++group) {
+      for (Index b = 0; b < nb; ++b) {
+        for (Index lane = 0; lane < g.lanes; ++lane) {
+          const Index j = lane / (k == 0 ? 1 : k), slot = lane % (k == 0 ? 1 : k);
+          const Index r = group * g.group_rows + j;
+          const float value = g.block_values(group, b)[lane];
+          const std::uint8_t in_bank = g.block_indices(group, b)[lane];
+          if (k > 0 && j < g.group_rows && r < s.rows) {
+            const Index e = r * nb * k + slot * nb + b;
+            CHECK(value == v.values[e]);
+            CHECK(in_bank == idx[e]);
+            ++placed;
+          } else {
+            CHECK(value == 0.0f);
+            CHECK(in_bank == 0);
+          }
+        }
+      }
+    }
+    CHECK(placed == v.stored_entries());
+  }
+}
