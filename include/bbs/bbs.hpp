@@ -35,6 +35,7 @@
 #include "bbs/backend/simd/spmv_avx512.hpp"
 #include "bbs/backend/simd/spmv.hpp"
 #include "bbs/backend/simd/spmv_transposed.hpp"
+#include "bbs/backend/simd/spmm_avx512.hpp"
 #include "bbs/backend/simd/spmm.hpp"
 #ifdef _OPENMP
 #include "bbs/backend/openmp/partition.hpp"

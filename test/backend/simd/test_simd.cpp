@@ -151,3 +151,34 @@ TEST_CASE("the AVX-512 variants never read x past its end", "[backend][simd]") {
     }
   }
 }
+
+TEMPLATE_TEST_CASE("every SIMD variant's SpMM matches dense Eigen for batches across panel boundaries",
+                   "[backend][simd][spmm]", float, double) {
+  using Mat = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>;
+  const bbs_test::Shape shapes[] = {{67, 127, bbs::BankConfig(64, 8)},
+                                    {17, 70, bbs::BankConfig(32, 20)},
+                                    {9, 513, bbs::BankConfig(257, 3)},
+                                    {40, 256, bbs::BankConfig(64, 64)},
+                                    {5, 6, bbs::BankConfig(4, 0)}};
+  std::uint32_t seed = 900;
+  for (Isa isa : all_variants) {
+    if (skip_unsupported(isa)) continue;
+    for (const auto& s : shapes) {
+      for (bbs::index n : {1, 2, 16, 17, 33}) {
+        INFO(s.name() << ", batch " << n << ", variant " << bbs::simd_detail::isa_name(isa));
+        const auto a = bbs_test::random_bbs<TestType>(s, seed += 3);
+        const Mat x = bbs_test::random_dense<TestType>(s.cols, n, seed + 1);
+        const Mat y0 = bbs_test::random_dense<TestType>(s.rows, n, seed + 2);
+        Mat y = y0;
+        bbs::simd_detail::spmm_rows(isa, a.view(), 0, s.rows, n, TestType(0.5), x.data(), s.cols, TestType(-1),
+                                    y.data(), s.rows);
+        const Eigen::MatrixXd want = 0.5 * (a.toDense().template cast<double>() * x.template cast<double>()) -
+                                     y0.template cast<double>();
+        const Eigen::MatrixXd scale =
+            0.5 * (a.toDense().template cast<double>().cwiseAbs() * x.template cast<double>().cwiseAbs()) +
+            y0.template cast<double>().cwiseAbs();
+        bbs_test::require_close(y, want, scale, bbs::dot_error_bound<TestType>(bbs_test::terms_of(s) + 2));
+      }
+    }
+  }
+}

@@ -1,19 +1,40 @@
-// SIMD SpMM: one SIMD SpMV per right-hand side for now; a kernel that reads A once per batch is
-// the next step (issue: fast CPU backends).
+// SIMD SpMM: for float on AVX-512 a kernel that reads A once per 16 right-hand sides
+// (spmm_avx512.hpp); otherwise one SIMD SpMV per right-hand side.
 #pragma once
 
 namespace bbs {
+namespace simd_detail {
+
+/// Rows [first, last) of Y = alpha * A * X + beta * Y with one variant; Y is the whole matrix.
+/// Tests call it for every variant the CPU supports.
+template <typename T>
+void spmm_rows(Isa isa, const CsbView<T>& a, index first, index last, index n, T alpha, const T* x, index ldx, T beta,
+               T* y, index ldy) {
+#ifdef BBS_SIMD_HAVE_AVX512
+  if constexpr (std::is_same<T, float>::value) {
+    // One right-hand side is SpMV, whose permute kernel is faster than a one-column panel.
+    if (isa == Isa::avx512 && n > 1 && a.stored_entries() > 0) {
+      spmm_avx512(a, first, last, n, alpha, x, ldx, beta, y, ldy);
+      return;
+    }
+  }
+#endif
+  for (index j = 0; j < n; ++j) spmv_rows(isa, a, first, last, alpha, x + j * ldx, beta, y + j * ldy);
+}
+
+}  // namespace simd_detail
+
 namespace backend {
 
 template <typename T>
 void spmm(simd, const CsbView<T>& a, index n, T alpha, const T* x, index ldx, T beta, T* y, index ldy) {
-  spmm_rows(simd{}, a, 0, a.rows, n, alpha, x, ldx, beta, y, ldy);
+  simd_detail::spmm_rows(simd_detail::best_isa(), a, 0, a.rows, n, alpha, x, ldx, beta, y, ldy);
 }
 
 template <typename T>
 void spmm_rows(simd, const CsbView<T>& a, index first, index last, index n, T alpha, const T* x, index ldx, T beta,
                T* y, index ldy) {
-  for (index j = 0; j < n; ++j) spmv_rows(simd{}, a, first, last, alpha, x + j * ldx, beta, y + j * ldy);
+  simd_detail::spmm_rows(simd_detail::best_isa(), a, first, last, n, alpha, x, ldx, beta, y, ldy);
 }
 
 }  // namespace backend
