@@ -1,123 +1,544 @@
-// SpMV microbenchmarks: bbs backends against the baselines a user would otherwise pick
-// (Eigen::SparseMatrix<float, RowMajor> and dense Eigen GEMV) on the same pruned matrix.
-// Counters (per second): GFLOP counts 2 flops per nonzero; GB is what one product must move
-// (matrix arrays plus x and y), so GB/s read against a STREAM triad gives the roofline fraction.
+// SpMV / SpMM microbenchmarks: every bbs backend and value type against the baselines a user
+// would otherwise pick, in one binary and one run, so that every ratio in docs/BENCHMARKS.md
+// (written by scripts/bench-report from this program's JSON) comes from the same conditions.
+//
+// What is timed (one product per iteration, medians of --bbs_repetitions repetitions, wall time):
+//   bbs_reference, bbs_simd      y = bbs::on<Backend>(A) * x on the calling thread
+//   bbs_openmp, threads:1|2      the openmp backend with omp_set_num_threads(1 | 2)
+//   eigen_sparse, threads:1|2    Eigen::SparseMatrix<float, RowMajor> * x (Eigen::setNbThreads)
+//   eigen_dense, threads:1       dense Eigen GEMV (batch 1) / GEMM (batch > 1) of the same matrix
+//   stream_triad, threads:1|2    a[i] = b[i] + s * c[i] over 3 x 128 MiB: the bandwidth roofline
+// Batch > 1 is SpMM, Y = A * X with X an Eigen matrix of `batch` columns.
+//
+// The sweeps vary one axis at a time around the headline point (float32, 87.5 % sparse, bank 64,
+// batch 1); a point shared by several sweeps runs once (see sweeps() below for the list and what
+// each one is for). Benchmark names carry the point as key:value pairs, for example
+//   bbs_simd/type:float32/threads:1/rows:4096/cols:4096/sparsity:87.5/bank:64/batch:1
+// and the sweeps' definitions go into the JSON context, from which scripts/bench-report builds
+// one table per sweep. Development runs: --benchmark_filter='rows:4096/cols:4096/sparsity:87.5/'
+// --bbs_repetitions=1 --benchmark_min_time=0.05.
+//
+// Counters: GFLOP/s counts 2 flops per nonzero per right-hand side for every implementation (the
+// dense baseline does the same useful work at 1 / density times the arithmetic). GB/s is what one
+// product must move at the least: the matrix arrays once, x and y once; divided by the triad's
+// GB/s it is the fraction of the bandwidth roofline. flops and bytes are also reported per
+// product, so the report can recompute rates from median times.
+//
+// Extra flag (removed before Google Benchmark parses the rest):
+//   --bbs_repetitions=N   repetitions per benchmark (default 5; 1 for quick development runs)
 #include <benchmark/benchmark.h>
 
 #include <bbs/bbs.hpp>
 
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace {
 
-struct Problem {
-  bbs::BbsMatrix<float> a;
-  Eigen::SparseMatrix<float, Eigen::RowMajor> sparse;
-  Eigen::MatrixXf dense;
-  Eigen::VectorXf x;
-  Eigen::VectorXf y;
+// =============================================================================================
+// Value types. Adding one is one line here: ValueCase<stored type, activation type>, for example
+// ValueCase<bbs::fixed16<12>, float> or ValueCase<Eigen::bfloat16, float>. Its name in the results
+// is bbs::value_traits<T>::name; scripts/bench-report finds 16-bit types by that name.
+// =============================================================================================
+
+template <typename T, typename X = T>
+struct ValueCase {
+  using value = T;       // what the BbsMatrix stores
+  using activation = X;  // what x and y hold
 };
 
-const Problem& problem(int n, double sparsity, int bank) {
-  static std::map<std::tuple<int, double, int>, Problem> cache;
-  auto key = std::make_tuple(n, sparsity, bank);
+using ValueCases = std::tuple<ValueCase<float>, ValueCase<double>>;
+
+// =============================================================================================
+// Problems: one random bank-balanced matrix per (type, shape, sparsity, bank), built once and
+// shared by every benchmark that uses it, with the Eigen sparse and dense copies made on demand.
+// =============================================================================================
+
+struct Point {
+  bbs::index rows;
+  bbs::index cols;
+  double sparsity;  // 0.875 = 87.5 % of every bank pruned
+  bbs::index bank;
+  bbs::index batch;  // right-hand sides; 1 = SpMV
+
+  auto key() const { return std::make_tuple(rows, cols, sparsity, bank, batch); }
+  bool operator<(const Point& o) const { return key() < o.key(); }
+};
+
+/// A random bank-balanced pattern built directly in CSB: every bank keeps a uniformly random
+/// k-subset of its columns, which is exactly the distribution bbs::prune gives for a dense matrix
+/// of i.i.d. weights (the top k of i.i.d. magnitudes are a uniform k-subset). Pruning a dense
+/// 16384^2 matrix would take far longer than the benchmarks themselves.
+template <typename T>
+bbs::BbsMatrix<T> random_bbs(bbs::index rows, bbs::index cols, const bbs::BankConfig& cfg) {
+  const bbs::index nb = cfg.num_banks(cols);
+  const bbs::index k = cfg.nnz_per_bank;
+  const bbs::index bs = cfg.bank_size;
+  if (cols % bs != 0) throw std::runtime_error("random_bbs: cols must be a multiple of the bank size");
+  const std::size_t n = static_cast<std::size_t>(rows * nb * k);
+  std::vector<T> values(n);
+  std::vector<std::uint8_t> idx8;
+  std::vector<std::uint16_t> idx16;
+  const bool narrow = cfg.index_width() == bbs::IndexWidth::u8;
+  if (narrow) {
+    idx8.resize(n);
+  } else {
+    idx16.resize(n);
+  }
+  std::mt19937_64 rng(static_cast<std::uint64_t>(rows * 1000003 + cols * 101 + bs * 7 + k));
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<bbs::index> columns(static_cast<std::size_t>(bs));
+  for (bbs::index r = 0; r < rows; ++r) {
+    for (bbs::index b = 0; b < nb; ++b) {
+      // Partial Fisher-Yates: the first k of a shuffled 0..bs-1, sorted (CSB keeps them ascending).
+      for (bbs::index i = 0; i < bs; ++i) columns[static_cast<std::size_t>(i)] = i;
+      for (bbs::index i = 0; i < k; ++i) {
+        std::uniform_int_distribution<bbs::index> pick(i, bs - 1);
+        std::swap(columns[static_cast<std::size_t>(i)], columns[static_cast<std::size_t>(pick(rng))]);
+      }
+      std::sort(columns.begin(), columns.begin() + k);
+      for (bbs::index s = 0; s < k; ++s) {
+        const auto e = static_cast<std::size_t>(r * nb * k + s * nb + b);
+        const bbs::index c = columns[static_cast<std::size_t>(s)];
+        values[e] = bbs::value_traits<T>::from_float(value(rng));
+        if (narrow) {
+          idx8[e] = static_cast<std::uint8_t>(c);
+        } else {
+          idx16[e] = static_cast<std::uint16_t>(c);
+        }
+      }
+    }
+  }
+  if (narrow) return bbs::BbsMatrix<T>(rows, cols, cfg, std::move(values), std::move(idx8));
+  return bbs::BbsMatrix<T>(rows, cols, cfg, std::move(values), std::move(idx16));
+}
+
+template <typename T>
+struct Problem {
+  bbs::BbsMatrix<T> a;
+  std::unique_ptr<Eigen::SparseMatrix<T, Eigen::RowMajor>> sparse;  // made on first use
+  std::unique_ptr<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>> dense;
+
+  const Eigen::SparseMatrix<T, Eigen::RowMajor>& eigen_sparse() {
+    if (!sparse) sparse = std::make_unique<Eigen::SparseMatrix<T, Eigen::RowMajor>>(a.toSparse());
+    return *sparse;
+  }
+  const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& eigen_dense() {
+    if (!dense) dense = std::make_unique<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>>(a.toDense());
+    return *dense;
+  }
+};
+
+template <typename T>
+Problem<T>& problem(const Point& p) {
+  static std::map<std::tuple<bbs::index, bbs::index, double, bbs::index>, Problem<T>> cache;
+  const auto key = std::make_tuple(p.rows, p.cols, p.sparsity, p.bank);
   auto it = cache.find(key);
   if (it == cache.end()) {
-    Problem p;
-    std::srand(1);
-    const Eigen::MatrixXf w = Eigen::MatrixXf::Random(n, n);
-    p.a = bbs::prune<float>(w, bbs::BankConfig::from_sparsity(bank, sparsity));
-    p.sparse = p.a.toSparse();
-    p.dense = p.a.toDense();
-    p.x = Eigen::VectorXf::Random(n);
-    p.y = Eigen::VectorXf::Zero(n);
-    it = cache.emplace(key, std::move(p)).first;
+    Problem<T> fresh{random_bbs<T>(p.rows, p.cols, bbs::BankConfig::from_sparsity(p.bank, p.sparsity)), {}, {}};
+    it = cache.emplace(key, std::move(fresh)).first;
   }
   return it->second;
 }
 
-const Problem& problem_of(const benchmark::State& state) {
-  return problem(int(state.range(0)), 1.0 - 1.0 / double(state.range(1)), int(state.range(2)));
+/// Right-hand sides: a vector for batch 1 (so Eigen's baselines take their GEMV / SpMV paths), an
+/// n x batch column-major matrix otherwise.
+template <typename X>
+Eigen::Matrix<X, Eigen::Dynamic, Eigen::Dynamic> random_rhs(bbs::index rows, bbs::index batch) {
+  std::mt19937 rng(42);
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  Eigen::Matrix<X, Eigen::Dynamic, Eigen::Dynamic> x(rows, batch);
+  for (bbs::index i = 0; i < x.size(); ++i) x.data()[i] = X(d(rng));
+  return x;
 }
 
-/// Times y = product(x) and reports GFLOP (2 per nonzero) and the bytes one product must move.
-template <typename Product>
-void time_product(benchmark::State& state, const Problem& p, double bytes, Product&& product) {
-  Eigen::VectorXf y(p.a.rows());
+// =============================================================================================
+// Timing: one product per iteration, with the thread count set for its duration.
+// =============================================================================================
+
+/// Sets OpenMP's and Eigen's thread counts for one benchmark and restores them afterwards.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads) : omp_(omp_get_max_threads()), eigen_(Eigen::nbThreads()) {
+    omp_set_num_threads(threads);
+    Eigen::setNbThreads(threads);
+  }
+  ~ThreadScope() {
+    omp_set_num_threads(omp_);
+    Eigen::setNbThreads(eigen_);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int omp_;
+  int eigen_;
+};
+
+void set_counters(benchmark::State& state, double flops, double bytes) {
+  using benchmark::Counter;
+  state.counters["GFLOP/s"] = Counter(flops * 1e-9, Counter::kIsIterationInvariantRate);
+  state.counters["GB/s"] = Counter(bytes * 1e-9, Counter::kIsIterationInvariantRate);
+  state.counters["flops"] = Counter(flops);
+  state.counters["bytes"] = Counter(bytes);
+}
+
+/// Times product(x, y) for batch 1 (x, y vectors) or batch > 1 (x, y matrices).
+template <typename X, typename Product>
+void time_product(benchmark::State& state, const Point& p, Product&& product) {
+  const auto x_all = random_rhs<X>(p.cols, p.batch);
+  if (p.batch == 1) {
+    const Eigen::Matrix<X, Eigen::Dynamic, 1> x = x_all.col(0);
+    Eigen::Matrix<X, Eigen::Dynamic, 1> y = Eigen::Matrix<X, Eigen::Dynamic, 1>::Zero(p.rows);
+    for (auto _ : state) {
+      product(x, y);
+      benchmark::DoNotOptimize(y.data());
+      benchmark::ClobberMemory();
+    }
+  } else {
+    Eigen::Matrix<X, Eigen::Dynamic, Eigen::Dynamic> y =
+        Eigen::Matrix<X, Eigen::Dynamic, Eigen::Dynamic>::Zero(p.rows, p.batch);
+    for (auto _ : state) {
+      product(x_all, y);
+      benchmark::DoNotOptimize(y.data());
+      benchmark::ClobberMemory();
+    }
+  }
+}
+
+/// Bytes of x and y for one product: each read or written once.
+template <typename X>
+double vector_bytes(const Point& p) {
+  return double(sizeof(X)) * double(p.batch) * double(p.rows + p.cols);
+}
+
+template <typename Case, typename Backend>
+void bbs_product(benchmark::State& state, Point p, int threads) {
+  using T = typename Case::value;
+  using X = typename Case::activation;
+  ThreadScope scope(threads);
+  const auto& a = problem<T>(p).a;
+  time_product<X>(state, p, [&](const auto& x, auto& y) { y.noalias() = bbs::on<Backend>(a) * x; });
+  set_counters(state, 2.0 * double(a.nonZeros()) * double(p.batch), double(a.memoryBytes()) + vector_bytes<X>(p));
+}
+
+void eigen_sparse_product(benchmark::State& state, Point p, int threads) {
+  ThreadScope scope(threads);
+  const auto& s = problem<float>(p).eigen_sparse();
+  time_product<float>(state, p, [&](const auto& x, auto& y) { y.noalias() = s * x; });
+  const double matrix_bytes = double(s.nonZeros()) * double(sizeof(float) + sizeof(int)) + 4.0 * double(p.rows + 1);
+  set_counters(state, 2.0 * double(s.nonZeros()) * double(p.batch), matrix_bytes + vector_bytes<float>(p));
+}
+
+void eigen_dense_product(benchmark::State& state, Point p, int threads) {
+  ThreadScope scope(threads);
+  Problem<float>& prob = problem<float>(p);
+  const auto& d = prob.eigen_dense();
+  time_product<float>(state, p, [&](const auto& x, auto& y) { y.noalias() = d * x; });
+  set_counters(state, 2.0 * double(prob.a.nonZeros()) * double(p.batch),
+               double(d.size()) * sizeof(float) + vector_bytes<float>(p));
+}
+
+/// STREAM-like triad a = b + s * c over arrays 12x the 32 MB L3 (the roofline's bandwidth).
+/// STREAM's convention: 3 arrays moved per pass, write-allocate traffic not counted.
+void stream_triad(benchmark::State& state, int threads) {
+  constexpr std::size_t n = std::size_t(1) << 25;  // 128 MiB per float array
+  ThreadScope scope(threads);
+  std::unique_ptr<float[]> a(new float[n]), b(new float[n]), c(new float[n]);
+  const auto sn = static_cast<std::ptrdiff_t>(n);
+  // First touch on the threads that use the pages.
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (std::ptrdiff_t i = 0; i < sn; ++i) {
+    a[i] = 0.0f;
+    b[i] = 1.0f;
+    c[i] = 2.0f;
+  }
+  float* __restrict pa = a.get();
+  const float* __restrict pb = b.get();
+  const float* __restrict pc = c.get();
   for (auto _ : state) {
-    product(y);
-    benchmark::DoNotOptimize(y.data());
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (std::ptrdiff_t i = 0; i < sn; ++i) pa[i] = pb[i] + 3.0f * pc[i];
+    benchmark::DoNotOptimize(pa);
     benchmark::ClobberMemory();
   }
-  const double flops = 2.0 * double(p.a.nonZeros());
-  state.counters["GFLOP"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["GB"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GB/s"] = benchmark::Counter(3.0 * sizeof(float) * double(n) * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["bytes"] = benchmark::Counter(3.0 * sizeof(float) * double(n));
 }
 
-template <typename Backend>
-void BM_bbs_spmv(benchmark::State& state) {
-  const Problem& p = problem_of(state);
-  const double bytes = double(p.a.memoryBytes()) + 4.0 * double(p.a.rows() + p.a.cols());
-  time_product(state, p, bytes, [&](Eigen::VectorXf& y) { y.noalias() = bbs::on<Backend>(p.a) * p.x; });
+// =============================================================================================
+// Sweeps: one axis at a time around the headline point.
+// =============================================================================================
+
+enum Impl : unsigned { kBbs = 1, kEigenSparse = 2, kEigenDense = 4, kAll = 7 };
+
+struct Sweep {
+  const char* name;
+  const char* measures;
+  std::vector<Point> points;
+  unsigned impls;        // which implementations run at these points
+  bool all_value_types;  // bbs backends for every ValueCase, not only float
+};
+
+constexpr Point headline{4096, 4096, 0.875, 64, 1};
+
+Point with(Point p, bbs::index n) {
+  p.rows = p.cols = n;
+  return p;
 }
 
-/// Eigen parallelises its row-major sparse * dense product with OpenMP when built with it, so the
-/// thread count is part of the baseline's name; Eigen's default is restored afterwards.
-template <int Threads>
-void BM_eigen_sparse_spmv(benchmark::State& state) {
-  const Problem& p = problem_of(state);
-  const int previous = Eigen::nbThreads();
-  Eigen::setNbThreads(Threads);
-  const double bytes = 8.0 * double(p.sparse.nonZeros()) + 4.0 * double(2 * p.a.rows() + p.a.cols());
-  time_product(state, p, bytes, [&](Eigen::VectorXf& y) { y.noalias() = p.sparse * p.x; });
-  Eigen::setNbThreads(previous);
-}
+/// The sweeps; their definitions are also written into the JSON context (add_sweep_context), from
+/// which scripts/bench-report builds one table per sweep.
+std::vector<Sweep> sweeps() {
+  std::vector<Sweep> all;
+  Sweep size{"size", "square n x n from L2-resident to far beyond L3: where DRAM bandwidth takes over", {}, kAll, false};
+  for (bbs::index n : {1024, 4096, 16384}) size.points.push_back(with(headline, n));
+  all.push_back(size);
 
-void BM_eigen_dense_gemv(benchmark::State& state) {
-  const Problem& p = problem_of(state);
-  const double bytes = 4.0 * double(p.dense.size()) + 4.0 * double(p.a.rows() + p.a.cols());
-  time_product(state, p, bytes, [&](Eigen::VectorXf& y) { y.noalias() = p.dense * p.x; });
-}
+  Sweep lstm{"lstm", "LSTM gate matrices 4H x (I + H), I = H: the shapes the format was designed for", {}, kAll, false};
+  for (bbs::index h : {512, 1024}) lstm.points.push_back(Point{4 * h, 2 * h, 0.875, 64, 1});
+  all.push_back(lstm);
 
-/// STREAM-like triad a = b + s * c over arrays far larger than the caches: the memory bandwidth
-/// that SpMV's "GB" counter is read against (roofline fraction = SpMV GB/s / triad GB/s).
-void BM_stream_triad(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  std::vector<float> a(n, 0.0f), b(n, 1.0f), c(n, 2.0f);
-  for (auto _ : state) {
-    float* __restrict pa = a.data();
-    const float* __restrict pb = b.data();
-    const float* __restrict pc = c.data();
-    for (std::size_t i = 0; i < n; ++i) pa[i] = pb[i] + 3.0f * pc[i];
-    benchmark::DoNotOptimize(a.data());
-    benchmark::ClobberMemory();
+  Sweep sparsity{"sparsity", "pruning level at 4096: the speedup over dense and Eigen sparse as density falls", {}, kAll,
+                 false};
+  for (double s : {0.5, 0.75, 0.875, 0.9375}) {
+    Point p = headline;
+    p.sparsity = s;
+    sparsity.points.push_back(p);
   }
-  state.counters["GB"] =
-      benchmark::Counter(3.0 * 4.0 * double(n) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-}
-BENCHMARK(BM_stream_triad)->Arg(1 << 25)->Unit(benchmark::kMillisecond);
+  all.push_back(sparsity);
 
-// Arguments: n (square), 1 / density (8 = 87.5% sparse), bank size.
-void shapes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"n", "inv_density", "bank"});
-  for (int n : {1024, 4096}) b->Args({n, 8, 64});
-  b->Args({4096, 2, 64})->Args({4096, 16, 64})->Args({4096, 8, 16})->Args({4096, 8, 256});
-  b->Unit(benchmark::kMicrosecond);
+  // Dense GEMV does not depend on the bank size, so it is left out here.
+  Sweep bank{"bank", "bank size at 4096: index width stays 8 bits; slot width and x locality change", {},
+             kBbs | kEigenSparse, false};
+  for (bbs::index b : {16, 32, 64, 128, 256}) {
+    Point p = headline;
+    p.bank = b;
+    bank.points.push_back(p);
+  }
+  all.push_back(bank);
+
+  Sweep batch{"batch", "SpMM Y = A * X: how much reading A once per batch pays, per right-hand side", {}, kAll, false};
+  for (bbs::index n : {4096, 16384}) {
+    for (bbs::index k : {1, 4, 16}) {
+      Point p = with(headline, n);
+      p.batch = k;
+      batch.points.push_back(p);
+    }
+  }
+  all.push_back(batch);
+
+  Sweep types{"type", "value types at 4096 (in cache) and 16384 (bandwidth-bound): narrower values move fewer bytes",
+              {with(headline, 4096), with(headline, 16384)}, kBbs, true};
+  all.push_back(types);
+  return all;
 }
 
-BENCHMARK_TEMPLATE(BM_bbs_spmv, bbs::backend::reference)->Apply(shapes);
-BENCHMARK_TEMPLATE(BM_bbs_spmv, bbs::backend::simd)->Apply(shapes);
+// =============================================================================================
+// Registration: the union of the sweeps' points, each (implementation, point) once.
+// =============================================================================================
+
+std::string point_name(const Point& p) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "rows:%lld/cols:%lld/sparsity:%g/bank:%lld/batch:%lld", static_cast<long long>(p.rows),
+                static_cast<long long>(p.cols), p.sparsity * 100.0, static_cast<long long>(p.bank),
+                static_cast<long long>(p.batch));
+  return buf;
+}
+
+struct Registrar {
+  int repetitions;
+  std::set<std::string> seen;
+
+  template <typename F>
+  void add(const std::string& name, F&& f) {
+    if (!seen.insert(name).second) return;
+    auto* b = benchmark::RegisterBenchmark(name.c_str(), std::forward<F>(f));
+    b->UseRealTime()->Unit(benchmark::kMicrosecond);
+    if (repetitions > 1) b->Repetitions(repetitions)->ReportAggregatesOnly(true);
+  }
+
+  template <typename Case>
+  void add_bbs(const Point& p) {
+    using T = typename Case::value;
+    const std::string type = std::string("/type:") + bbs::value_traits<T>::name;
+    const std::string where = "/" + point_name(p);
+    add("bbs_reference" + type + "/threads:1" + where,
+        [p](benchmark::State& s) { bbs_product<Case, bbs::backend::reference>(s, p, 1); });
+    add("bbs_simd" + type + "/threads:1" + where,
+        [p](benchmark::State& s) { bbs_product<Case, bbs::backend::simd>(s, p, 1); });
 #ifdef _OPENMP
-BENCHMARK_TEMPLATE(BM_bbs_spmv, bbs::backend::openmp)->Apply(shapes);
+    for (int t : {1, 2}) {
+      add("bbs_openmp" + type + "/threads:" + std::to_string(t) + where,
+          [p, t](benchmark::State& s) { bbs_product<Case, bbs::backend::openmp>(s, p, t); });
+    }
 #endif
-BENCHMARK_TEMPLATE(BM_eigen_sparse_spmv, 1)->Apply(shapes);
-#ifdef _OPENMP
-BENCHMARK_TEMPLATE(BM_eigen_sparse_spmv, 2)->Apply(shapes);
+  }
+
+  template <typename... Cases>
+  void add_bbs_all(const Point& p, std::tuple<Cases...>*) {
+    (add_bbs<Cases>(p), ...);
+  }
+
+  void add_sweep(const Sweep& sweep) {
+    for (const Point& p : sweep.points) {
+      const std::string where = "/type:float32/threads:";
+      const std::string pn = "/" + point_name(p);
+      if (sweep.impls & kBbs) {
+        if (sweep.all_value_types) {
+          add_bbs_all(p, static_cast<ValueCases*>(nullptr));
+        } else {
+          add_bbs<ValueCase<float>>(p);
+        }
+      }
+      if (sweep.impls & kEigenSparse) {
+        for (int t : {1, 2}) {
+          add("eigen_sparse" + where + std::to_string(t) + pn,
+              [p, t](benchmark::State& s) { eigen_sparse_product(s, p, t); });
+        }
+      }
+      if (sweep.impls & kEigenDense) {
+        add("eigen_dense" + where + "1" + pn, [p](benchmark::State& s) { eigen_dense_product(s, p, 1); });
+      }
+    }
+  }
+};
+
+// =============================================================================================
+// Context: which machine and compiler produced the numbers (the report's title).
+// =============================================================================================
+
+std::string cpuinfo_field(const std::string& field) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.compare(0, field.size(), field) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(colon + 2);
+    }
+  }
+  return "unknown";
+}
+
+std::string compiler() {
+#if defined(__clang__)
+  return std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+  return std::string("GCC ") + __VERSION__;
+#else
+  return "unknown";
 #endif
-BENCHMARK(BM_eigen_dense_gemv)->Apply(shapes);
+}
+
+std::string cpu_isa() {
+  std::string s;
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  if (__builtin_cpu_supports("avx2")) s += "avx2 ";
+  if (__builtin_cpu_supports("fma")) s += "fma ";
+  if (__builtin_cpu_supports("avx512f")) s += "avx512f ";
+  if (__builtin_cpu_supports("avx512bw")) s += "avx512bw ";
+  if (__builtin_cpu_supports("avx512vl")) s += "avx512vl ";
+#endif
+  if (!s.empty()) s.pop_back();
+  return s.empty() ? "generic" : s;
+}
+
+void add_context(int repetitions) {
+  benchmark::AddCustomContext("cpu_model", cpuinfo_field("model name"));
+  benchmark::AddCustomContext("cpu_family_model",
+                              "family " + cpuinfo_field("cpu family") + " model " + cpuinfo_field("model\t"));
+  benchmark::AddCustomContext("cpu_isa", cpu_isa());
+  benchmark::AddCustomContext("cpu_cores", std::to_string(std::thread::hardware_concurrency()));
+  benchmark::AddCustomContext("compiler", compiler());
+  // Eigen's baselines vectorise with what the compiler targets (no -march here: SSE2 on x86-64),
+  // while bbs's simd backend picks AVX-512 at run time.
+  benchmark::AddCustomContext("eigen_simd", Eigen::SimdInstructionSetsInUse());
+  benchmark::AddCustomContext("omp_max_threads", std::to_string(omp_get_max_threads()));
+  benchmark::AddCustomContext("eigen_version", std::to_string(EIGEN_WORLD_VERSION) + "." +
+                                                   std::to_string(EIGEN_MAJOR_VERSION) + "." +
+                                                   std::to_string(EIGEN_MINOR_VERSION));
+  benchmark::AddCustomContext("bbs_version", std::to_string(BBS_VERSION_MAJOR) + "." +
+                                                 std::to_string(BBS_VERSION_MINOR) + "." +
+                                                 std::to_string(BBS_VERSION_PATCH));
+  benchmark::AddCustomContext("bbs_repetitions", std::to_string(repetitions));
+  benchmark::AddCustomContext("headline", point_name(headline));
+#ifdef NDEBUG
+  benchmark::AddCustomContext("bbs_build", "NDEBUG (optimised)");
+#else
+  benchmark::AddCustomContext("bbs_build", "assertions on (not a Release build)");
+#endif
+}
+
+/// The sweep definitions travel in the JSON, so the report needs no copy of them:
+/// "sweep.<i>.<name>" = what it measures, "sweep.<i>.<name>.points" = its points, ';'-separated,
+/// "sweep.<i>.<name>.types" = "all" when every value type runs, else "float32".
+void add_sweep_context(std::size_t i, const Sweep& sweep) {
+  const std::string key = "sweep." + std::to_string(i) + "." + sweep.name;
+  std::string points;
+  for (const Point& p : sweep.points) points += (points.empty() ? "" : ";") + point_name(p);
+  std::string impls;
+  if (sweep.impls & kBbs) impls += "bbs ";
+  if (sweep.impls & kEigenSparse) impls += "eigen_sparse ";
+  if (sweep.impls & kEigenDense) impls += "eigen_dense ";
+  impls.pop_back();
+  benchmark::AddCustomContext(key, sweep.measures);
+  benchmark::AddCustomContext(key + ".points", points);
+  benchmark::AddCustomContext(key + ".impls", impls);
+  benchmark::AddCustomContext(key + ".types", sweep.all_value_types ? "all" : "float32");
+}
+
+/// Removes --bbs_repetitions=N from argv (Google Benchmark rejects flags it does not know).
+int take_repetitions(int& argc, char** argv) {
+  int repetitions = 5;
+  const char* flag = "--bbs_repetitions=";
+  int out = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], flag, std::strlen(flag)) == 0) {
+      repetitions = std::max(1, std::atoi(argv[i] + std::strlen(flag)));
+    } else {
+      argv[out++] = argv[i];
+    }
+  }
+  argc = out;
+  return repetitions;
+}
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  const int repetitions = take_repetitions(argc, argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  add_context(repetitions);
+
+  Registrar r{repetitions, {}};
+  // The triad first, so that a filtered development run still shows the bandwidth it reads against.
+  for (int t : {1, 2}) {
+    r.add("stream_triad/threads:" + std::to_string(t), [t](benchmark::State& s) { stream_triad(s, t); });
+  }
+  const std::vector<Sweep> all = sweeps();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    r.add_sweep(all[i]);
+    add_sweep_context(i + 1, all[i]);
+  }
+
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
