@@ -466,8 +466,8 @@ void add_context(int repetitions) {
   benchmark::AddCustomContext("cpu_isa", cpu_isa());
   benchmark::AddCustomContext("cpu_cores", std::to_string(std::thread::hardware_concurrency()));
   benchmark::AddCustomContext("compiler", compiler());
-  // Eigen's baselines vectorise with what the compiler targets (no -march here: SSE2 on x86-64),
-  // while bbs's simd backend picks AVX-512 at run time.
+  // Eigen's baselines vectorise with what the compiler targets (bench/CMakeLists.txt adds
+  // -march=native unless BBS_BENCH_NATIVE is OFF); bbs's simd backend picks its kernel at run time.
   benchmark::AddCustomContext("eigen_simd", Eigen::SimdInstructionSetsInUse());
   benchmark::AddCustomContext("omp_max_threads", std::to_string(omp_get_max_threads()));
   benchmark::AddCustomContext("eigen_version", std::to_string(EIGEN_WORLD_VERSION) + "." +
