@@ -1,4 +1,5 @@
-// Per value type facts: accumulator, conversion to and from float, test tolerance, file type code.
+// Per value type facts: accumulator, the types of x, y, alpha and beta, conversion to and from
+// float, test tolerance, file type code.
 #pragma once
 
 #include <cmath>
@@ -7,14 +8,28 @@
 
 namespace bbs {
 
-/// Specialised for every value type a BbsMatrix may hold. Later value types (16-bit fixed point,
-/// int8 with a scale, bfloat16, half) add a specialisation here and a new file type code.
+/// Specialised for every value type a BbsMatrix may hold; each names
+/// - accumulator: what a dot product sums in;
+/// - activation: the element type of x and y in y = alpha * A * x + beta * y (T itself for float,
+///   double and fixed point; float for 16-bit float storage types);
+/// - scalar: the type of alpha and beta (float for every type that cannot represent 1 exactly);
+/// - name, file_code: for files and messages; to_float / from_float; epsilon for tolerances.
+/// A new value type adds a specialisation and a file type code (docs/FILE_FORMAT.md).
 template <typename T>
 struct value_traits;
+
+/// Element type of x and y for a matrix of T.
+template <typename T>
+using activation_t = typename value_traits<T>::activation;
+/// Type of alpha and beta for a matrix of T.
+template <typename T>
+using scalar_t = typename value_traits<T>::scalar;
 
 template <>
 struct value_traits<float> {
   using accumulator = float;
+  using activation = float;
+  using scalar = float;
   static constexpr const char* name = "float32";
   static constexpr std::uint32_t file_code = 1;
   static float to_float(float v) { return v; }
@@ -26,11 +41,38 @@ struct value_traits<float> {
 template <>
 struct value_traits<double> {
   using accumulator = double;
+  using activation = double;
+  using scalar = double;
   static constexpr const char* name = "float64";
   static constexpr std::uint32_t file_code = 2;
   static double to_float(double v) { return v; }
   static double from_float(double v) { return v; }
   static constexpr double epsilon = std::numeric_limits<double>::epsilon();
+};
+
+namespace detail {
+inline constexpr const char* fixed16_names[16] = {
+    "fixed16<0>", "fixed16<1>", "fixed16<2>",  "fixed16<3>",  "fixed16<4>",  "fixed16<5>",  "fixed16<6>",  "fixed16<7>",
+    "fixed16<8>", "fixed16<9>", "fixed16<10>", "fixed16<11>", "fixed16<12>", "fixed16<13>", "fixed16<14>", "fixed16<15>"};
+/// File type codes 16 + F, F = 0..15, are fixed16<F>: the code records the fraction width.
+inline constexpr std::uint32_t fixed16_first_code = 16;
+}  // namespace detail
+
+/// 16-bit fixed point Q(15-F).F: int16 storage, products summed in int32 with wrap-around,
+/// requantized to Q(F) (core/fixed_point.hpp). x and y are fixed16<F> too; alpha and beta float.
+template <int F>
+struct value_traits<fixed16<F>> {
+  /// The int32 sum, held as uint32 so overflow wraps without UB (fixed_rules::accumulator).
+  using accumulator = fixed_rules::accumulator;
+  using activation = fixed16<F>;
+  using scalar = float;
+  static constexpr const char* name = detail::fixed16_names[F];
+  static constexpr std::uint32_t file_code = detail::fixed16_first_code + F;
+  static float to_float(fixed16<F> v) { return static_cast<float>(v); }
+  /// Round to nearest, ties away from zero, saturate; value_error on NaN.
+  static fixed16<F> from_float(float v) { return fixed16<F>(v); }
+  /// Half a step: the largest rounding error of one conversion from float that does not saturate.
+  static constexpr double epsilon = fixed16<F>::resolution / 2;
 };
 
 /// Name of a value type from its file code, for error messages ("unknown" for codes bbs lacks).
@@ -41,13 +83,17 @@ inline const char* value_type_name(std::uint32_t file_code) {
     case value_traits<double>::file_code:
       return value_traits<double>::name;
     default:
+      if (file_code >= detail::fixed16_first_code && file_code < detail::fixed16_first_code + 16) {
+        return detail::fixed16_names[file_code - detail::fixed16_first_code];
+      }
       return "unknown";
   }
 }
 
 /// Forward error bound for a sum of n products in T's accumulator, relative to sum |a_i * x_i|:
 /// gamma_n = n u / (1 - n u) (Higham, Accuracy and Stability, eq. 3.8), with a floor of one ulp.
-/// Backends that reorder the sum stay within it; tests use it instead of magic numbers.
+/// Backends that reorder the sum stay within it; tests use it instead of magic numbers. Not for
+/// fixed point, whose sums are exact (bit-exact across backends) and whose error is quantization.
 template <typename T>
 double dot_error_bound(std::ptrdiff_t n_terms) {
   const double u = value_traits<T>::epsilon / 2;

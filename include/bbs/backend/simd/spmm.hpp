@@ -6,7 +6,8 @@ namespace bbs {
 namespace backend {
 
 template <typename T>
-void spmm(simd, const CsbView<T>& a, index n, T alpha, const T* x, index ldx, T beta, T* y, index ldy) {
+void spmm(simd, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x, index ldx, scalar_t<T> beta,
+          activation_t<T>* y, index ldy) {
   spmm_by_columns(simd{}, a, n, alpha, x, ldx, beta, y, ldy);
 }
 

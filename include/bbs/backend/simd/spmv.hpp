@@ -15,7 +15,7 @@ bool avx512_applies(const CsbView<T>& a) {
 
 /// Runs one variant; tests call it for every variant the CPU supports.
 template <typename T>
-void spmv(Isa isa, const CsbView<T>& a, T alpha, const T* x, T beta, T* y) {
+void spmv(Isa isa, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<T>* x, scalar_t<T> beta, activation_t<T>* y) {
 #ifdef BBS_SIMD_HAVE_AVX512
   if constexpr (std::is_same<T, float>::value) {
     if (isa == Isa::avx512 && avx512_applies(a)) {
@@ -33,7 +33,7 @@ void spmv(Isa isa, const CsbView<T>& a, T alpha, const T* x, T beta, T* y) {
 namespace backend {
 
 template <typename T>
-void spmv(simd, const CsbView<T>& a, T alpha, const T* x, T beta, T* y) {
+void spmv(simd, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<T>* x, scalar_t<T> beta, activation_t<T>* y) {
   simd_detail::spmv(simd_detail::best_isa(), a, alpha, x, beta, y);
 }
 
