@@ -608,3 +608,49 @@ TEST_CASE("load rejects a fixed-point file of another F or type with a precise m
     CHECK_THROWS_AS(load_exact<bbs::fixed16<12>>(b, b.size()), bbs::file_error);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// bfloat16 (type code 3) and half (type code 4): 2-byte values, bit for bit.
+
+TEMPLATE_TEST_CASE("16-bit float round trip is bitwise exact", "[io][csb_file][float16]", Eigen::bfloat16,
+                   Eigen::half) {
+  TempDir dir;
+  auto shapes = bbs_test::awkward_shapes();
+  const auto tiny = bbs_test::tiny_shapes();
+  for (std::size_t i = 0; i < tiny.size(); i += 13) shapes.push_back(tiny[i]);
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    const Shape& s = shapes[i];
+    INFO(s.name());
+    const auto a = bbs::quantize<TestType>(bbs_test::random_bbs<float>(s, static_cast<std::uint32_t>(500 + i))).value;
+    const Bytes bytes = bbs::serialize(a);
+    CHECK(peek<std::uint32_t>(bytes, at_type) == bbs::value_traits<TestType>::file_code);
+    const auto n = static_cast<std::uint64_t>(a.storedEntries());
+    CHECK(bytes.size() == 68 + (n * 2 + 7) / 8 * 8 + (n * static_cast<std::uint64_t>(s.config.index_width()) + 7) / 8 * 8);
+    require_identical<TestType>(bbs::load_from_memory<TestType>(bytes.data(), bytes.size()), a);
+    if (i % 5 == 0) {
+      bbs::save(a, dir.file("h.bbs"));
+      require_identical<TestType>(bbs::load<TestType>(dir.file("h.bbs")), a);
+      CHECK(bbs::read_header(dir.file("h.bbs")).value_type_name == bbs::value_traits<TestType>::name);
+    }
+  }
+}
+
+TEST_CASE("load tells bfloat16, half and float files apart", "[io][csb_file][float16]") {
+  const auto a = bbs_test::random_bbs<float>(small_shape, 3);
+  const Bytes bf = bbs::serialize(bbs::quantize<Eigen::bfloat16>(a).value);
+  const Bytes hf = bbs::serialize(bbs::quantize<Eigen::half>(a).value);
+  CHECK_FILE_ERROR(bbs::load_from_memory<Eigen::half>(bf.data(), bf.size()),
+                   "the file holds bfloat16 values (type code 3); load was asked for float16 (type code 4)");
+  CHECK_FILE_ERROR(bbs::load_from_memory<Eigen::bfloat16>(hf.data(), hf.size()),
+                   "the file holds float16 values (type code 4); load was asked for bfloat16 (type code 3)");
+  CHECK_FILE_ERROR(bbs::load_from_memory<float>(bf.data(), bf.size()),
+                   "the file holds bfloat16 values (type code 3); load was asked for float32 (type code 1)");
+  CHECK_FILE_ERROR(bbs::load_from_memory<bbs::fixed16<8>>(hf.data(), hf.size()),
+                   "the file holds float16 values (type code 4); load was asked for fixed16<8> (type code 24)");
+  for (std::size_t at = 0; at < bf.size(); ++at) {
+    Bytes b = bf;
+    b[at] ^= 0x04;
+    INFO("byte " << at);
+    CHECK_THROWS_AS(load_exact<Eigen::bfloat16>(b, b.size()), bbs::file_error);
+  }
+}

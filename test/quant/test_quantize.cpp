@@ -155,3 +155,55 @@ TEST_CASE("choose_frac_bits picks the finest format that does not saturate", "[q
   CHECK_THROWS_AS(bbs::choose_frac_bits(std::numeric_limits<double>::quiet_NaN()), bbs::value_error);
   CHECK_THROWS_AS(bbs::choose_frac_bits(std::numeric_limits<double>::infinity()), bbs::value_error);
 }
+
+TEMPLATE_TEST_CASE("bfloat16 and half quantization rounds to nearest even within half an ulp", "[quant][float16]",
+                   Eigen::bfloat16, Eigen::half) {
+  using traits = bbs::value_traits<TestType>;
+  const Shape s{67, 127, BankConfig(16, 4)};
+  const auto a = bbs_test::random_bbs<float>(s, 5);
+  const auto q = bbs::quantize<TestType>(a);
+  CHECK(q.report.count == a.nonZeros());
+  CHECK(q.report.saturated == 0);
+  double max_error = 0;
+  a.forEach([&](bbs::index r, bbs::index c, float v) {
+    const float got = static_cast<float>(q.value.coeff(r, c));
+    INFO("entry (" << r << ", " << c << ") = " << v << " -> " << got);
+    // Normal range: relative error at most half an ulp, 2^-8 (bfloat16) or 2^-11 (half).
+    REQUIRE(std::abs(double(got) - double(v)) <= traits::storage_epsilon / 2 * std::abs(double(v)));
+    REQUIRE(got == static_cast<float>(traits::from_float(v)));  // Eigen's rounding, nothing else
+    max_error = std::max(max_error, std::abs(double(got) - double(v)));
+  });
+  CHECK(q.report.max_abs_error == max_error);
+  // Ties go to even: 1 + 2^-8 lies halfway between bfloat16's 1 and 1 + 2^-7 (and 1 + 2^-11 for
+  // half); the even neighbour is 1. 1 + 3 * 2^-8 lies between 1 + 2^-7 and 1 + 2^-6: even is 1 + 2^-6.
+  const double ulp = traits::storage_epsilon;
+  Eigen::VectorXf ties(4);
+  ties << float(1 + ulp / 2), float(1 + 3 * ulp / 2), float(-1 - ulp / 2), float(-1 - 3 * ulp / 2);
+  const auto qt = bbs::quantize<TestType>(ties);
+  CHECK(static_cast<float>(qt.value(0)) == 1.0f);
+  CHECK(static_cast<float>(qt.value(1)) == float(1 + 2 * ulp));
+  CHECK(static_cast<float>(qt.value(2)) == -1.0f);
+  CHECK(static_cast<float>(qt.value(3)) == float(-1 - 2 * ulp));
+  // Back to float is exact.
+  const Eigen::VectorXf back = bbs::dequantize(qt.value);
+  CHECK(back(1) == float(1 + 2 * ulp));
+}
+
+TEST_CASE("half quantization clamps past 65504 and counts it", "[quant][float16]") {
+  Eigen::VectorXf x(5);
+  x << 65504.0f, 65519.0f, 65520.0f, -1e6f, 1.0f;  // 65520 is the first value that rounds to infinity
+  const auto q = bbs::quantize<Eigen::half>(x);
+  CHECK(q.report.saturated == 2);
+  CHECK(static_cast<float>(q.value(1)) == 65504.0f);
+  CHECK(static_cast<float>(q.value(2)) == 65504.0f);
+  CHECK(static_cast<float>(q.value(3)) == -65504.0f);
+  CHECK(q.report.max_abs_error == 1e6 - 65504.0);
+  // bfloat16 has float's range: only a double beyond float's range saturates.
+  Eigen::VectorXd big(2);
+  big << 1e39, -3e38;
+  const auto qb = bbs::quantize<Eigen::bfloat16>(big);
+  CHECK(qb.report.saturated == 1);
+  CHECK(static_cast<double>(static_cast<float>(qb.value(0))) == bbs::value_traits<Eigen::bfloat16>::max_finite);
+  CHECK_THROWS_WITH(bbs::quantize<Eigen::bfloat16>(Eigen::VectorXf::Constant(2, std::numeric_limits<float>::quiet_NaN())),
+                    Catch::Contains("quantize to bfloat16: element (0, 0) is nan"));
+}

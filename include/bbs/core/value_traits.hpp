@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <limits>
 
+#include <Eigen/Core>
+
 namespace bbs {
 
 /// Specialised for every value type a BbsMatrix may hold; each names
@@ -13,7 +15,8 @@ namespace bbs {
 /// - activation: the element type of x and y in y = alpha * A * x + beta * y (T itself for float,
 ///   double and fixed point; float for 16-bit float storage types);
 /// - scalar: the type of alpha and beta (float for every type that cannot represent 1 exactly);
-/// - name, file_code: for files and messages; to_float / from_float; epsilon for tolerances.
+/// - name, file_code: for files and messages; to_float / from_float; epsilon for tolerances
+///   (the accumulator's), storage_epsilon (the stored type's, floating-point types only).
 /// A new value type adds a specialisation and a file type code (docs/FILE_FORMAT.md).
 template <typename T>
 struct value_traits;
@@ -34,8 +37,9 @@ struct value_traits<float> {
   static constexpr std::uint32_t file_code = 1;
   static float to_float(float v) { return v; }
   static float from_float(float v) { return v; }
-  /// Unit roundoff of the accumulator: tolerances are derived from it and the number of terms.
+  /// Machine epsilon of the accumulator: tolerances are derived from it and the number of terms.
   static constexpr double epsilon = std::numeric_limits<float>::epsilon();
+  static constexpr double storage_epsilon = epsilon;
 };
 
 template <>
@@ -48,6 +52,44 @@ struct value_traits<double> {
   static double to_float(double v) { return v; }
   static double from_float(double v) { return v; }
   static constexpr double epsilon = std::numeric_limits<double>::epsilon();
+  static constexpr double storage_epsilon = epsilon;
+};
+
+/// bfloat16 weights (8 significant bits, float's exponent range) with float x, y, alpha, beta and
+/// float sums: half the memory of float for the same dynamic range.
+template <>
+struct value_traits<Eigen::bfloat16> {
+  using accumulator = float;
+  using activation = float;
+  using scalar = float;
+  static constexpr const char* name = "bfloat16";
+  static constexpr std::uint32_t file_code = 3;
+  static float to_float(Eigen::bfloat16 v) { return static_cast<float>(v); }
+  /// Eigen's conversion: round to nearest, ties to even; overflow gives infinity.
+  static Eigen::bfloat16 from_float(float v) { return Eigen::bfloat16(v); }
+  static constexpr double epsilon = std::numeric_limits<float>::epsilon();
+  /// 2^-7: the stored weights carry a relative rounding error of at most half of it.
+  static constexpr double storage_epsilon = 0.0078125;
+  /// Largest finite bfloat16, (2 - 2^-7) * 2^127.
+  static constexpr double max_finite = 3.3895313892515355e38;
+};
+
+/// IEEE half-precision weights (11 significant bits, largest finite 65504) with float x, y,
+/// alpha, beta and float sums.
+template <>
+struct value_traits<Eigen::half> {
+  using accumulator = float;
+  using activation = float;
+  using scalar = float;
+  static constexpr const char* name = "float16";
+  static constexpr std::uint32_t file_code = 4;
+  static float to_float(Eigen::half v) { return static_cast<float>(v); }
+  /// Eigen's conversion: round to nearest, ties to even; overflow gives infinity.
+  static Eigen::half from_float(float v) { return Eigen::half(v); }
+  static constexpr double epsilon = std::numeric_limits<float>::epsilon();
+  /// 2^-10, for normal numbers; below 2^-14 half is subnormal with absolute steps of 2^-24.
+  static constexpr double storage_epsilon = 0.0009765625;
+  static constexpr double max_finite = 65504.0;
 };
 
 namespace detail {
@@ -82,6 +124,10 @@ inline const char* value_type_name(std::uint32_t file_code) {
       return value_traits<float>::name;
     case value_traits<double>::file_code:
       return value_traits<double>::name;
+    case value_traits<Eigen::bfloat16>::file_code:
+      return value_traits<Eigen::bfloat16>::name;
+    case value_traits<Eigen::half>::file_code:
+      return value_traits<Eigen::half>::name;
     default:
       if (file_code >= detail::fixed16_first_code && file_code < detail::fixed16_first_code + 16) {
         return detail::fixed16_names[file_code - detail::fixed16_first_code];
@@ -99,6 +145,16 @@ double dot_error_bound(std::ptrdiff_t n_terms) {
   const double u = value_traits<T>::epsilon / 2;
   const double nu = static_cast<double>(n_terms < 1 ? 1 : n_terms) * u;
   return nu < 0.5 ? 2 * nu / (1 - nu) : 1.0;
+}
+
+/// Like dot_error_bound, relative to sum |a_i * x_i| of the weights before they were rounded to
+/// T: the storage rounding (unit roundoff storage_epsilon / 2) compounds with the sum's error.
+/// For float and double storage it is dot_error_bound plus one unit roundoff.
+template <typename T>
+double quantized_dot_error_bound(std::ptrdiff_t n_terms) {
+  const double us = value_traits<T>::storage_epsilon / 2;
+  const double g = dot_error_bound<T>(n_terms);
+  return us + g + us * g;
 }
 
 }  // namespace bbs

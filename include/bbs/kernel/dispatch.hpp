@@ -10,7 +10,8 @@ namespace bbs {
 namespace kernel {
 
 // Types: x and y are activation_t<T>, alpha and beta scalar_t<T> (core/value_traits.hpp): T
-// itself for float and double; fixed16<F> x, y with float alpha, beta (core/fixed_point.hpp).
+// itself for float and double; fixed16<F> x, y with float alpha, beta (core/fixed_point.hpp);
+// float x, y, alpha, beta for Eigen::bfloat16 and Eigen::half weights.
 
 /// y = alpha * A * x + beta * y; x: A.cols, y: A.rows, contiguous. beta == 0 ignores y's contents.
 template <typename Backend, typename T>

@@ -68,6 +68,14 @@ Q quantize_value(double v, ReportBuilder& report, Where&& where) {
     const Q q = Q::from_raw(fixed_rules::quantize(v, Q::frac_bits));
     report.add(v, static_cast<double>(q), fixed_rules::quantize_saturates(v, Q::frac_bits));
     return q;
+  } else if constexpr (std::is_same<Q, Eigen::bfloat16>::value || std::is_same<Q, Eigen::half>::value) {
+    // Round to nearest even through float (float sources are exact there); a finite value that
+    // rounds past the largest finite Q is clamped to it and counted as saturated.
+    Q q(static_cast<float>(v));
+    const bool saturated = !std::isfinite(static_cast<float>(q));
+    if (saturated) q = Q(static_cast<float>(v > 0 ? value_traits<Q>::max_finite : -value_traits<Q>::max_finite));
+    report.add(v, static_cast<double>(static_cast<float>(q)), saturated);
+    return q;
   } else {
     static_assert(sizeof(Q) == 0, "bbs::quantize: no quantization rule for this value type");
   }
@@ -75,9 +83,10 @@ Q quantize_value(double v, ReportBuilder& report, Where&& where) {
 
 }  // namespace detail
 
-/// Converts a bank-balanced float or double matrix to value type Q (for example fixed16<12>),
-/// keeping its pattern. Each value follows Q's rule (fixed16: round to nearest, ties away from
-/// zero, saturate). Throws value_error on a NaN or infinite value.
+/// Converts a bank-balanced float or double matrix to value type Q (fixed16<F>, Eigen::bfloat16,
+/// Eigen::half), keeping its pattern. Each value follows Q's rule: fixed16 rounds to nearest with
+/// ties away from zero and saturates; bfloat16 and half round to nearest even (through float)
+/// and clamp values past their largest finite value. Throws value_error on NaN or infinity.
 template <typename Q, typename Derived>
 Quantized<BbsMatrix<Q>> quantize(const BbsBase<Derived>& a) {
   using From = typename Derived::Scalar;
@@ -127,7 +136,7 @@ Quantized<Eigen::Matrix<Q, Derived::RowsAtCompileTime, Derived::ColsAtCompileTim
   return {std::move(out), report.finish()};
 }
 
-/// The float matrix a quantized matrix stands for (exact for fixed16: 16 bits fit float).
+/// The float matrix a quantized matrix stands for (exact for fixed16, bfloat16 and half).
 template <typename Derived>
 BbsMatrix<float> dequantize(const BbsBase<Derived>& a) {
   using Q = typename Derived::Scalar;
