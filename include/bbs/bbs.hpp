@@ -5,9 +5,10 @@
 
 #define BBS_UMBRELLA_INCLUDED
 
-// Core: basic types, the exception family, value-type traits, bank configuration.
+// Core: basic types, the exception family, fixed point, value-type traits, bank configuration.
 #include "bbs/core/config.hpp"
 #include "bbs/core/error.hpp"
+#include "bbs/core/fixed_point.hpp"
 #include "bbs/core/value_traits.hpp"
 #include "bbs/core/bank_config.hpp"
 
@@ -19,6 +20,7 @@
 // Matrix types: BbsMatrix (owning) and BbsMap (non-owning) over CSB, seen by Eigen as sparse operators.
 #include "bbs/backend/tags.hpp"
 #include "bbs/matrix/forward.hpp"
+#include "bbs/eigen/num_traits.hpp"
 #include "bbs/eigen/traits.hpp"
 #include "bbs/matrix/matrix_base.hpp"
 #include "bbs/matrix/bbs_matrix.hpp"
@@ -33,6 +35,7 @@
 #include "bbs/backend/simd/isa.hpp"
 #include "bbs/backend/simd/row_groups.hpp"
 #include "bbs/backend/simd/spmv_avx512.hpp"
+#include "bbs/backend/simd/spmv_avx2.hpp"
 #include "bbs/backend/simd/spmv.hpp"
 #include "bbs/backend/simd/spmv_transposed.hpp"
 #include "bbs/backend/simd/spmm_avx512.hpp"
@@ -41,6 +44,7 @@
 #include "bbs/backend/openmp/partition.hpp"
 #include "bbs/backend/openmp/spmv.hpp"
 #include "bbs/backend/openmp/spmv_transposed.hpp"
+#include "bbs/backend/openmp/spmv_transposed_fixed16.hpp"
 #include "bbs/backend/openmp/spmm.hpp"
 #endif
 #include "bbs/backend/registry.hpp"
@@ -55,6 +59,9 @@
 // Pruning: dense weights to bank-balanced matrices.
 #include "bbs/prune/bank_balanced.hpp"
 #include "bbs/prune/patterns.hpp"
+
+// Quantization: float matrices and vectors to narrower value types and back, with error reports.
+#include "bbs/quant/quantize.hpp"
 
 // Files: the checksummed binary CSB format, written atomically.
 #include "bbs/io/checksum.hpp"

@@ -37,6 +37,8 @@ void try_load(const std::uint8_t* data, std::size_t size) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try_load<float>(data, size);
   try_load<double>(data, size);
+  try_load<bbs::fixed16<12>>(data, size);
+  try_load<Eigen::half>(data, size);
   // Almost every mutation breaks the CRC, which is checked before the payload; the same input
   // with its last 4 bytes replaced by the right CRC lets mutations reach the CSB validation too.
   if (size >= 4) {
@@ -45,6 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::memcpy(sealed.data() + size - 4, &crc, sizeof crc);
     try_load<float>(sealed.data(), sealed.size());
     try_load<double>(sealed.data(), sealed.size());
+    try_load<bbs::fixed16<12>>(sealed.data(), sealed.size());
+    try_load<Eigen::half>(sealed.data(), sealed.size());
   }
   return 0;
 }

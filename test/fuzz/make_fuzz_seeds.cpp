@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
     bbs::save(sample<float>(1, 3, bbs::BankConfig(4, 3)), dir + "/float_value_padding.bbs");
     bbs::save(sample<float>(0, 0, bbs::BankConfig(1, 1)), dir + "/float_empty.bbs");
     bbs::save(sample<double>(4, 5, bbs::BankConfig(2, 0)), dir + "/double_k0.bbs");
+    bbs::save(sample<bbs::fixed16<12>>(3, 9, bbs::BankConfig(4, 2)), dir + "/fixed16_12_u8_partial.bbs");
+    bbs::save(sample<Eigen::half>(2, 301, bbs::BankConfig(300, 2)), dir + "/half_u16_partial.bbs");
   } catch (const bbs::error& e) {
     std::fprintf(stderr, "make_fuzz_seeds: %s\n", e.what());
     return 1;

@@ -539,3 +539,118 @@ TEST_CASE("corrupting any single byte throws file_error", "[io][csb_file]") {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 16-bit fixed point: type code 16 + F, 2-byte values, F checked on load.
+
+namespace {
+
+/// A fixed16<F> matrix quantized from a random float one, scaled to use the format's range.
+template <typename Q>
+bbs::BbsMatrix<Q> random_fixed(const Shape& s, std::uint32_t seed) {
+  const Eigen::MatrixXf dense = bbs_test::random_dense<float>(s.rows, s.cols, seed) * float(1 << (14 - Q::frac_bits / 2));
+  return bbs::quantize<Q>(bbs::prune<float>(dense, s.config)).value;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("fixed-point round trip is bitwise exact and records F", "[io][csb_file][fixed_point]",
+                   bbs::fixed16<0>, bbs::fixed16<12>, bbs::fixed16<15>) {
+  using Q = TestType;
+  TempDir dir;
+  auto shapes = bbs_test::awkward_shapes();
+  const auto tiny = bbs_test::tiny_shapes();
+  for (std::size_t i = 0; i < tiny.size(); i += 11) shapes.push_back(tiny[i]);
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    const Shape& s = shapes[i];
+    INFO(s.name());
+    const auto a = random_fixed<Q>(s, static_cast<std::uint32_t>(300 + i));
+    const Bytes bytes = bbs::serialize(a);
+    CHECK(peek<std::uint32_t>(bytes, at_type) == 16u + Q::frac_bits);
+    const auto n = static_cast<std::uint64_t>(a.storedEntries());
+    const std::uint64_t width = static_cast<std::uint64_t>(s.config.index_width());
+    CHECK(bytes.size() == 68 + (n * 2 + 7) / 8 * 8 + (n * width + 7) / 8 * 8);
+    require_identical<Q>(bbs::load_from_memory<Q>(bytes.data(), bytes.size()), a);
+    if (i % 5 == 0) {
+      const std::string path = dir.file("q.bbs");
+      bbs::save(a, path);
+      require_identical<Q>(bbs::load<Q>(path), a);
+      const bbs::FileHeader h = bbs::read_header(path);
+      CHECK(h.value_type_code == 16u + Q::frac_bits);
+      CHECK(h.value_type_name == bbs::value_traits<Q>::name);
+    }
+  }
+}
+
+TEST_CASE("load rejects a fixed-point file of another F or type with a precise message", "[io][csb_file][fixed_point]") {
+  const Bytes q12 = bbs::serialize(random_fixed<bbs::fixed16<12>>(small_shape, 5));
+  CHECK_NOTHROW(bbs::load_from_memory<bbs::fixed16<12>>(q12.data(), q12.size()));
+  CHECK_FILE_ERROR(bbs::load_from_memory<bbs::fixed16<8>>(q12.data(), q12.size()),
+                   "the file holds fixed16<12> values (type code 28); load was asked for fixed16<8> (type code 24); "
+                   "the fraction widths differ (file F = 12, requested F = 8)");
+  CHECK_FILE_ERROR(bbs::load_from_memory<float>(q12.data(), q12.size()),
+                   "the file holds fixed16<12> values (type code 28); load was asked for float32 (type code 1)");
+  const Bytes floats = small_file<float>();
+  CHECK_FILE_ERROR(bbs::load_from_memory<bbs::fixed16<12>>(floats.data(), floats.size()),
+                   "the file holds float32 values (type code 1); load was asked for fixed16<12> (type code 28)");
+  // Codes past the last fixed16 format are unknown, not some F.
+  Bytes unknown = q12;
+  poke<std::uint32_t>(unknown, at_type, 32);
+  reseal(unknown);
+  CHECK_FILE_ERROR(bbs::load_from_memory<bbs::fixed16<12>>(unknown.data(), unknown.size()),
+                   "unknown value type code 32");
+  // Every truncation and every corrupted byte is still caught (2-byte values, padded sections).
+  for (std::size_t n = 0; n < q12.size(); ++n) CHECK_THROWS_AS(load_exact<bbs::fixed16<12>>(q12, n), bbs::file_error);
+  for (std::size_t at = 0; at < q12.size(); ++at) {
+    Bytes b = q12;
+    b[at] ^= 0x10;
+    INFO("byte " << at);
+    CHECK_THROWS_AS(load_exact<bbs::fixed16<12>>(b, b.size()), bbs::file_error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// bfloat16 (type code 3) and half (type code 4): 2-byte values, bit for bit.
+
+TEMPLATE_TEST_CASE("16-bit float round trip is bitwise exact", "[io][csb_file][float16]", Eigen::bfloat16,
+                   Eigen::half) {
+  TempDir dir;
+  auto shapes = bbs_test::awkward_shapes();
+  const auto tiny = bbs_test::tiny_shapes();
+  for (std::size_t i = 0; i < tiny.size(); i += 13) shapes.push_back(tiny[i]);
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    const Shape& s = shapes[i];
+    INFO(s.name());
+    const auto a = bbs::quantize<TestType>(bbs_test::random_bbs<float>(s, static_cast<std::uint32_t>(500 + i))).value;
+    const Bytes bytes = bbs::serialize(a);
+    CHECK(peek<std::uint32_t>(bytes, at_type) == bbs::value_traits<TestType>::file_code);
+    const auto n = static_cast<std::uint64_t>(a.storedEntries());
+    CHECK(bytes.size() == 68 + (n * 2 + 7) / 8 * 8 + (n * static_cast<std::uint64_t>(s.config.index_width()) + 7) / 8 * 8);
+    require_identical<TestType>(bbs::load_from_memory<TestType>(bytes.data(), bytes.size()), a);
+    if (i % 5 == 0) {
+      bbs::save(a, dir.file("h.bbs"));
+      require_identical<TestType>(bbs::load<TestType>(dir.file("h.bbs")), a);
+      CHECK(bbs::read_header(dir.file("h.bbs")).value_type_name == bbs::value_traits<TestType>::name);
+    }
+  }
+}
+
+TEST_CASE("load tells bfloat16, half and float files apart", "[io][csb_file][float16]") {
+  const auto a = bbs_test::random_bbs<float>(small_shape, 3);
+  const Bytes bf = bbs::serialize(bbs::quantize<Eigen::bfloat16>(a).value);
+  const Bytes hf = bbs::serialize(bbs::quantize<Eigen::half>(a).value);
+  CHECK_FILE_ERROR(bbs::load_from_memory<Eigen::half>(bf.data(), bf.size()),
+                   "the file holds bfloat16 values (type code 3); load was asked for float16 (type code 4)");
+  CHECK_FILE_ERROR(bbs::load_from_memory<Eigen::bfloat16>(hf.data(), hf.size()),
+                   "the file holds float16 values (type code 4); load was asked for bfloat16 (type code 3)");
+  CHECK_FILE_ERROR(bbs::load_from_memory<float>(bf.data(), bf.size()),
+                   "the file holds bfloat16 values (type code 3); load was asked for float32 (type code 1)");
+  CHECK_FILE_ERROR(bbs::load_from_memory<bbs::fixed16<8>>(hf.data(), hf.size()),
+                   "the file holds float16 values (type code 4); load was asked for fixed16<8> (type code 24)");
+  for (std::size_t at = 0; at < bf.size(); ++at) {
+    Bytes b = bf;
+    b[at] ^= 0x04;
+    INFO("byte " << at);
+    CHECK_THROWS_AS(load_exact<Eigen::bfloat16>(b, b.size()), bbs::file_error);
+  }
+}

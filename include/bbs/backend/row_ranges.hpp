@@ -8,14 +8,15 @@ namespace backend {
 
 /// y[first, last) = alpha * A[first, last) * x + beta * y[first, last); y is the whole vector.
 template <typename Backend, typename T>
-void spmv_rows(Backend tag, const CsbView<T>& a, index first, index last, T alpha, const T* x, T beta, T* y) {
+void spmv_rows(Backend tag, const CsbView<T>& a, index first, index last, scalar_t<T> alpha, const activation_t<T>* x,
+               scalar_t<T> beta, activation_t<T>* y) {
   spmv(tag, a.rows_slice(first, last), alpha, x, beta, y + first);
 }
 
 /// Rows [first, last) of Y = alpha * A * X + beta * Y; Y is the whole matrix (leading dim ldy).
 template <typename Backend, typename T>
-void spmm_rows(Backend tag, const CsbView<T>& a, index first, index last, index n, T alpha, const T* x, index ldx,
-               T beta, T* y, index ldy) {
+void spmm_rows(Backend tag, const CsbView<T>& a, index first, index last, index n, scalar_t<T> alpha,
+               const activation_t<T>* x, index ldx, scalar_t<T> beta, activation_t<T>* y, index ldy) {
   spmm(tag, a.rows_slice(first, last), n, alpha, x, ldx, beta, y + first, ldy);
 }
 

@@ -7,8 +7,8 @@ namespace backend {
 
 /// Y = alpha * A * X + beta * Y column by column with Backend's SpMV; X and Y column-major.
 template <typename Backend, typename T>
-void spmm_by_columns(Backend tag, const CsbView<T>& a, index n, T alpha, const T* x, index ldx, T beta, T* y,
-                     index ldy) {
+void spmm_by_columns(Backend tag, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x,
+                     index ldx, scalar_t<T> beta, activation_t<T>* y, index ldy) {
   for (index j = 0; j < n; ++j) spmv(tag, a, alpha, x + j * ldx, beta, y + j * ldy);
 }
 

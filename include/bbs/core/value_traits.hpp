@@ -1,36 +1,120 @@
-// Per value type facts: accumulator, conversion to and from float, test tolerance, file type code.
+// Per value type facts: accumulator, the types of x, y, alpha and beta, conversion to and from
+// float, test tolerance, file type code.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <limits>
 
+#include <Eigen/Core>
+
 namespace bbs {
 
-/// Specialised for every value type a BbsMatrix may hold. Later value types (16-bit fixed point,
-/// int8 with a scale, bfloat16, half) add a specialisation here and a new file type code.
+/// Specialised for every value type a BbsMatrix may hold; each names
+/// - accumulator: what a dot product sums in;
+/// - activation: the element type of x and y in y = alpha * A * x + beta * y (T itself for float,
+///   double and fixed point; float for 16-bit float storage types);
+/// - scalar: the type of alpha and beta (float for every type that cannot represent 1 exactly);
+/// - name, file_code: for files and messages; to_float / from_float; epsilon for tolerances
+///   (the accumulator's), storage_epsilon (the stored type's, floating-point types only).
+/// A new value type adds a specialisation and a file type code (docs/FILE_FORMAT.md).
 template <typename T>
 struct value_traits;
+
+/// Element type of x and y for a matrix of T.
+template <typename T>
+using activation_t = typename value_traits<T>::activation;
+/// Type of alpha and beta for a matrix of T.
+template <typename T>
+using scalar_t = typename value_traits<T>::scalar;
 
 template <>
 struct value_traits<float> {
   using accumulator = float;
+  using activation = float;
+  using scalar = float;
   static constexpr const char* name = "float32";
   static constexpr std::uint32_t file_code = 1;
   static float to_float(float v) { return v; }
   static float from_float(float v) { return v; }
-  /// Unit roundoff of the accumulator: tolerances are derived from it and the number of terms.
+  /// Machine epsilon of the accumulator: tolerances are derived from it and the number of terms.
   static constexpr double epsilon = std::numeric_limits<float>::epsilon();
+  static constexpr double storage_epsilon = epsilon;
 };
 
 template <>
 struct value_traits<double> {
   using accumulator = double;
+  using activation = double;
+  using scalar = double;
   static constexpr const char* name = "float64";
   static constexpr std::uint32_t file_code = 2;
   static double to_float(double v) { return v; }
   static double from_float(double v) { return v; }
   static constexpr double epsilon = std::numeric_limits<double>::epsilon();
+  static constexpr double storage_epsilon = epsilon;
+};
+
+/// bfloat16 weights (8 significant bits, float's exponent range) with float x, y, alpha, beta and
+/// float sums: half the memory of float for the same dynamic range.
+template <>
+struct value_traits<Eigen::bfloat16> {
+  using accumulator = float;
+  using activation = float;
+  using scalar = float;
+  static constexpr const char* name = "bfloat16";
+  static constexpr std::uint32_t file_code = 3;
+  static float to_float(Eigen::bfloat16 v) { return static_cast<float>(v); }
+  /// Eigen's conversion: round to nearest, ties to even; overflow gives infinity.
+  static Eigen::bfloat16 from_float(float v) { return Eigen::bfloat16(v); }
+  static constexpr double epsilon = std::numeric_limits<float>::epsilon();
+  /// 2^-7: the stored weights carry a relative rounding error of at most half of it.
+  static constexpr double storage_epsilon = 0.0078125;
+  /// Largest finite bfloat16, (2 - 2^-7) * 2^127.
+  static constexpr double max_finite = 3.3895313892515355e38;
+};
+
+/// IEEE half-precision weights (11 significant bits, largest finite 65504) with float x, y,
+/// alpha, beta and float sums.
+template <>
+struct value_traits<Eigen::half> {
+  using accumulator = float;
+  using activation = float;
+  using scalar = float;
+  static constexpr const char* name = "float16";
+  static constexpr std::uint32_t file_code = 4;
+  static float to_float(Eigen::half v) { return static_cast<float>(v); }
+  /// Eigen's conversion: round to nearest, ties to even; overflow gives infinity.
+  static Eigen::half from_float(float v) { return Eigen::half(v); }
+  static constexpr double epsilon = std::numeric_limits<float>::epsilon();
+  /// 2^-10, for normal numbers; below 2^-14 half is subnormal with absolute steps of 2^-24.
+  static constexpr double storage_epsilon = 0.0009765625;
+  static constexpr double max_finite = 65504.0;
+};
+
+namespace detail {
+inline constexpr const char* fixed16_names[16] = {
+    "fixed16<0>", "fixed16<1>", "fixed16<2>",  "fixed16<3>",  "fixed16<4>",  "fixed16<5>",  "fixed16<6>",  "fixed16<7>",
+    "fixed16<8>", "fixed16<9>", "fixed16<10>", "fixed16<11>", "fixed16<12>", "fixed16<13>", "fixed16<14>", "fixed16<15>"};
+/// File type codes 16 + F, F = 0..15, are fixed16<F>: the code records the fraction width.
+inline constexpr std::uint32_t fixed16_first_code = 16;
+}  // namespace detail
+
+/// 16-bit fixed point Q(15-F).F: int16 storage, products summed in int32 with wrap-around,
+/// requantized to Q(F) (core/fixed_point.hpp). x and y are fixed16<F> too; alpha and beta float.
+template <int F>
+struct value_traits<fixed16<F>> {
+  /// The int32 sum, held as uint32 so overflow wraps without UB (fixed_rules::accumulator).
+  using accumulator = fixed_rules::accumulator;
+  using activation = fixed16<F>;
+  using scalar = float;
+  static constexpr const char* name = detail::fixed16_names[F];
+  static constexpr std::uint32_t file_code = detail::fixed16_first_code + F;
+  static float to_float(fixed16<F> v) { return static_cast<float>(v); }
+  /// Round to nearest, ties away from zero, saturate; value_error on NaN.
+  static fixed16<F> from_float(float v) { return fixed16<F>(v); }
+  /// Half a step: the largest rounding error of one conversion from float that does not saturate.
+  static constexpr double epsilon = fixed16<F>::resolution / 2;
 };
 
 /// Name of a value type from its file code, for error messages ("unknown" for codes bbs lacks).
@@ -40,19 +124,37 @@ inline const char* value_type_name(std::uint32_t file_code) {
       return value_traits<float>::name;
     case value_traits<double>::file_code:
       return value_traits<double>::name;
+    case value_traits<Eigen::bfloat16>::file_code:
+      return value_traits<Eigen::bfloat16>::name;
+    case value_traits<Eigen::half>::file_code:
+      return value_traits<Eigen::half>::name;
     default:
+      if (file_code >= detail::fixed16_first_code && file_code < detail::fixed16_first_code + 16) {
+        return detail::fixed16_names[file_code - detail::fixed16_first_code];
+      }
       return "unknown";
   }
 }
 
 /// Forward error bound for a sum of n products in T's accumulator, relative to sum |a_i * x_i|:
 /// gamma_n = n u / (1 - n u) (Higham, Accuracy and Stability, eq. 3.8), with a floor of one ulp.
-/// Backends that reorder the sum stay within it; tests use it instead of magic numbers.
+/// Backends that reorder the sum stay within it; tests use it instead of magic numbers. Not for
+/// fixed point, whose sums are exact (bit-exact across backends) and whose error is quantization.
 template <typename T>
 double dot_error_bound(std::ptrdiff_t n_terms) {
   const double u = value_traits<T>::epsilon / 2;
   const double nu = static_cast<double>(n_terms < 1 ? 1 : n_terms) * u;
   return nu < 0.5 ? 2 * nu / (1 - nu) : 1.0;
+}
+
+/// Like dot_error_bound, relative to sum |a_i * x_i| of the weights before they were rounded to
+/// T: the storage rounding (unit roundoff storage_epsilon / 2) compounds with the sum's error.
+/// For float and double storage it is dot_error_bound plus one unit roundoff.
+template <typename T>
+double quantized_dot_error_bound(std::ptrdiff_t n_terms) {
+  const double us = value_traits<T>::storage_epsilon / 2;
+  const double g = dot_error_bound<T>(n_terms);
+  return us + g + us * g;
 }
 
 }  // namespace bbs

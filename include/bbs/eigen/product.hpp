@@ -40,8 +40,8 @@ bool overlap(const A& a, const B& b) {
 
 /// y = alpha * op(A) * X + beta * y on the operand's backend; X and y contiguous column-major.
 template <typename T, typename Backend, bool Transposed>
-void run_kernel(const MatrixOperand<T, Backend, Transposed>& op, index n, T alpha, const T* x, index ldx, T beta, T* y,
-                index ldy) {
+void run_kernel(const MatrixOperand<T, Backend, Transposed>& op, index n, scalar_t<T> alpha, const activation_t<T>* x,
+                index ldx, scalar_t<T> beta, activation_t<T>* y, index ldy) {
   if (Transposed) {
     if (n == 1) {
       kernel::spmv_transposed(Backend{}, op.view(), alpha, x, beta, y);
@@ -55,19 +55,22 @@ void run_kernel(const MatrixOperand<T, Backend, Transposed>& op, index n, T alph
   }
 }
 
-/// dst = alpha * op(A) * rhs + (accumulate ? dst : 0), for any Eigen destination and rhs.
+/// dst = alpha * op(A) * rhs + (accumulate ? dst : 0), for any Eigen destination and rhs. The
+/// kernel itself adds dst (beta = 1), also through a temporary, so every destination gets the
+/// same rounding; for fixed point that is one saturation, not a second one in `dst += tmp`.
 template <typename Dst, typename T, typename Backend, bool Transposed, typename Rhs>
-void run_product(Dst& dst, const MatrixOperand<T, Backend, Transposed>& op, const Rhs& rhs, T alpha, bool accumulate) {
+void run_product(Dst& dst, const MatrixOperand<T, Backend, Transposed>& op, const Rhs& rhs, scalar_t<T> alpha,
+                 bool accumulate) {
   detail::check_product_shape(op.rows(), op.cols(), rhs.rows(), rhs.cols(), Transposed);
   if (dst.rows() != op.rows() || dst.cols() != rhs.cols()) {
     detail::throw_error<shape_error>("product destination is ", dst.rows(), " x ", dst.cols(), ", expected ", op.rows(),
                                      " x ", rhs.cols());
   }
-  using Plain = Eigen::Matrix<T, Eigen::Dynamic, Rhs::ColsAtCompileTime == 1 ? 1 : Eigen::Dynamic>;
+  using Plain = Eigen::Matrix<activation_t<T>, Eigen::Dynamic, Rhs::ColsAtCompileTime == 1 ? 1 : Eigen::Dynamic>;
   // Ref copies rhs only when it is not already contiguous column-major (a Map, segment or column
   // block is used in place).
   const Eigen::Ref<const Plain> x_ref(rhs);
-  const T beta = accumulate ? T(1) : T(0);
+  const scalar_t<T> beta = accumulate ? scalar_t<T>(1) : scalar_t<T>(0);
   if constexpr (has_column_major_direct_access<Dst>()) {
     if (dst.innerStride() == 1) {
       if (overlap(dst, x_ref)) {
@@ -79,13 +82,9 @@ void run_product(Dst& dst, const MatrixOperand<T, Backend, Transposed>& op, cons
       return;
     }
   }
-  Plain result(op.rows(), rhs.cols());
-  run_kernel(op, rhs.cols(), alpha, x_ref.data(), x_ref.outerStride(), T(0), result.data(), result.rows());
-  if (accumulate) {
-    dst += result;
-  } else {
-    dst = result;
-  }
+  Plain result = accumulate ? Plain(dst) : Plain(op.rows(), rhs.cols());
+  run_kernel(op, rhs.cols(), alpha, x_ref.data(), x_ref.outerStride(), beta, result.data(), result.rows());
+  dst = result;
 }
 
 }  // namespace eigen_detail
@@ -98,21 +97,25 @@ template <typename T, typename Backend, bool Transposed, typename Rhs, int Produ
 struct generic_product_impl<bbs::MatrixOperand<T, Backend, Transposed>, Rhs, SparseShape, DenseShape, ProductType> {
   using Lhs = bbs::MatrixOperand<T, Backend, Transposed>;
 
+  using Alpha = bbs::scalar_t<T>;
+
   template <typename Dst>
   static void evalTo(Dst& dst, const Lhs& lhs, const Rhs& rhs) {
-    bbs::eigen_detail::run_product(dst, lhs, rhs, T(1), false);
+    bbs::eigen_detail::run_product(dst, lhs, rhs, Alpha(1), false);
   }
   template <typename Dst>
   static void addTo(Dst& dst, const Lhs& lhs, const Rhs& rhs) {
-    bbs::eigen_detail::run_product(dst, lhs, rhs, T(1), true);
+    bbs::eigen_detail::run_product(dst, lhs, rhs, Alpha(1), true);
   }
   template <typename Dst>
   static void subTo(Dst& dst, const Lhs& lhs, const Rhs& rhs) {
-    bbs::eigen_detail::run_product(dst, lhs, rhs, T(-1), true);
+    bbs::eigen_detail::run_product(dst, lhs, rhs, Alpha(-1), true);
   }
-  template <typename Dst>
-  static void scaleAndAddTo(Dst& dst, const Lhs& lhs, const Rhs& rhs, const T& alpha) {
-    bbs::eigen_detail::run_product(dst, lhs, rhs, alpha, true);
+  /// alpha comes in the product's scalar type (fixed16<F> for fixed point) and is applied as the
+  /// kernel's alpha (a float there).
+  template <typename Dst, typename Scalar>
+  static void scaleAndAddTo(Dst& dst, const Lhs& lhs, const Rhs& rhs, const Scalar& alpha) {
+    bbs::eigen_detail::run_product(dst, lhs, rhs, static_cast<Alpha>(alpha), true);
   }
 };
 

@@ -244,8 +244,18 @@ BbsMatrix<T> parse(const unsigned char* data, std::size_t size, const std::strin
                               " (this version of bbs does not know it); load was asked for ", value_traits<T>::name,
                               " (type code ", wanted, ")");
     }
+    const auto is_fixed16_code = [](std::uint32_t code) {
+      return code >= fixed16_first_code && code < fixed16_first_code + 16;
+    };
+    // Same storage, another Q format: the raw integers would be read with the wrong scale.
+    const std::string fraction_hint =
+        is_fixed16_code(h.value_type_code) && is_fixed16_code(wanted)
+            ? concat("; the fraction widths differ (file F = ", h.value_type_code - fixed16_first_code,
+                     ", requested F = ", wanted - fixed16_first_code, ")")
+            : std::string();
     throw_error<file_error>(source, ": the file holds ", h.value_type_name, " values (type code ", h.value_type_code,
-                            "); load was asked for ", value_traits<T>::name, " (type code ", wanted, ")");
+                            "); load was asked for ", value_traits<T>::name, " (type code ", wanted, ")",
+                            fraction_hint);
   }
   const Layout l = make_layout(source, h, sizeof(T));
   if (h.payload_bytes != l.payload) {

@@ -9,9 +9,14 @@
 namespace bbs {
 namespace kernel {
 
+// Types: x and y are activation_t<T>, alpha and beta scalar_t<T> (core/value_traits.hpp): T
+// itself for float and double; fixed16<F> x, y with float alpha, beta (core/fixed_point.hpp);
+// float x, y, alpha, beta for Eigen::bfloat16 and Eigen::half weights.
+
 /// y = alpha * A * x + beta * y; x: A.cols, y: A.rows, contiguous. beta == 0 ignores y's contents.
 template <typename Backend, typename T>
-void spmv(Backend tag, const CsbView<T>& a, T alpha, const T* x, T beta, T* y) {
+void spmv(Backend tag, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<T>* x, scalar_t<T> beta,
+          activation_t<T>* y) {
   if constexpr (std::is_same<Backend, backend::automatic>::value) {
     detail::visit_default_backend([&](auto b) { kernel::spmv(b, a, alpha, x, beta, y); });
   } else {
@@ -21,7 +26,8 @@ void spmv(Backend tag, const CsbView<T>& a, T alpha, const T* x, T beta, T* y) {
 
 /// y = alpha * A^T * x + beta * y; x: A.rows, y: A.cols, contiguous.
 template <typename Backend, typename T>
-void spmv_transposed(Backend tag, const CsbView<T>& a, T alpha, const T* x, T beta, T* y) {
+void spmv_transposed(Backend tag, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<T>* x, scalar_t<T> beta,
+                     activation_t<T>* y) {
   if constexpr (std::is_same<Backend, backend::automatic>::value) {
     detail::visit_default_backend([&](auto b) { kernel::spmv_transposed(b, a, alpha, x, beta, y); });
   } else {
@@ -31,7 +37,8 @@ void spmv_transposed(Backend tag, const CsbView<T>& a, T alpha, const T* x, T be
 
 /// Y = alpha * A * X + beta * Y; X: A.cols x n, Y: A.rows x n, column-major, leading dims ldx, ldy.
 template <typename Backend, typename T>
-void spmm(Backend tag, const CsbView<T>& a, index n, T alpha, const T* x, index ldx, T beta, T* y, index ldy) {
+void spmm(Backend tag, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x, index ldx,
+          scalar_t<T> beta, activation_t<T>* y, index ldy) {
   if constexpr (std::is_same<Backend, backend::automatic>::value) {
     detail::visit_default_backend([&](auto b) { kernel::spmm(b, a, n, alpha, x, ldx, beta, y, ldy); });
   } else {
@@ -41,8 +48,8 @@ void spmm(Backend tag, const CsbView<T>& a, index n, T alpha, const T* x, index 
 
 /// Y = alpha * A^T * X + beta * Y, one transposed SpMV per column of X.
 template <typename Backend, typename T>
-void spmm_transposed(Backend tag, const CsbView<T>& a, index n, T alpha, const T* x, index ldx, T beta, T* y,
-                     index ldy) {
+void spmm_transposed(Backend tag, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x,
+                     index ldx, scalar_t<T> beta, activation_t<T>* y, index ldy) {
   for (index j = 0; j < n; ++j) spmv_transposed(tag, a, alpha, x + j * ldx, beta, y + j * ldy);
 }
 

@@ -8,16 +8,19 @@ namespace bbs {
 namespace backend {
 
 template <typename Inner, typename T>
-void spmv_transposed(openmp_over<Inner>, const CsbView<T>& a, T alpha, const T* x, T beta, T* y) {
+void spmv_transposed(openmp_over<Inner>, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<T>* x,
+                     scalar_t<T> beta, activation_t<T>* y) {
+  using act_t = activation_t<T>;
+  using sc_t = scalar_t<T>;
   const int threads = openmp_detail::threads_for(a.stored_entries(), a.rows);
   if (threads <= 1) {
     spmv_transposed(Inner{}, a, alpha, x, beta, y);
     return;
   }
   const auto cols = static_cast<std::size_t>(a.cols);
-  std::vector<T> partial(cols * static_cast<std::size_t>(threads), T(0));
+  std::vector<act_t> partial(cols * static_cast<std::size_t>(threads), act_t(0));
   openmp_detail::for_row_ranges(a.rows, threads, [&](int t, index first, index last) {
-    spmv_transposed(Inner{}, a.rows_slice(first, last), T(1), x + first, T(0),
+    spmv_transposed(Inner{}, a.rows_slice(first, last), sc_t(1), x + first, sc_t(0),
                     partial.data() + static_cast<std::size_t>(t) * cols);
   });
   using acc_t = typename value_traits<T>::accumulator;
@@ -25,7 +28,7 @@ void spmv_transposed(openmp_over<Inner>, const CsbView<T>& a, T alpha, const T* 
     acc_t sum = acc_t(0);
     for (int t = 0; t < threads; ++t) sum += acc_t(partial[static_cast<std::size_t>(t) * cols + c]);
     const acc_t scaled = acc_t(alpha) * sum;
-    y[c] = beta == T(0) ? T(scaled) : T(scaled + acc_t(beta) * acc_t(y[c]));
+    y[c] = beta == sc_t(0) ? act_t(scaled) : act_t(scaled + acc_t(beta) * acc_t(y[c]));
   }
 }
 

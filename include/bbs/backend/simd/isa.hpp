@@ -15,9 +15,18 @@ struct simd {
 
 namespace simd_detail {
 
-enum class Isa { generic, avx512 };
+enum class Isa { generic, avx2, avx512 };
 
-inline const char* isa_name(Isa isa) { return isa == Isa::avx512 ? "avx512" : "generic"; }
+inline const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::avx512:
+      return "avx512";
+    case Isa::avx2:
+      return "avx2";
+    default:
+      return "generic";
+  }
+}
 
 /// Whether this CPU (and OS) can run the given kernel variant.
 inline bool cpu_supports(Isa isa) {
@@ -26,13 +35,16 @@ inline bool cpu_supports(Isa isa) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl");
   }
+  if (isa == Isa::avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
   return isa == Isa::generic;
 }
 
 /// The variant backend::simd runs: the best one the CPU supports.
 inline Isa best_isa() {
-  static const Isa best = cpu_supports(Isa::avx512) ? Isa::avx512 : Isa::generic;
+  static const Isa best = cpu_supports(Isa::avx512) ? Isa::avx512
+                          : cpu_supports(Isa::avx2) ? Isa::avx2
+                                                    : Isa::generic;
   return best;
 }
 

@@ -119,6 +119,19 @@ struct RowGroups {
   }
 };
 
+/// Writes y[r] = alpha * sum + beta * y[r] for the rows of `group` inside [first, last), each
+/// row's sum taken from its k lanes (lane j k + s holds row j, slot s).
+inline void finish_row_group(const RowGroups<float>& g, index group, const float* lanes, index first, index last,
+                             float alpha, float beta, float* y) {
+  for (index j = 0; j < g.group_rows; ++j) {
+    const index r = group * g.group_rows + j;
+    if (r < first || r >= last) continue;
+    float sum = 0.0f;
+    for (index s = 0; s < g.k; ++s) sum += lanes[j * g.k + s];
+    y[r] = beta == 0.0f ? alpha * sum : alpha * sum + beta * y[r];
+  }
+}
+
 /// The row groups of a, from its owner's layout cache; null when a has no cache (a BbsMap, a row
 /// slice) or cannot be arranged.
 template <typename T>

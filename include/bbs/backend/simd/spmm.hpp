@@ -8,8 +8,8 @@ namespace simd_detail {
 /// Rows [first, last) of Y = alpha * A * X + beta * Y with one variant; Y is the whole matrix.
 /// Tests call it for every variant the CPU supports.
 template <typename T>
-void spmm_rows(Isa isa, const CsbView<T>& a, index first, index last, index n, T alpha, const T* x, index ldx, T beta,
-               T* y, index ldy) {
+void spmm_rows(Isa isa, const CsbView<T>& a, index first, index last, index n, scalar_t<T> alpha,
+               const activation_t<T>* x, index ldx, scalar_t<T> beta, activation_t<T>* y, index ldy) {
 #ifdef BBS_SIMD_HAVE_AVX512
   if constexpr (std::is_same<T, float>::value) {
     // One right-hand side is SpMV, whose permute kernel is faster than a one-column panel.
@@ -27,13 +27,14 @@ void spmm_rows(Isa isa, const CsbView<T>& a, index first, index last, index n, T
 namespace backend {
 
 template <typename T>
-void spmm(simd, const CsbView<T>& a, index n, T alpha, const T* x, index ldx, T beta, T* y, index ldy) {
+void spmm(simd, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x, index ldx, scalar_t<T> beta,
+          activation_t<T>* y, index ldy) {
   simd_detail::spmm_rows(simd_detail::best_isa(), a, 0, a.rows, n, alpha, x, ldx, beta, y, ldy);
 }
 
 template <typename T>
-void spmm_rows(simd, const CsbView<T>& a, index first, index last, index n, T alpha, const T* x, index ldx, T beta,
-               T* y, index ldy) {
+void spmm_rows(simd, const CsbView<T>& a, index first, index last, index n, scalar_t<T> alpha,
+               const activation_t<T>* x, index ldx, scalar_t<T> beta, activation_t<T>* y, index ldy) {
   simd_detail::spmm_rows(simd_detail::best_isa(), a, first, last, n, alpha, x, ldx, beta, y, ldy);
 }
 

@@ -112,19 +112,6 @@ BBS_TARGET_AVX512 inline void load_slice_avx512(__m512* xr, const float* x, cons
   for (int i = 0; i < NX; ++i) xr[i] = _mm512_maskz_loadu_ps(masks.m[i], x + 16 * i);
 }
 
-/// Writes y[r] = alpha * sum + beta * y[r] for the rows of group `group` inside [first, last);
-/// sums[j k .. j k + k) are the lanes of the group's row j.
-inline void finish_group(const RowGroups<float>& g, index group, const float* lanes, index first, index last,
-                         float alpha, float beta, float* y) {
-  for (index j = 0; j < g.group_rows; ++j) {
-    const index r = group * g.group_rows + j;
-    if (r < first || r >= last) continue;
-    float sum = 0.0f;
-    for (index s = 0; s < g.k; ++s) sum += lanes[j * g.k + s];
-    y[r] = beta == 0.0f ? alpha * sum : alpha * sum + beta * y[r];
-  }
-}
-
 /// Groups whose R k lanes fit CH registers: one accumulator per register, x loaded once per bank
 /// for all of them.
 template <int NX, int CH>
@@ -148,7 +135,7 @@ BBS_TARGET_AVX512 void spmv_avx512_shared_x(const RowGroups<float>& g, index fir
       }
     }
     for (int c = 0; c < CH; ++c) _mm512_store_ps(lanes + 16 * c, acc[c]);
-    finish_group(g, group, lanes, first, last, alpha, beta, y);
+    finish_row_group(g, group, lanes, first, last, alpha, beta, y);
   }
 }
 
@@ -190,13 +177,14 @@ BBS_TARGET_AVX512 void spmv_avx512_long_banks(const RowGroups<float>& g, index f
   }
 }
 
-/// Registers one bank's slice of x occupies in the permute kernels; 0 when the bank is wider than
-/// they take (those matrices use the gather kernel).
+/// Most registers one bank's slice of x may occupy in the permute kernels: banks up to 256 wide.
+constexpr int max_slice_registers = 16;
+
+/// Registers one bank's slice of x occupies in the permute kernels (bank_size <= 256).
 inline int slice_registers(index bank_size) {
-  for (int nx : {1, 2, 4, 8, 16}) {
-    if (bank_size <= 16 * nx) return nx;
-  }
-  return 0;
+  int nx = 1;
+  while (16 * nx < bank_size) nx *= 2;
+  return nx;
 }
 
 template <int NX>
@@ -217,7 +205,7 @@ void spmv_avx512_row_groups_nx(const RowGroups<float>& g, index first, index las
 }
 
 /// Rows [first, last) of y = alpha * A * x + beta * y from A's row groups; y is the whole vector.
-/// Needs slice_registers(g.bank_size) > 0 and k > 0.
+/// Needs bank_size <= 16 * max_slice_registers and k > 0.
 inline void spmv_avx512_row_groups(const RowGroups<float>& g, index first, index last, float alpha, const float* x,
                                    float beta, float* y) {
   switch (slice_registers(g.bank_size)) {

@@ -1,0 +1,176 @@
+// Quantization helpers: float (or double) weights and activations to a narrower value type and
+// back, with a report of what the conversion cost. The element rules live with the types
+// (core/fixed_point.hpp for fixed16<F>); this file applies them to whole matrices and vectors
+// and measures the error.
+#pragma once
+
+#ifndef BBS_UMBRELLA_INCLUDED
+#error "Internal bbs header: include <bbs/bbs.hpp> instead."
+#endif
+
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include <Eigen/Core>
+
+namespace bbs {
+
+/// What a quantization did, over every converted value (padding entries of a partial last bank
+/// are not counted). Errors are |quantized - original| in real units, saturated values included.
+struct QuantizationReport {
+  index count = 0;
+  /// Values outside the target's range, clamped to its largest or smallest value.
+  index saturated = 0;
+  double max_abs_error = 0;
+  double rms_error = 0;
+};
+
+/// A quantized matrix or vector with its report.
+template <typename Value>
+struct Quantized {
+  Value value;
+  QuantizationReport report;
+};
+
+namespace detail {
+
+/// Accumulates the error statistics of one conversion after another.
+class ReportBuilder {
+ public:
+  void add(double original, double quantized, bool saturated) {
+    const double e = std::abs(quantized - original);
+    ++report_.count;
+    report_.saturated += saturated ? 1 : 0;
+    if (e > report_.max_abs_error) report_.max_abs_error = e;
+    sum_squares_ += e * e;
+  }
+  QuantizationReport finish() const {
+    QuantizationReport r = report_;
+    r.rms_error = r.count == 0 ? 0.0 : std::sqrt(sum_squares_ / static_cast<double>(r.count));
+    return r;
+  }
+
+ private:
+  QuantizationReport report_;
+  double sum_squares_ = 0;
+};
+
+/// One value to Q with Q's rounding rule; throws value_error (naming `where`) on NaN or infinity.
+template <typename Q, typename Where>
+Q quantize_value(double v, ReportBuilder& report, Where&& where) {
+  if (!std::isfinite(v)) {
+    throw_error<value_error>("quantize to ", value_traits<Q>::name, ": ", where(), " is ", v,
+                             "; only finite values can be quantized");
+  }
+  if constexpr (is_fixed16<Q>::value) {
+    const Q q = Q::from_raw(fixed_rules::quantize(v, Q::frac_bits));
+    report.add(v, static_cast<double>(q), fixed_rules::quantize_saturates(v, Q::frac_bits));
+    return q;
+  } else if constexpr (std::is_same<Q, Eigen::bfloat16>::value || std::is_same<Q, Eigen::half>::value) {
+    // Round to nearest even through float (float sources are exact there); a finite value that
+    // rounds past the largest finite Q is clamped to it and counted as saturated.
+    Q q(static_cast<float>(v));
+    const bool saturated = !std::isfinite(static_cast<float>(q));
+    if (saturated) q = Q(static_cast<float>(v > 0 ? value_traits<Q>::max_finite : -value_traits<Q>::max_finite));
+    report.add(v, static_cast<double>(static_cast<float>(q)), saturated);
+    return q;
+  } else {
+    static_assert(sizeof(Q) == 0, "bbs::quantize: no quantization rule for this value type");
+  }
+}
+
+}  // namespace detail
+
+/// Converts a bank-balanced float or double matrix to value type Q (fixed16<F>, Eigen::bfloat16,
+/// Eigen::half), keeping its pattern. Each value follows Q's rule: fixed16 rounds to nearest with
+/// ties away from zero and saturates; bfloat16 and half round to nearest even (through float)
+/// and clamp values past their largest finite value. Throws value_error on NaN or infinity.
+template <typename Q, typename Derived>
+Quantized<BbsMatrix<Q>> quantize(const BbsBase<Derived>& a) {
+  using From = typename Derived::Scalar;
+  static_assert(std::is_floating_point<From>::value, "bbs::quantize: the source matrix must hold float or double");
+  const CsbView<From> v = a.derived().view();
+  detail::ReportBuilder report;
+  const index n = v.stored_entries();
+  std::vector<Q> values(static_cast<std::size_t>(n), Q(0));
+  const index nb = v.num_banks();
+  const index k = v.nnz_per_bank();
+  // Padding entries (column >= cols) hold 0 and stay 0; only real entries are converted and reported.
+  v.with_indices([&](auto idx) {
+    for (index r = 0; r < v.rows; ++r) {
+      for (index s = 0; s < k; ++s) {
+        for (index b = 0; b < nb; ++b) {
+          const index e = r * v.row_entries() + s * nb + b;
+          const index c = b * v.bank_size() + idx[e];
+          if (c >= v.cols) continue;
+          values[static_cast<std::size_t>(e)] = detail::quantize_value<Q>(
+              static_cast<double>(v.values[e]), report, [&] { return detail::concat("entry (", r, ", ", c, ")"); });
+        }
+      }
+    }
+  });
+  return v.with_indices([&](auto idx) {
+    using I = std::remove_const_t<std::remove_pointer_t<decltype(idx)>>;
+    std::vector<I> indices(idx, idx + n);
+    return Quantized<BbsMatrix<Q>>{BbsMatrix<Q>(v.rows, v.cols, v.config, std::move(values), std::move(indices)),
+                                   report.finish()};
+  });
+}
+
+/// Converts a float or double Eigen vector or matrix to value type Q, with a report.
+template <typename Q, typename Derived>
+Quantized<Eigen::Matrix<Q, Derived::RowsAtCompileTime, Derived::ColsAtCompileTime>> quantize(
+    const Eigen::MatrixBase<Derived>& x) {
+  static_assert(std::is_floating_point<typename Derived::Scalar>::value,
+                "bbs::quantize: the source must hold float or double");
+  detail::ReportBuilder report;
+  Eigen::Matrix<Q, Derived::RowsAtCompileTime, Derived::ColsAtCompileTime> out(x.rows(), x.cols());
+  for (index j = 0; j < x.cols(); ++j) {
+    for (index i = 0; i < x.rows(); ++i) {
+      out(i, j) = detail::quantize_value<Q>(static_cast<double>(x(i, j)), report,
+                                            [&] { return detail::concat("element (", i, ", ", j, ")"); });
+    }
+  }
+  return {std::move(out), report.finish()};
+}
+
+/// The float matrix a quantized matrix stands for (exact for fixed16, bfloat16 and half).
+template <typename Derived>
+BbsMatrix<float> dequantize(const BbsBase<Derived>& a) {
+  using Q = typename Derived::Scalar;
+  const CsbView<Q> v = a.derived().view();
+  const index n = v.stored_entries();
+  std::vector<float> values(static_cast<std::size_t>(n));
+  for (index e = 0; e < n; ++e) values[static_cast<std::size_t>(e)] = value_traits<Q>::to_float(v.values[e]);
+  return v.with_indices([&](auto idx) {
+    using I = std::remove_const_t<std::remove_pointer_t<decltype(idx)>>;
+    std::vector<I> indices(idx, idx + n);
+    return BbsMatrix<float>(v.rows, v.cols, v.config, std::move(values), std::move(indices));
+  });
+}
+
+/// The float vector or matrix a quantized one stands for.
+template <typename Derived>
+Eigen::Matrix<float, Derived::RowsAtCompileTime, Derived::ColsAtCompileTime> dequantize(
+    const Eigen::MatrixBase<Derived>& x) {
+  using Q = typename Derived::Scalar;
+  return x.unaryExpr([](const Q& q) { return value_traits<Q>::to_float(q); });
+}
+
+/// The largest fraction width F (0..15) for which fixed16<F> holds every value of magnitude up
+/// to max_abs without saturating: the finest resolution for that range. Throws value_error if
+/// max_abs is negative, NaN or infinite, or too large even for F = 0 (>= 32767.5).
+inline int choose_frac_bits(double max_abs) {
+  if (!(max_abs >= 0) || !std::isfinite(max_abs)) {
+    detail::throw_error<value_error>("choose_frac_bits: max_abs is ", max_abs, "; expected a finite value >= 0");
+  }
+  for (int f = 15; f >= 0; --f) {
+    if (!fixed_rules::quantize_saturates(max_abs, f)) return f;
+  }
+  detail::throw_error<value_error>("choose_frac_bits: max_abs ", max_abs,
+                           " exceeds the fixed16 range even with F = 0 (values round to at most 32767)");
+}
+
+}  // namespace bbs

@@ -1,0 +1,288 @@
+// 16-bit fixed point through every kernel: the reference backend against a scalar oracle written
+// here (exact int64 sums reduced mod 2^32, a different traversal order, division-based rounding),
+// bit for bit on every testbed shape; every other backend (simd variants, openmp with 1, 2, 3
+// threads) bit for bit against the reference; and the Eigen product forms.
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "backend/conformance.hpp"
+
+using bbs::fixed16;
+using bbs_test::Shape;
+
+namespace {
+
+template <typename Q>
+using VecQ = Eigen::Matrix<Q, Eigen::Dynamic, 1>;
+
+/// A bank-balanced fixed16<F> matrix with raw values drawn from the whole int16 range (so long
+/// rows overflow int32 and exercise wrap-around), or from [-limit, limit] when limit > 0.
+template <typename Q>
+bbs::BbsMatrix<Q> random_fixed_matrix(const Shape& s, std::uint32_t seed, int limit = 0) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int> raw(limit > 0 ? -limit : -32768, limit > 0 ? limit : 32767);
+  Eigen::MatrixXf dense(s.rows, s.cols);
+  for (bbs::index j = 0; j < s.cols; ++j)
+    for (bbs::index i = 0; i < s.rows; ++i) dense(i, j) = static_cast<float>(raw(gen)) / float(1 << Q::frac_bits);
+  // Every value is exactly representable, so quantize only changes the type.
+  const auto q = bbs::quantize<Q>(bbs::prune<float>(dense, s.config));
+  REQUIRE(q.report.max_abs_error == 0);
+  REQUIRE(q.report.saturated == 0);
+  return q.value;
+}
+
+template <typename Q>
+VecQ<Q> random_fixed_vector(bbs::index n, std::uint32_t seed, int limit = 0) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int> raw(limit > 0 ? -limit : -32768, limit > 0 ? limit : 32767);
+  VecQ<Q> v(n);
+  for (bbs::index i = 0; i < n; ++i) v(i) = Q::from_raw(static_cast<std::int16_t>(raw(gen)));
+  return v;
+}
+
+std::int64_t floor_div(std::int64_t n, std::int64_t d) {
+  std::int64_t q = n / d;
+  if (n % d != 0 && n < 0) --q;
+  return q;
+}
+
+/// The oracle: y_i = clamp(round_half_up((wrap32(sum_j A_ij x_j) * alpha_q + y_i * beta_q * 2^F)
+/// / 2^(F+16))) with alpha_q = round(alpha * 2^16) (ties away: llround). Sums are exact in int64
+/// and visit entries through forEach (bank by bank, not the kernels' slot order).
+template <typename Q>
+VecQ<Q> oracle(const bbs::BbsMatrix<Q>& a, bool transposed, const VecQ<Q>& x, double alpha, double beta,
+               const VecQ<Q>& y0) {
+  const bbs::index n = transposed ? a.cols() : a.rows();
+  std::vector<std::int64_t> exact(static_cast<std::size_t>(n), 0);
+  a.forEach([&](bbs::index r, bbs::index c, Q v) {
+    const bbs::index out = transposed ? c : r;
+    const bbs::index in = transposed ? r : c;
+    exact[static_cast<std::size_t>(out)] += std::int64_t(v.raw()) * x(in).raw();
+  });
+  const std::int64_t alpha_q = std::llround(alpha * 65536);
+  const std::int64_t beta_q = std::llround(beta * 65536);
+  const int f = Q::frac_bits;
+  const std::int64_t unit = std::int64_t(1) << (f + 16);
+  VecQ<Q> y(n);
+  for (bbs::index i = 0; i < n; ++i) {
+    std::int64_t m = ((exact[static_cast<std::size_t>(i)] % 4294967296LL) + 4294967296LL) % 4294967296LL;
+    if (m >= 2147483648LL) m -= 4294967296LL;
+    const std::int64_t old = beta_q == 0 ? 0 : y0(i).raw();
+    const std::int64_t v = m * alpha_q + old * beta_q * (std::int64_t(1) << f);
+    const std::int64_t r = floor_div(v + unit / 2, unit);
+    y(i) = Q::from_raw(static_cast<std::int16_t>(r > 32767 ? 32767 : (r < -32768 ? -32768 : r)));
+  }
+  return y;
+}
+
+template <typename Q>
+void require_same_bits(const VecQ<Q>& got, const VecQ<Q>& want) {
+  REQUIRE(got.size() == want.size());
+  for (bbs::index i = 0; i < got.size(); ++i) {
+    if (got(i) != want(i)) {
+      INFO("entry " << i << ": got " << got(i) << ", want " << want(i));
+      REQUIRE(got(i) == want(i));
+    }
+  }
+}
+
+/// The (alpha, beta) pairs every kernel is checked with: plain product, +=, -=, general.
+const std::vector<std::pair<double, double>> scales = {{1.0, 0.0}, {1.0, 1.0}, {-1.0, 1.0}, {0.75, -1.5}, {0.3, 2.0}};
+
+/// spmv and spmv_transposed of Backend against the oracle on one shape.
+template <typename Backend, typename Q>
+void check_against_oracle(const Shape& s, std::uint32_t seed, int limit) {
+  const auto a = random_fixed_matrix<Q>(s, seed, limit);
+  for (bool transposed : {false, true}) {
+    const bbs::index in = transposed ? s.rows : s.cols;
+    const bbs::index out = transposed ? s.cols : s.rows;
+    const VecQ<Q> x = random_fixed_vector<Q>(in, seed + 1, limit);
+    const VecQ<Q> y0 = random_fixed_vector<Q>(out, seed + 2);
+    for (const auto& ab : scales) {
+      INFO((transposed ? "A^T x" : "A x") << ", alpha " << ab.first << ", beta " << ab.second);
+      VecQ<Q> y = y0;
+      if (transposed) {
+        bbs::kernel::spmv_transposed(Backend{}, a.view(), float(ab.first), x.data(), float(ab.second), y.data());
+      } else {
+        bbs::kernel::spmv(Backend{}, a.view(), float(ab.first), x.data(), float(ab.second), y.data());
+      }
+      require_same_bits<Q>(y, oracle(a, transposed, x, ab.first, ab.second, y0));
+    }
+  }
+}
+
+/// Every kernel of Backend bit for bit against the reference backend on one shape (SpMM too).
+template <typename Backend, typename Q>
+void check_against_reference(const Shape& s, std::uint32_t seed) {
+  using MatQ = Eigen::Matrix<Q, Eigen::Dynamic, Eigen::Dynamic>;
+  const auto a = random_fixed_matrix<Q>(s, seed);
+  const VecQ<Q> x = random_fixed_vector<Q>(s.cols, seed + 1);
+  const VecQ<Q> xt = random_fixed_vector<Q>(s.rows, seed + 2);
+  for (const auto& ab : scales) {
+    INFO("alpha " << ab.first << ", beta " << ab.second);
+    const auto alpha = float(ab.first);
+    const auto beta = float(ab.second);
+    VecQ<Q> want = random_fixed_vector<Q>(s.rows, seed + 3);
+    VecQ<Q> got = want;
+    bbs::kernel::spmv(bbs::backend::reference{}, a.view(), alpha, x.data(), beta, want.data());
+    bbs::kernel::spmv(Backend{}, a.view(), alpha, x.data(), beta, got.data());
+    require_same_bits<Q>(got, want);
+
+    VecQ<Q> want_t = random_fixed_vector<Q>(s.cols, seed + 4);
+    VecQ<Q> got_t = want_t;
+    bbs::kernel::spmv_transposed(bbs::backend::reference{}, a.view(), alpha, xt.data(), beta, want_t.data());
+    bbs::kernel::spmv_transposed(Backend{}, a.view(), alpha, xt.data(), beta, got_t.data());
+    require_same_bits<Q>(got_t, want_t);
+  }
+  // SpMM: every column is the reference SpMV of that column.
+  const bbs::index n = 3;
+  MatQ xs(s.cols, n), ys(s.rows, n);
+  for (bbs::index j = 0; j < n; ++j) xs.col(j) = random_fixed_vector<Q>(s.cols, seed + 10 + std::uint32_t(j));
+  bbs::kernel::spmm(Backend{}, a.view(), n, 1.0f, xs.data(), s.cols, 0.0f, ys.data(), s.rows);
+  for (bbs::index j = 0; j < n; ++j) {
+    VecQ<Q> col(s.rows);
+    const VecQ<Q> xj = xs.col(j);
+    bbs::kernel::spmv(bbs::backend::reference{}, a.view(), 1.0f, xj.data(), 0.0f, col.data());
+    require_same_bits<Q>(VecQ<Q>(ys.col(j)), col);
+  }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("reference fixed-point kernels match the oracle bit for bit on every shape",
+                   "[backend][reference][fixed_point]", fixed16<0>, fixed16<7>, fixed16<12>, fixed16<15>) {
+  std::uint32_t seed = 100;
+  for (const auto& s : bbs_test::all_shapes()) {
+    INFO(s.name());
+    check_against_oracle<bbs::backend::reference, TestType>(s, seed += 5, 0);
+  }
+  // Small values too: sums that never overflow and results away from saturation.
+  for (const auto& s : bbs_test::awkward_shapes()) {
+    INFO(s.name() << ", small values");
+    check_against_oracle<bbs::backend::reference, TestType>(s, seed += 5, 300);
+  }
+}
+
+TEST_CASE("the fixed-point product is the real product within half a step when nothing overflows",
+          "[backend][reference][fixed_point]") {
+  // |raw| <= 1000 at F = 12: every sum stays far inside int32 and every result inside int16, so
+  // the only error is the final requantization, at most half a step (2^-13).
+  using Q = fixed16<12>;
+  for (const auto& s : bbs_test::awkward_shapes()) {
+    INFO(s.name());
+    const auto a = random_fixed_matrix<Q>(s, 3, 1000);
+    const VecQ<Q> x = random_fixed_vector<Q>(s.cols, 4, 1000);
+    VecQ<Q> y(s.rows);
+    bbs::kernel::spmv(bbs::backend::reference{}, a.view(), 1.0f, x.data(), 0.0f, y.data());
+    const Eigen::VectorXd want = bbs::dequantize(a).toDense().cast<double>() * bbs::dequantize(x).cast<double>();
+    for (bbs::index i = 0; i < s.rows; ++i) {
+      INFO("row " << i);
+      REQUIRE(std::abs(static_cast<double>(y(i)) - want(i)) <= 1.0 / 8192);
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("every backend computes fixed point bit-exact to the reference", "[backend][fixed_point]",
+                   fixed16<0>, fixed16<12>, fixed16<15>) {
+  using bbs::simd_detail::Isa;
+  std::uint32_t seed = 900;
+  for (const auto& s : bbs_test::all_shapes()) {
+    INFO(s.name());
+    check_against_reference<bbs::backend::simd, TestType>(s, seed += 7);
+    // Every SIMD variant this CPU runs, not only the one dispatch picks.
+    const auto a = random_fixed_matrix<TestType>(s, seed);
+    const VecQ<TestType> x = random_fixed_vector<TestType>(s.cols, seed + 1);
+    for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) {
+      if (!bbs::simd_detail::cpu_supports(isa)) continue;
+      VecQ<TestType> want(s.rows), got(s.rows);
+      bbs::kernel::spmv(bbs::backend::reference{}, a.view(), 1.0f, x.data(), 0.0f, want.data());
+      bbs::simd_detail::spmv(isa, a.view(), 1.0f, x.data(), 0.0f, got.data());
+      require_same_bits<TestType>(got, want);
+    }
+  }
+#ifdef _OPENMP
+  bbs::set_openmp_min_entries_per_thread(1);  // split even tiny products
+  for (int threads : {1, 2, 3}) {
+    omp_set_num_threads(threads);
+    for (const auto& s : bbs_test::all_shapes()) {
+      INFO(s.name() << ", openmp with " << threads << " threads");
+      check_against_reference<bbs::backend::openmp, TestType>(s, seed += 7);
+    }
+  }
+  bbs::set_openmp_min_entries_per_thread(bbs::index(1) << 15);
+#endif
+}
+
+TEST_CASE("fixed-point kernels refuse alpha and beta they cannot represent", "[backend][fixed_point]") {
+  using Q = fixed16<12>;
+  const auto a = random_fixed_matrix<Q>({4, 8, bbs::BankConfig(4, 2)}, 1);
+  const VecQ<Q> x = random_fixed_vector<Q>(8, 2);
+  VecQ<Q> y(4);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  CHECK_THROWS_AS(bbs::kernel::spmv(bbs::backend::reference{}, a.view(), nan, x.data(), 0.0f, y.data()),
+                  bbs::value_error);
+  CHECK_THROWS_WITH(bbs::kernel::spmv(bbs::backend::reference{}, a.view(), nan, x.data(), 0.0f, y.data()),
+                    Catch::Contains("alpha = nan cannot be used") && Catch::Contains("|value| < 32768"));
+  VecQ<Q> yt(8);
+  CHECK_THROWS_WITH(bbs::kernel::spmv_transposed(bbs::backend::simd{}, a.view(), 1.0f, y.data(), 40000.0f, yt.data()),
+                    Catch::Contains("beta = 40000 cannot be used"));
+  CHECK_THROWS_AS(bbs::kernel::spmv(bbs::backend::simd{}, a.view(), std::numeric_limits<float>::infinity(), x.data(),
+                                    0.0f, y.data()),
+                  bbs::value_error);
+}
+
+TEST_CASE("Eigen products of fixed-point matrices and vectors follow the kernel rules", "[eigen][fixed_point]") {
+  using Q = fixed16<10>;
+  const Shape s{67, 127, bbs::BankConfig(16, 4)};
+  const auto a = random_fixed_matrix<Q>(s, 5, 2000);
+  const VecQ<Q> x = random_fixed_vector<Q>(s.cols, 6, 2000);
+  const VecQ<Q> z = random_fixed_vector<Q>(s.rows, 7);
+  const auto kernel = [&](float alpha, float beta, const VecQ<Q>& y0) {
+    VecQ<Q> y = y0;
+    bbs::kernel::spmv(bbs::backend::reference{}, a.view(), alpha, x.data(), beta, y.data());
+    return y;
+  };
+
+  VecQ<Q> y = a * x;
+  require_same_bits<Q>(y, kernel(1, 0, z));
+  y = z;
+  y.noalias() += a * x;
+  require_same_bits<Q>(y, kernel(1, 1, z));
+  y = z;
+  y -= a * x;
+  require_same_bits<Q>(y, kernel(-1, 1, z));
+  y = bbs::on<bbs::backend::reference>(a) * x;
+  require_same_bits<Q>(y, kernel(1, 0, z));
+
+  // A strided destination goes through a temporary and must round and saturate the same way.
+  std::vector<Q> buffer(2 * static_cast<std::size_t>(s.rows));
+  Eigen::Map<VecQ<Q>, 0, Eigen::InnerStride<2>> strided(buffer.data(), s.rows);
+  strided = z;
+  strided.noalias() += a * x;
+  require_same_bits<Q>(VecQ<Q>(strided), kernel(1, 1, z));
+
+  // Transposed product and aliasing (x = A^T x on a square matrix).
+  const VecQ<Q> xt = random_fixed_vector<Q>(s.rows, 8, 2000);
+  const VecQ<Q> yt = a.transpose() * xt;
+  VecQ<Q> want_t(s.cols);
+  bbs::kernel::spmv_transposed(bbs::backend::reference{}, a.view(), 1.0f, xt.data(), 0.0f, want_t.data());
+  require_same_bits<Q>(yt, want_t);
+  const auto sq = random_fixed_matrix<Q>({40, 40, bbs::BankConfig(8, 3)}, 9, 2000);
+  VecQ<Q> v = random_fixed_vector<Q>(40, 10, 2000);
+  VecQ<Q> want_sq(40);
+  bbs::kernel::spmv(bbs::backend::reference{}, sq.view(), 1.0f, v.data(), 0.0f, want_sq.data());
+  v = sq * v;
+  require_same_bits<Q>(v, want_sq);
+
+  // Several right-hand sides.
+  Eigen::Matrix<Q, Eigen::Dynamic, Eigen::Dynamic> xs(s.cols, 2), ys;
+  xs.col(0) = x;
+  xs.col(1) = random_fixed_vector<Q>(s.cols, 11, 2000);
+  ys = a * xs;
+  require_same_bits<Q>(VecQ<Q>(ys.col(0)), kernel(1, 0, z));
+}
