@@ -36,6 +36,7 @@
 #include "bbs/backend/simd/row_groups.hpp"
 #include "bbs/backend/simd/spmv_avx512.hpp"
 #include "bbs/backend/simd/spmv_avx2.hpp"
+#include "bbs/backend/simd/spmv_avx512_fixed16.hpp"
 #include "bbs/backend/simd/spmv.hpp"
 #include "bbs/backend/simd/spmv_transposed.hpp"
 #include "bbs/backend/simd/spmm_avx512.hpp"

@@ -286,3 +286,28 @@ TEST_CASE("Eigen products of fixed-point matrices and vectors follow the kernel 
   ys = a * xs;
   require_same_bits<Q>(VecQ<Q>(ys.col(0)), kernel(1, 0, z));
 }
+
+TEST_CASE("fixed-point SIMD kernels wrap like the reference at the int16 extremes", "[backend][fixed_point]") {
+  // -32768 * -32768 twice is 2^31: vpmaddwd returns -2^31, the same value modulo 2^32. Every
+  // partial sum here overflows int32 many times over; the wrapped results must still agree.
+  using Q = fixed16<15>;
+  using bbs::simd_detail::Isa;
+  for (const bbs::BankConfig cfg : {bbs::BankConfig(64, 8), bbs::BankConfig(32, 7), bbs::BankConfig(256, 200)}) {
+    INFO("bank " << cfg.bank_size << " k " << cfg.nnz_per_bank);
+    bbs::BbsMatrix<Q> a(37, 3 * cfg.bank_size - 5, cfg);
+    Q* values = a.valueData();
+    for (bbs::index e = 0; e < a.storedEntries(); ++e) values[e] = e % 3 == 2 ? Q::max() : Q::lowest();
+    a.validate();  // padding entries must stay zero
+    VecQ<Q> x(a.cols());
+    for (bbs::index i = 0; i < a.cols(); ++i) x[i] = i % 5 == 4 ? Q::max() : Q::lowest();
+    VecQ<Q> want(a.rows()), got(a.rows());
+    for (float alpha : {1.0f, 0.25f, -3.0f}) {
+      bbs::kernel::spmv(bbs::backend::reference{}, a.view(), alpha, x.data(), 0.0f, want.data());
+      for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) {
+        if (!bbs::simd_detail::cpu_supports(isa)) continue;
+        bbs::simd_detail::spmv(isa, a.view(), alpha, x.data(), 0.0f, got.data());
+        require_same_bits<Q>(got, want);
+      }
+    }
+  }
+}

@@ -10,7 +10,7 @@ TEST_CASE("row groups use the fewest padding lanes and share x among as many row
   const auto round16 = [](Index n) { return (n + 15) / 16 * 16; };
   for (Index k = 1; k <= 256; ++k) {
     INFO("k " << k);
-    const Index r = choose_group_rows(k);
+    const Index r = choose_group_rows(k, 16);
     REQUIRE(r >= 1);
     if (k > 64) {
       CHECK(r == 1);
@@ -22,47 +22,65 @@ TEST_CASE("row groups use the fewest padding lanes and share x among as many row
       CHECK(double(other * k) / double(round16(other * k)) <= double(r * k) / double(round16(r * k)) + 1e-12);
     }
   }
-  CHECK(choose_group_rows(8) == 8);  // the paper's 87.5 % at bank 64: 8 rows, 64 lanes, no padding
-  CHECK(choose_group_rows(1) == 64);
-  CHECK(choose_group_rows(16) == 4);
-  CHECK(choose_group_rows(0) == 1);
+  CHECK(choose_group_rows(8, 16) == 8);  // the paper's 87.5 % at bank 64: 8 rows, 64 lanes, no padding
+  CHECK(choose_group_rows(1, 16) == 64);
+  CHECK(choose_group_rows(16, 16) == 4);
+  CHECK(choose_group_rows(8, 32) == 16);  // int16: 32 lanes per vector, 128 shared
+  CHECK(choose_group_rows(0, 16) == 1);
 }
+
+namespace {
+
+/// Every canonical entry of v sits at lane j row_lanes + s of its group's bank block; all other
+/// lanes are zero.
+template <typename T>
+void check_arrangement(const bbs::CsbView<T>& v) {
+  const RowGroups<T> g = RowGroups<T>::build(v);
+  const Index k = v.nnz_per_bank(), nb = v.num_banks();
+  const Index l = g.row_lanes;
+  REQUIRE(l == (sizeof(T) == 2 ? (k + 1) / 2 * 2 : k));
+  REQUIRE(g.lanes % RowGroups<T>::vector_lanes == 0);
+  REQUIRE(g.lanes >= g.group_rows * l);
+  REQUIRE(g.groups == (v.rows + g.group_rows - 1) / g.group_rows);
+  REQUIRE(Index(g.values.size()) == g.groups * nb * g.lanes);
+  REQUIRE(reinterpret_cast<std::uintptr_t>(g.values.data()) % 64 == 0);
+  const auto* idx = static_cast<const std::uint8_t*>(v.indices);
+  Index placed = 0;
+  for (Index group = 0; group < g.groups; ++group) {
+    for (Index b = 0; b < nb; ++b) {
+      for (Index lane = 0; lane < g.lanes; ++lane) {
+        const Index j = lane / (l == 0 ? 1 : l), slot = lane % (l == 0 ? 1 : l);
+        const Index r = group * g.group_rows + j;
+        const T value = g.block_values(group, b)[lane];
+        const std::uint8_t in_bank = g.block_indices(group, b)[lane];
+        if (k > 0 && j < g.group_rows && slot < k && r < v.rows) {
+          const Index e = r * nb * k + slot * nb + b;
+          CHECK(value == v.values[e]);
+          CHECK(in_bank == idx[e]);
+          ++placed;
+        } else {
+          CHECK(value == T(0));
+          CHECK(in_bank == 0);
+        }
+      }
+    }
+  }
+  CHECK(placed == v.stored_entries());
+}
+
+}  // namespace
 
 TEST_CASE("row groups hold every canonical entry where the layout says, and zeros elsewhere", "[simd][row_groups]") {
   for (const bbs_test::Shape& s :
        {bbs_test::Shape{13, 100, bbs::BankConfig(16, 3)}, bbs_test::Shape{9, 130, bbs::BankConfig(64, 8)},
-        bbs_test::Shape{5, 300, bbs::BankConfig(128, 70)}, bbs_test::Shape{4, 7, bbs::BankConfig(5, 5)}}) {
+        bbs_test::Shape{5, 300, bbs::BankConfig(128, 70)}, bbs_test::Shape{4, 7, bbs::BankConfig(5, 5)},
+        bbs_test::Shape{6, 600, bbs::BankConfig(256, 131)}}) {
     INFO(s.name());
     const auto a = bbs_test::random_bbs<float>(s, 21);
-    const auto v = a.view();
-    const RowGroups<float> g = RowGroups<float>::build(v);
-    const Index k = s.config.nnz_per_bank, nb = v.num_banks();
-    REQUIRE(g.lanes % 16 == 0);
-    REQUIRE(g.lanes >= g.group_rows * k);
-    REQUIRE(g.groups == (s.rows + g.group_rows - 1) / g.group_rows);
-    REQUIRE(Index(g.values.size()) == g.groups * nb * g.lanes);
-    REQUIRE(reinterpret_cast<std::uintptr_t>(g.values.data()) % 64 == 0);
-    const auto* idx = static_cast<const std::uint8_t*>(v.indices);
-    Index placed = 0;
-    for (Index group = 0; group < g.groups; ++group) {
-      for (Index b = 0; b < nb; ++b) {
-        for (Index lane = 0; lane < g.lanes; ++lane) {
-          const Index j = lane / (k == 0 ? 1 : k), slot = lane % (k == 0 ? 1 : k);
-          const Index r = group * g.group_rows + j;
-          const float value = g.block_values(group, b)[lane];
-          const std::uint8_t in_bank = g.block_indices(group, b)[lane];
-          if (k > 0 && j < g.group_rows && r < s.rows) {
-            const Index e = r * nb * k + slot * nb + b;
-            CHECK(value == v.values[e]);
-            CHECK(in_bank == idx[e]);
-            ++placed;
-          } else {
-            CHECK(value == 0.0f);
-            CHECK(in_bank == 0);
-          }
-        }
-      }
-    }
-    CHECK(placed == v.stored_entries());
+    check_arrangement(a.view());
+    // 16-bit values (fixed point's raw int16): rows padded to an even number of lanes.
+    std::vector<std::int16_t> raw(static_cast<std::size_t>(a.storedEntries()));
+    for (std::size_t e = 0; e < raw.size(); ++e) raw[e] = static_cast<std::int16_t>(1000 * a.valueData()[e]);
+    check_arrangement(bbs::CsbView<std::int16_t>{a.rows(), a.cols(), s.config, raw.data(), a.indexData(), nullptr});
   }
 }

@@ -7,8 +7,9 @@
 // in-register permutes (vpermps / vpermt2ps), then multiplies them with R * k values in one go.
 //
 //   group g = rows [g R, g R + R), for each bank b: `lanes` values, then the same count of indices
-//   lane j k + s holds (row g R + j, bank b, slot s)          (j < R, s < k)
-//   lanes R k .. lanes-1 are padding: value 0, index 0       (lanes = R k rounded up to 16)
+//   lane j l + s holds (row g R + j, bank b, slot s)          (j < R, s < k; l = row_lanes)
+//   other lanes are padding: value 0, index 0                (lanes = R l rounded up to a vector)
+//   l = k, or k rounded up to even for 16-bit values (their kernels sum lane pairs)
 //   rows past the matrix in the last group are padding too
 //
 // Indices stay in-bank (uint8_t: bank_size <= 256). R is chosen so that little is padding and, for
@@ -44,23 +45,17 @@ struct cacheline_allocator {
   }
 };
 
-/// Lanes a kernel consumes per instruction; lanes per bank block are a multiple of it.
-constexpr index row_group_vector_lanes = 16;
-/// Most lanes per bank block that still share one load of x: 4 zmm accumulators.
-constexpr index row_group_max_shared_lanes = 64;
-
-/// Rows per group for k entries per bank: the R with the least padding among those whose block
-/// fits row_group_max_shared_lanes, the larger on ties (more rows share x). 1 when k alone fills
-/// more than that.
-inline index choose_group_rows(index k) {
-  const auto round_up = [](index n) {
-    return (n + row_group_vector_lanes - 1) / row_group_vector_lanes * row_group_vector_lanes;
-  };
-  if (k == 0 || round_up(k) > row_group_max_shared_lanes) return 1;
+/// Rows per group for rows of `row_lanes` lanes each, in vectors of `vector_lanes`: the R with the
+/// least padding among those whose block fits four vectors (so that several rows share one load of
+/// x), the larger on ties. 1 when one row alone fills more than that.
+inline index choose_group_rows(index row_lanes, index vector_lanes) {
+  const index max_shared = 4 * vector_lanes;
+  const auto round_up = [&](index n) { return (n + vector_lanes - 1) / vector_lanes * vector_lanes; };
+  if (row_lanes == 0 || round_up(row_lanes) > max_shared) return 1;
   index best = 1;
-  for (index r = 1; r * k <= row_group_max_shared_lanes; ++r) {
-    // r k / round_up(r k) >= best k / round_up(best k), compared without division.
-    if (r * k * round_up(best * k) >= best * k * round_up(r * k)) best = r;
+  for (index r = 1; r * row_lanes <= max_shared; ++r) {
+    // r l / round_up(r l) >= best l / round_up(best l), compared without division.
+    if (r * row_lanes * round_up(best * row_lanes) >= best * row_lanes * round_up(r * row_lanes)) best = r;
   }
   return best;
 }
@@ -72,8 +67,13 @@ struct RowGroups {
   index bank_size = 0;
   index num_banks = 0;
   index k = 0;
+  /// Lanes a kernel consumes per instruction: one 64-byte vector of T (16 floats, 32 int16).
+  static constexpr index vector_lanes = index(64 / sizeof(T));
+  /// Lanes per row in a bank block: k, rounded up to even for 16-bit types, whose kernels sum
+  /// adjacent lane pairs (vpmaddwd) and must never pair lanes of two rows. Extra lanes: value 0.
+  index row_lanes = 0;
   index group_rows = 1;  ///< R
-  index lanes = 0;       ///< per bank block: R k rounded up to row_group_vector_lanes
+  index lanes = 0;       ///< per bank block: R row_lanes rounded up to vector_lanes
   index groups = 0;
   std::vector<T, cacheline_allocator<T>> values;
   std::vector<std::uint8_t, cacheline_allocator<std::uint8_t>> indices;
@@ -94,8 +94,9 @@ struct RowGroups {
     g.bank_size = a.bank_size();
     g.num_banks = a.num_banks();
     g.k = a.nnz_per_bank();
-    g.group_rows = choose_group_rows(g.k);
-    g.lanes = (g.group_rows * g.k + row_group_vector_lanes - 1) / row_group_vector_lanes * row_group_vector_lanes;
+    g.row_lanes = sizeof(T) == 2 ? (g.k + 1) / 2 * 2 : g.k;
+    g.group_rows = choose_group_rows(g.row_lanes, vector_lanes);
+    g.lanes = (g.group_rows * g.row_lanes + vector_lanes - 1) / vector_lanes * vector_lanes;
     g.groups = (a.rows + g.group_rows - 1) / g.group_rows;
     const auto n = static_cast<std::size_t>(g.groups * g.num_banks * g.lanes);
     g.values.assign(n, T(0));
@@ -107,7 +108,7 @@ struct RowGroups {
       const index j = r % g.group_rows;
       const index row_begin = r * nb * g.k;
       for (index b = 0; b < nb; ++b) {
-        const index block = (group * nb + b) * g.lanes + j * g.k;
+        const index block = (group * nb + b) * g.lanes + j * g.row_lanes;
         for (index s = 0; s < g.k; ++s) {
           const index e = row_begin + s * nb + b;
           g.values[static_cast<std::size_t>(block + s)] = a.values[e];
@@ -120,7 +121,7 @@ struct RowGroups {
 };
 
 /// Writes y[r] = alpha * sum + beta * y[r] for the rows of `group` inside [first, last), each
-/// row's sum taken from its k lanes (lane j k + s holds row j, slot s).
+/// row's sum taken from its k lanes (lane j k + s holds row j, slot s; float has row_lanes = k).
 inline void finish_row_group(const RowGroups<float>& g, index group, const float* lanes, index first, index last,
                              float alpha, float beta, float* y) {
   for (index j = 0; j < g.group_rows; ++j) {

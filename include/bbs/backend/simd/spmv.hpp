@@ -1,7 +1,7 @@
-// SIMD SpMV: the best variant this CPU runs, the reference loops otherwise (double, the 16-bit
-// types until their kernels exist, CPUs without AVX2).
+// SIMD SpMV: the best variant this CPU runs, the reference loops otherwise (double, bfloat16 and
+// half until their kernels exist, fixed point without AVX-512, CPUs without AVX2).
 //
-// For float the AVX-512 and AVX2 kernels read the matrix's row groups (row_groups.hpp), derived
+// For float (AVX-512, AVX2) and fixed16 (AVX-512) the kernels read the matrix's row groups (row_groups.hpp), derived
 // once and cached by the owning BbsMatrix. Views without a cache (a BbsMap, a row slice) and banks
 // wider than 256 (16-bit indices) use the AVX-512 gather kernel on the canonical layout, or the
 // reference loops under AVX2.
@@ -20,9 +20,18 @@ bool avx512_applies(const CsbView<T>& a) {
 
 /// The cached row groups of a when a row-group kernel can take it (at most max_bank columns per
 /// bank), else null.
-inline const RowGroups<float>* usable_row_groups(const CsbView<float>& a, index max_bank) {
+template <typename T>
+const RowGroups<T>* usable_row_groups(const CsbView<T>& a, index max_bank) {
   if (a.cols == 0 || a.nnz_per_bank() == 0 || a.bank_size() > max_bank) return nullptr;
   return cached_row_groups(a);
+}
+
+/// The same arrays seen as raw int16 (fixed16<F> is one int16), so that one arrangement type
+/// serves every F.
+template <int F>
+CsbView<std::int16_t> raw_view(const CsbView<fixed16<F>>& a) {
+  return CsbView<std::int16_t>{a.rows,    a.cols, a.config, reinterpret_cast<const std::int16_t*>(a.values),
+                               a.indices, a.layouts};
 }
 
 /// Rows [first, last) of y = alpha * A * x + beta * y with one variant; y is the whole vector.
@@ -30,6 +39,17 @@ inline const RowGroups<float>* usable_row_groups(const CsbView<float>& a, index 
 template <typename T>
 void spmv_rows(Isa isa, const CsbView<T>& a, index first, index last, scalar_t<T> alpha, const activation_t<T>* x,
                scalar_t<T> beta, activation_t<T>* y) {
+  if constexpr (is_fixed16<T>::value) {
+#ifdef BBS_SIMD_HAVE_AVX512
+    if (isa == Isa::avx512) {
+      if (const RowGroups<std::int16_t>* groups = usable_row_groups(raw_view(a), 256)) {
+        spmv_avx512_fixed16(*groups, first, last, detail::fixed_scale(alpha, "alpha"), detail::fixed_scale(beta, "beta"),
+                            x, y);
+        return;
+      }
+    }
+#endif
+  }
   if constexpr (std::is_same<T, float>::value) {
 #ifdef BBS_SIMD_HAVE_AVX512
     if (isa == Isa::avx512) {

@@ -1,0 +1,180 @@
+// AVX-512 (BW) SpMV for 16-bit fixed point on the row groups (row_groups.hpp).
+//
+// The same idea as the float kernel, at twice the lanes: one bank's slice of x (bank_size int16)
+// sits in ceil(bank_size / 32) registers, and vpermw / vpermt2w pick 32 entries at a time (a 64-wide
+// bank is a single vpermt2w). vpmaddwd multiplies them with 32 weights and adds adjacent pairs into
+// 16 int32 lanes; rows hold an even number of lanes (row_lanes), so a pair never spans two rows.
+// Sums wrap modulo 2^32, which is exactly core/fixed_point.hpp's accumulator: every order of
+// summation gives the same bits, so the result equals the reference bit for bit. vpmaddwd's one
+// overflow (-32768 * -32768 twice = 2^31, returned as -2^31) is the same value modulo 2^32.
+// The per-row epilogue is fixed_rules::scale_and_add, as in the reference.
+#pragma once
+
+#ifdef BBS_SIMD_HAVE_AVX512
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace bbs {
+namespace simd_detail {
+
+#define BBS_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+/// Lane i of the result is the int16 x entry at in-bank index idx[i], from NX registers.
+template <int NX>
+BBS_TARGET_AVX512 inline __m512i select_words_avx512(const __m512i* xr, __m512i idx) {
+  if constexpr (NX == 1) {
+    return _mm512_permutexvar_epi16(idx, xr[0]);
+  } else if constexpr (NX == 2) {
+    return _mm512_permutex2var_epi16(xr[0], idx, xr[1]);
+  } else {
+    const __m512i lo = select_words_avx512<NX / 2>(xr, idx);
+    const __m512i hi = select_words_avx512<NX / 2>(xr + NX / 2, idx);
+    const __mmask32 upper = _mm512_test_epi16_mask(idx, _mm512_set1_epi16(static_cast<short>(32 * NX / 2)));
+    return _mm512_mask_blend_epi16(upper, lo, hi);
+  }
+}
+
+/// Word masks of the NX registers holding one bank's slice of x, for a bank `width` columns wide.
+template <int NX>
+struct WordSliceMasks {
+  __mmask32 m[NX];
+  explicit WordSliceMasks(index width) {
+    for (int i = 0; i < NX; ++i) {
+      const index n = std::clamp<index>(width - 32 * i, 0, 32);
+      m[i] = static_cast<__mmask32>(n == 32 ? 0xFFFFFFFFu : (1u << n) - 1);
+    }
+  }
+};
+
+/// Q(2F) sums of rows [first, last) into sums[r - first], modulo 2^32.
+template <int NX, int CH>
+BBS_TARGET_AVX512 void sums_avx512_fixed16(const RowGroups<std::int16_t>& g, index first, index last,
+                                           const std::int16_t* x, std::uint32_t* sums) {
+  const index nb = g.num_banks;
+  const WordSliceMasks<NX> full(g.bank_size);
+  const WordSliceMasks<NX> tail(g.cols - (nb - 1) * g.bank_size);
+  alignas(64) std::uint32_t pairs[16 * CH];
+  for (index group = first / g.group_rows; group * g.group_rows < last; ++group) {
+    const std::int16_t* v = g.block_values(group, 0);
+    const std::uint8_t* id = g.block_indices(group, 0);
+    __m512i acc[CH];
+    for (int c = 0; c < CH; ++c) acc[c] = _mm512_setzero_si512();
+    for (index b = 0; b < nb; ++b, v += 32 * CH, id += 32 * CH) {
+      const WordSliceMasks<NX>& m = b + 1 < nb ? full : tail;
+      __m512i xr[NX];
+      for (int i = 0; i < NX; ++i) xr[i] = _mm512_maskz_loadu_epi16(m.m[i], x + b * g.bank_size + 32 * i);
+      for (int c = 0; c < CH; ++c) {
+        const __m512i iv = _mm512_cvtepu8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(id + 32 * c)));
+        const __m512i w = _mm512_load_si512(reinterpret_cast<const void*>(v + 32 * c));
+        acc[c] = _mm512_add_epi32(acc[c], _mm512_madd_epi16(w, select_words_avx512<NX>(xr, iv)));
+      }
+    }
+    for (int c = 0; c < CH; ++c) _mm512_store_si512(reinterpret_cast<void*>(pairs + 16 * c), acc[c]);
+    for (index j = 0; j < g.group_rows; ++j) {
+      const index r = group * g.group_rows + j;
+      if (r < first || r >= last) continue;
+      std::uint32_t sum = 0;
+      for (index p = 0; p < g.row_lanes / 2; ++p) sum += pairs[j * g.row_lanes / 2 + p];
+      sums[r - first] = sum;
+    }
+  }
+}
+
+/// One row per group (k > 128): its lanes span several registers, summed into two accumulators.
+/// Padding lanes hold weight 0, and integer products with 0 are 0, so nothing needs masking.
+template <int NX>
+BBS_TARGET_AVX512 void sums_avx512_fixed16_long(const RowGroups<std::int16_t>& g, index first, index last,
+                                                const std::int16_t* x, std::uint32_t* sums) {
+  const index nb = g.num_banks;
+  const index chunks = g.lanes / 32;
+  const WordSliceMasks<NX> full(g.bank_size);
+  const WordSliceMasks<NX> tail(g.cols - (nb - 1) * g.bank_size);
+  alignas(64) std::uint32_t pairs[16];
+  for (index r = first; r < last; ++r) {
+    const std::int16_t* v = g.block_values(r, 0);
+    const std::uint8_t* id = g.block_indices(r, 0);
+    __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
+    for (index b = 0; b < nb; ++b) {
+      const WordSliceMasks<NX>& m = b + 1 < nb ? full : tail;
+      __m512i xr[NX];
+      for (int i = 0; i < NX; ++i) xr[i] = _mm512_maskz_loadu_epi16(m.m[i], x + b * g.bank_size + 32 * i);
+      for (index c = 0; c < chunks; ++c, v += 32, id += 32) {
+        const __m512i iv = _mm512_cvtepu8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(id)));
+        const __m512i w = _mm512_load_si512(reinterpret_cast<const void*>(v));
+        const __m512i p = _mm512_madd_epi16(w, select_words_avx512<NX>(xr, iv));
+        if (c % 2 == 0) {
+          acc0 = _mm512_add_epi32(acc0, p);
+        } else {
+          acc1 = _mm512_add_epi32(acc1, p);
+        }
+      }
+    }
+    _mm512_store_si512(reinterpret_cast<void*>(pairs), _mm512_add_epi32(acc0, acc1));
+    std::uint32_t sum = 0;
+    for (std::uint32_t p : pairs) sum += p;
+    sums[r - first] = sum;
+  }
+}
+
+template <int NX>
+void sums_avx512_fixed16_nx(const RowGroups<std::int16_t>& g, index first, index last, const std::int16_t* x,
+                            std::uint32_t* sums) {
+  switch (g.lanes / 32) {
+    case 1:
+      return sums_avx512_fixed16<NX, 1>(g, first, last, x, sums);
+    case 2:
+      return sums_avx512_fixed16<NX, 2>(g, first, last, x, sums);
+    case 3:
+      return sums_avx512_fixed16<NX, 3>(g, first, last, x, sums);
+    case 4:
+      return sums_avx512_fixed16<NX, 4>(g, first, last, x, sums);
+    default:
+      return sums_avx512_fixed16_long<NX>(g, first, last, x, sums);
+  }
+}
+
+/// Rows [first, last) of y = alpha * A * x + beta * y for fixed16<F> from A's row groups (bank_size
+/// <= 256, k > 0); y is the whole vector. alpha_q, beta_q: Q15.16 (detail::fixed_scale).
+template <int F>
+void spmv_avx512_fixed16(const RowGroups<std::int16_t>& g, index first, index last, std::int32_t alpha_q,
+                         std::int32_t beta_q, const fixed16<F>* x, fixed16<F>* y) {
+  static_assert(sizeof(fixed16<F>) == 2, "fixed16 is one int16");
+  constexpr index rows_per_pass = 256;
+  std::uint32_t sums[rows_per_pass];
+  const auto* xs = reinterpret_cast<const std::int16_t*>(x);
+  for (index r0 = first; r0 < last; r0 += rows_per_pass) {
+    const index r1 = std::min(last, r0 + rows_per_pass);
+    const index nx = 32 * 1 >= g.bank_size ? 1 : 32 * 2 >= g.bank_size ? 2 : 32 * 4 >= g.bank_size ? 4 : 8;
+    switch (nx) {
+      case 1:
+        sums_avx512_fixed16_nx<1>(g, r0, r1, xs, sums);
+        break;
+      case 2:
+        sums_avx512_fixed16_nx<2>(g, r0, r1, xs, sums);
+        break;
+      case 4:
+        sums_avx512_fixed16_nx<4>(g, r0, r1, xs, sums);
+        break;
+      default:
+        sums_avx512_fixed16_nx<8>(g, r0, r1, xs, sums);
+    }
+    for (index r = r0; r < r1; ++r) {
+      const std::int16_t old = beta_q == 0 ? std::int16_t(0) : y[r].raw();
+      y[r] = fixed16<F>::from_raw(
+          fixed_rules::scale_and_add(fixed_rules::to_signed(sums[r - r0]), alpha_q, beta_q, old, F));
+    }
+  }
+}
+
+#undef BBS_TARGET_AVX512
+
+}  // namespace simd_detail
+}  // namespace bbs
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
