@@ -62,7 +62,8 @@ struct ValueCase {
   using activation = X;  // what x and y hold
 };
 
-using ValueCases = std::tuple<ValueCase<float>, ValueCase<double>>;
+using ValueCases = std::tuple<ValueCase<float>, ValueCase<double>, ValueCase<bbs::fixed16<12>>,
+                              ValueCase<Eigen::bfloat16, float>, ValueCase<Eigen::half, float>>;
 
 // =============================================================================================
 // Problems: one random bank-balanced matrix per (type, shape, sparsity, bank), built once and

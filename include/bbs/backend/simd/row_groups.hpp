@@ -9,7 +9,7 @@
 //   group g = rows [g R, g R + R), for each bank b: `lanes` values, then the same count of indices
 //   lane j l + s holds (row g R + j, bank b, slot s)          (j < R, s < k; l = row_lanes)
 //   other lanes are padding: value 0, index 0                (lanes = R l rounded up to a vector)
-//   l = k, or k rounded up to even for 16-bit values (their kernels sum lane pairs)
+//   l = k, or k rounded up to even for int16 values (their kernels sum lane pairs)
 //   rows past the matrix in the last group are padding too
 //
 // Indices stay in-bank (uint8_t: bank_size <= 256). R is chosen so that little is padding and, for
@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 namespace bbs {
@@ -69,8 +70,10 @@ struct RowGroups {
   index k = 0;
   /// Lanes a kernel consumes per instruction: one 64-byte vector of T (16 floats, 32 int16).
   static constexpr index vector_lanes = index(64 / sizeof(T));
-  /// Lanes per row in a bank block: k, rounded up to even for 16-bit types, whose kernels sum
-  /// adjacent lane pairs (vpmaddwd) and must never pair lanes of two rows. Extra lanes: value 0.
+  /// Whether kernels sum adjacent lane pairs (int16's vpmaddwd): rows then take an even number of
+  /// lanes, so that a pair never spans two rows.
+  static constexpr bool pairs_lanes = std::is_integral<T>::value && sizeof(T) == 2;
+  /// Lanes per row in a bank block: k, rounded up to even when pairs_lanes. Extra lanes: value 0.
   index row_lanes = 0;
   index group_rows = 1;  ///< R
   index lanes = 0;       ///< per bank block: R row_lanes rounded up to vector_lanes
@@ -94,7 +97,7 @@ struct RowGroups {
     g.bank_size = a.bank_size();
     g.num_banks = a.num_banks();
     g.k = a.nnz_per_bank();
-    g.row_lanes = sizeof(T) == 2 ? (g.k + 1) / 2 * 2 : g.k;
+    g.row_lanes = pairs_lanes ? (g.k + 1) / 2 * 2 : g.k;
     g.group_rows = choose_group_rows(g.row_lanes, vector_lanes);
     g.lanes = (g.group_rows * g.row_lanes + vector_lanes - 1) / vector_lanes * vector_lanes;
     g.groups = (a.rows + g.group_rows - 1) / g.group_rows;
@@ -121,14 +124,15 @@ struct RowGroups {
 };
 
 /// Writes y[r] = alpha * sum + beta * y[r] for the rows of `group` inside [first, last), each
-/// row's sum taken from its k lanes (lane j k + s holds row j, slot s; float has row_lanes = k).
-inline void finish_row_group(const RowGroups<float>& g, index group, const float* lanes, index first, index last,
-                             float alpha, float beta, float* y) {
+/// row's sum taken from its k lanes (lane j row_lanes + s holds row j, slot s); float sums.
+template <typename T>
+void finish_row_group(const RowGroups<T>& g, index group, const float* lanes, index first, index last, float alpha,
+                      float beta, float* y) {
   for (index j = 0; j < g.group_rows; ++j) {
     const index r = group * g.group_rows + j;
     if (r < first || r >= last) continue;
     float sum = 0.0f;
-    for (index s = 0; s < g.k; ++s) sum += lanes[j * g.k + s];
+    for (index s = 0; s < g.k; ++s) sum += lanes[j * g.row_lanes + s];
     y[r] = beta == 0.0f ? alpha * sum : alpha * sum + beta * y[r];
   }
 }

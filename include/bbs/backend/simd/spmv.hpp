@@ -1,10 +1,10 @@
-// SIMD SpMV: the best variant this CPU runs, the reference loops otherwise (double, bfloat16 and
-// half until their kernels exist, fixed point without AVX-512, CPUs without AVX2).
+// SIMD SpMV: the best variant this CPU runs, the reference loops otherwise (double; bfloat16, half
+// and fixed point without AVX-512; CPUs without AVX2).
 //
-// For float (AVX-512, AVX2) and fixed16 (AVX-512) the kernels read the matrix's row groups (row_groups.hpp), derived
-// once and cached by the owning BbsMatrix. Views without a cache (a BbsMap, a row slice) and banks
-// wider than 256 (16-bit indices) use the AVX-512 gather kernel on the canonical layout, or the
-// reference loops under AVX2.
+// For float (AVX-512, AVX2), bfloat16, half and fixed16 (AVX-512) the kernels read the row groups
+// (row_groups.hpp), derived once and cached by the owning BbsMatrix. Views without a cache (a
+// BbsMap, a row slice) and banks wider than 256 (16-bit indices) use the AVX-512 gather kernel on
+// the canonical layout for float and the reference loops otherwise.
 #pragma once
 
 #include <limits>
@@ -45,6 +45,16 @@ void spmv_rows(Isa isa, const CsbView<T>& a, index first, index last, scalar_t<T
       if (const RowGroups<std::int16_t>* groups = usable_row_groups(raw_view(a), 256)) {
         spmv_avx512_fixed16(*groups, first, last, detail::fixed_scale(alpha, "alpha"), detail::fixed_scale(beta, "beta"),
                             x, y);
+        return;
+      }
+    }
+#endif
+  }
+  if constexpr (std::is_same<T, Eigen::bfloat16>::value || std::is_same<T, Eigen::half>::value) {
+#ifdef BBS_SIMD_HAVE_AVX512
+    if (isa == Isa::avx512) {
+      if (const RowGroups<T>* groups = usable_row_groups(a, 16 * max_slice_registers)) {
+        spmv_avx512_row_groups(*groups, first, last, alpha, x, beta, y);
         return;
       }
     }

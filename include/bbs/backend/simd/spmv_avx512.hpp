@@ -1,4 +1,4 @@
-// AVX-512 float SpMV, two kernels:
+// AVX-512 SpMV with float activations (weights float, bfloat16 or half), two kernels:
 //
 // - row groups (the fast path, backend/simd/row_groups.hpp): for each group of R rows and each
 //   bank, the bank's slice of x is loaded once into ceil(bank_size / 16) registers and the R k
@@ -112,17 +112,28 @@ BBS_TARGET_AVX512 inline void load_slice_avx512(__m512* xr, const float* x, cons
   for (int i = 0; i < NX; ++i) xr[i] = _mm512_maskz_loadu_ps(masks.m[i], x + 16 * i);
 }
 
-/// Groups whose R k lanes fit CH registers: one accumulator per register, x loaded once per bank
-/// for all of them.
-template <int NX, int CH>
-BBS_TARGET_AVX512 void spmv_avx512_shared_x(const RowGroups<float>& g, index first, index last, float alpha,
+/// 16 weights as floats: float as is; bfloat16 is the upper half of a float (shift by 16); half
+/// converts with vcvtph2ps (AVX-512F).
+BBS_TARGET_AVX512 inline __m512 load_weights_avx512(const float* p) { return _mm512_load_ps(p); }
+BBS_TARGET_AVX512 inline __m512 load_weights_avx512(const Eigen::bfloat16* p) {
+  const __m512i bits = _mm512_cvtepu16_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(bits, 16));
+}
+BBS_TARGET_AVX512 inline __m512 load_weights_avx512(const Eigen::half* p) {
+  return _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+/// Groups whose lanes fit CH registers: one accumulator per register, x loaded once per bank for
+/// all of them. T: float, Eigen::bfloat16 or Eigen::half weights; x, y and the sums are float.
+template <typename T, int NX, int CH>
+BBS_TARGET_AVX512 void spmv_avx512_shared_x(const RowGroups<T>& g, index first, index last, float alpha,
                                             const float* x, float beta, float* y) {
   const index nb = g.num_banks;
   const SliceMasks<NX> full(g.bank_size);
   const SliceMasks<NX> tail(g.cols - (nb - 1) * g.bank_size);
   alignas(64) float lanes[16 * CH];
   for (index group = first / g.group_rows; group * g.group_rows < last; ++group) {
-    const float* v = g.block_values(group, 0);
+    const T* v = g.block_values(group, 0);
     const std::uint8_t* id = g.block_indices(group, 0);
     __m512 acc[CH];
     for (int c = 0; c < CH; ++c) acc[c] = _mm512_setzero_ps();
@@ -131,7 +142,7 @@ BBS_TARGET_AVX512 void spmv_avx512_shared_x(const RowGroups<float>& g, index fir
       load_slice_avx512<NX>(xr, x + b * g.bank_size, b + 1 < nb ? full : tail);
       for (int c = 0; c < CH; ++c) {
         const __m512i iv = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(id + 16 * c)));
-        acc[c] = _mm512_fmadd_ps(_mm512_load_ps(v + 16 * c), select_avx512<NX>(xr, iv), acc[c]);
+        acc[c] = _mm512_fmadd_ps(load_weights_avx512(v + 16 * c), select_avx512<NX>(xr, iv), acc[c]);
       }
     }
     for (int c = 0; c < CH; ++c) _mm512_store_ps(lanes + 16 * c, acc[c]);
@@ -139,20 +150,19 @@ BBS_TARGET_AVX512 void spmv_avx512_shared_x(const RowGroups<float>& g, index fir
   }
 }
 
-/// One row per group with k > 64: its lanes span several registers, all summed into two
-/// accumulators; the padding lanes of the last register are masked off the FMA (their index 0
-/// points at a real x entry, which may be infinite).
-template <int NX>
-BBS_TARGET_AVX512 void spmv_avx512_long_banks(const RowGroups<float>& g, index first, index last, float alpha,
+/// One row per group whose lanes need more than 8 registers: they are summed into two
+/// accumulators, and padding lanes are masked off the FMA (their index 0 points at a real x entry,
+/// which may be infinite).
+template <typename T, int NX>
+BBS_TARGET_AVX512 void spmv_avx512_long_banks(const RowGroups<T>& g, index first, index last, float alpha,
                                               const float* x, float beta, float* y) {
   const index nb = g.num_banks;
   const index chunks = g.lanes / 16;
-  const index real_in_last = g.k - (chunks - 1) * 16;
-  const __mmask16 last_chunk = static_cast<__mmask16>(real_in_last == 16 ? 0xFFFF : (1u << real_in_last) - 1);
+  const index full_chunks = g.k / 16;
   const SliceMasks<NX> full(g.bank_size);
   const SliceMasks<NX> tail(g.cols - (nb - 1) * g.bank_size);
   for (index r = first; r < last; ++r) {
-    const float* v = g.block_values(r, 0);
+    const T* v = g.block_values(r, 0);
     const std::uint8_t* id = g.block_indices(r, 0);
     __m512 acc0 = _mm512_setzero_ps();
     __m512 acc1 = _mm512_setzero_ps();
@@ -160,16 +170,18 @@ BBS_TARGET_AVX512 void spmv_avx512_long_banks(const RowGroups<float>& g, index f
       __m512 xr[NX];
       load_slice_avx512<NX>(xr, x + b * g.bank_size, b + 1 < nb ? full : tail);
       index c = 0;
-      for (; c + 2 < chunks; c += 2, v += 32, id += 32) {
+      for (; c + 2 <= full_chunks; c += 2, v += 32, id += 32) {
         const __m512i i0 = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(id)));
         const __m512i i1 = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(id + 16)));
-        acc0 = _mm512_fmadd_ps(_mm512_load_ps(v), select_avx512<NX>(xr, i0), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_load_ps(v + 16), select_avx512<NX>(xr, i1), acc1);
+        acc0 = _mm512_fmadd_ps(load_weights_avx512(v), select_avx512<NX>(xr, i0), acc0);
+        acc1 = _mm512_fmadd_ps(load_weights_avx512(v + 16), select_avx512<NX>(xr, i1), acc1);
       }
       for (; c < chunks; ++c, v += 16, id += 16) {
+        const index real = std::clamp<index>(g.k - 16 * c, 0, 16);
+        if (real == 0) continue;
         const __m512i iv = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(id)));
-        const __mmask16 m = c + 1 == chunks ? last_chunk : __mmask16(0xFFFF);
-        acc0 = _mm512_mask3_fmadd_ps(_mm512_load_ps(v), select_avx512<NX>(xr, iv), acc0, m);
+        const __mmask16 m = static_cast<__mmask16>(real == 16 ? 0xFFFF : (1u << real) - 1);
+        acc0 = _mm512_mask3_fmadd_ps(load_weights_avx512(v), select_avx512<NX>(xr, iv), acc0, m);
       }
     }
     const float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
@@ -187,38 +199,43 @@ inline int slice_registers(index bank_size) {
   return nx;
 }
 
-template <int NX>
-void spmv_avx512_row_groups_nx(const RowGroups<float>& g, index first, index last, float alpha, const float* x,
+template <typename T, int NX>
+void spmv_avx512_row_groups_nx(const RowGroups<T>& g, index first, index last, float alpha, const float* x,
                                float beta, float* y) {
   switch (g.lanes / 16) {
     case 1:
-      return spmv_avx512_shared_x<NX, 1>(g, first, last, alpha, x, beta, y);
+      return spmv_avx512_shared_x<T, NX, 1>(g, first, last, alpha, x, beta, y);
     case 2:
-      return spmv_avx512_shared_x<NX, 2>(g, first, last, alpha, x, beta, y);
+      return spmv_avx512_shared_x<T, NX, 2>(g, first, last, alpha, x, beta, y);
     case 3:
-      return spmv_avx512_shared_x<NX, 3>(g, first, last, alpha, x, beta, y);
+      return spmv_avx512_shared_x<T, NX, 3>(g, first, last, alpha, x, beta, y);
     case 4:
-      return spmv_avx512_shared_x<NX, 4>(g, first, last, alpha, x, beta, y);
+      return spmv_avx512_shared_x<T, NX, 4>(g, first, last, alpha, x, beta, y);
+    case 6:
+      return spmv_avx512_shared_x<T, NX, 6>(g, first, last, alpha, x, beta, y);
+    case 8:
+      return spmv_avx512_shared_x<T, NX, 8>(g, first, last, alpha, x, beta, y);
     default:
-      return spmv_avx512_long_banks<NX>(g, first, last, alpha, x, beta, y);
+      return spmv_avx512_long_banks<T, NX>(g, first, last, alpha, x, beta, y);
   }
 }
 
 /// Rows [first, last) of y = alpha * A * x + beta * y from A's row groups; y is the whole vector.
 /// Needs bank_size <= 16 * max_slice_registers and k > 0.
-inline void spmv_avx512_row_groups(const RowGroups<float>& g, index first, index last, float alpha, const float* x,
-                                   float beta, float* y) {
+template <typename T>
+void spmv_avx512_row_groups(const RowGroups<T>& g, index first, index last, float alpha, const float* x, float beta,
+                            float* y) {
   switch (slice_registers(g.bank_size)) {
     case 1:
-      return spmv_avx512_row_groups_nx<1>(g, first, last, alpha, x, beta, y);
+      return spmv_avx512_row_groups_nx<T, 1>(g, first, last, alpha, x, beta, y);
     case 2:
-      return spmv_avx512_row_groups_nx<2>(g, first, last, alpha, x, beta, y);
+      return spmv_avx512_row_groups_nx<T, 2>(g, first, last, alpha, x, beta, y);
     case 4:
-      return spmv_avx512_row_groups_nx<4>(g, first, last, alpha, x, beta, y);
+      return spmv_avx512_row_groups_nx<T, 4>(g, first, last, alpha, x, beta, y);
     case 8:
-      return spmv_avx512_row_groups_nx<8>(g, first, last, alpha, x, beta, y);
+      return spmv_avx512_row_groups_nx<T, 8>(g, first, last, alpha, x, beta, y);
     default:
-      return spmv_avx512_row_groups_nx<16>(g, first, last, alpha, x, beta, y);
+      return spmv_avx512_row_groups_nx<T, 16>(g, first, last, alpha, x, beta, y);
   }
 }
 
