@@ -39,7 +39,9 @@
 #include "bbs/backend/simd/spmv_avx512_fixed16.hpp"
 #include "bbs/backend/simd/spmv.hpp"
 #include "bbs/backend/simd/spmv_transposed.hpp"
+#include "bbs/backend/simd/spmm_panel.hpp"
 #include "bbs/backend/simd/spmm_avx512.hpp"
+#include "bbs/backend/simd/spmm_avx2.hpp"
 #include "bbs/backend/simd/spmm.hpp"
 #ifdef _OPENMP
 #include "bbs/backend/openmp/partition.hpp"
