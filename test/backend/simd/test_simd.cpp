@@ -172,7 +172,7 @@ TEMPLATE_TEST_CASE("every SIMD variant's SpMM matches dense Eigen for batches ac
   for (Isa isa : all_variants) {
     if (skip_unsupported(isa)) continue;
     for (const auto& s : shapes) {
-      for (bbs::index n : {1, 2, 16, 17, 33}) {
+      for (bbs::index n : {1, 2, 4, 12, 16, 17, 33}) {
         INFO(s.name() << ", batch " << n << ", variant " << bbs::simd_detail::isa_name(isa));
         const auto a = bbs_test::random_bbs<TestType>(s, seed += 3);
         const Mat x = bbs_test::random_dense<TestType>(s.cols, n, seed + 1);

@@ -5,29 +5,42 @@
 namespace bbs {
 namespace simd_detail {
 
+/// Fewest right-hand sides a panel must hold to beat one SpMV per column. A panel costs the same
+/// whatever its width: on AVX-512 about 6 (past the caches) to 10 (in cache) permute SpMVs, so
+/// narrower panels lose; AVX2's gather SpMV is slower than a panel already at 2 columns.
+constexpr index spmm_min_panel_avx512 = 8;
+constexpr index spmm_min_panel_avx2 = 2;
+
+/// How many of n right-hand sides to run through panels: all full panels, plus the last partial
+/// one when it holds at least min_panel columns.
+inline index paneled_columns(index n, index min_panel) {
+  const index rest = n % spmm_panel_width;
+  return rest >= min_panel ? n : n - rest;
+}
+
 /// Rows [first, last) of Y = alpha * A * X + beta * Y with one variant; Y is the whole matrix.
 /// Tests call it for every variant the CPU supports.
 template <typename T>
 void spmm_rows(Isa isa, const CsbView<T>& a, index first, index last, index n, scalar_t<T> alpha,
                const activation_t<T>* x, index ldx, scalar_t<T> beta, activation_t<T>* y, index ldy) {
+  index paneled = 0;  // leading columns that go through 16-wide panels; the rest are SpMVs
   if constexpr (std::is_same<T, float>::value) {
-    // One right-hand side is SpMV, whose kernels are faster than a one-column panel.
-    if (n > 1 && a.stored_entries() > 0) {
+    if (a.stored_entries() > 0) {
 #ifdef BBS_SIMD_HAVE_AVX512
       if (isa == Isa::avx512) {
-        spmm_avx512(a, first, last, n, alpha, x, ldx, beta, y, ldy);
-        return;
+        paneled = paneled_columns(n, spmm_min_panel_avx512);
+        spmm_avx512(a, first, last, paneled, alpha, x, ldx, beta, y, ldy);
       }
 #endif
 #ifdef BBS_SIMD_HAVE_AVX2
       if (isa == Isa::avx2) {
-        spmm_avx2(a, first, last, n, alpha, x, ldx, beta, y, ldy);
-        return;
+        paneled = paneled_columns(n, spmm_min_panel_avx2);
+        spmm_avx2(a, first, last, paneled, alpha, x, ldx, beta, y, ldy);
       }
 #endif
     }
   }
-  for (index j = 0; j < n; ++j) spmv_rows(isa, a, first, last, alpha, x + j * ldx, beta, y + j * ldy);
+  for (index j = paneled; j < n; ++j) spmv_rows(isa, a, first, last, alpha, x + j * ldx, beta, y + j * ldy);
 }
 
 }  // namespace simd_detail
