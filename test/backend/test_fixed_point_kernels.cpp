@@ -214,7 +214,7 @@ TEMPLATE_TEST_CASE("every backend computes fixed point bit-exact to the referenc
       check_against_reference<bbs::backend::openmp, TestType>(s, seed += 7);
     }
   }
-  bbs::set_openmp_min_entries_per_thread(bbs::index(1) << 15);
+  bbs::set_openmp_min_entries_per_thread(bbs::openmp_detail::default_min_entries_per_thread);
 #endif
 }
 

@@ -120,7 +120,7 @@ TEMPLATE_TEST_CASE("16-bit float weights: every backend matches double arithmeti
       check_identical<bbs::backend::openmp::inner, bbs::backend::openmp, TestType>(s, seed);
     }
   }
-  bbs::set_openmp_min_entries_per_thread(bbs::index(1) << 15);
+  bbs::set_openmp_min_entries_per_thread(bbs::openmp_detail::default_min_entries_per_thread);
 #endif
 }
 

@@ -23,11 +23,11 @@ TEST_CASE("a layout cache builds each arrangement once, also under concurrent fi
   std::vector<const Arrangement*> seen(8, nullptr);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
-      seen[static_cast<std::size_t>(t)] = &cache.get<Arrangement>([&] {
+      seen[static_cast<std::size_t>(t)] = cache.get<Arrangement>([&] {
         ++builds;
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
         return Arrangement{42};
-      });
+      }).get();
     });
   }
   for (auto& th : threads) th.join();
@@ -38,15 +38,18 @@ TEST_CASE("a layout cache builds each arrangement once, also under concurrent fi
   }
   CHECK(cache.holds<Arrangement>());
   CHECK_FALSE(cache.holds<Other>());
-  CHECK(cache.get<Other>([] { return Other{1.5}; }).value == 1.5);
+  CHECK(cache.get<Other>([] { return Other{1.5}; })->value == 1.5);
   CHECK(cache.size() == 2);
 
   const bbs::LayoutCache copy = cache;
   CHECK(copy.size() == 0);
   bbs::LayoutCache moved = std::move(cache);
   CHECK(moved.size() == 2);
-  CHECK(&moved.get<Arrangement>([] { return Arrangement{0}; }) == seen[0]);
+  CHECK(moved.get<Arrangement>([] { return Arrangement{0}; }).get() == seen[0]);
+  // A holder keeps its arrangement alive across clear(); the cache builds a fresh one.
+  const auto held = moved.get<Arrangement>([] { return Arrangement{0}; });
   moved.clear();
   CHECK_FALSE(moved.holds<Arrangement>());
-  CHECK(moved.get<Arrangement>([] { return Arrangement{7}; }).value == 7);
+  CHECK(held->value == 42);
+  CHECK(moved.get<Arrangement>([] { return Arrangement{7}; })->value == 7);
 }

@@ -5,6 +5,8 @@
 //
 // Type-erased so that storage knows nothing about backends: an arrangement type L is its own key.
 // get<L>() is safe to call from several threads at once; the first caller builds, the others wait.
+// It hands out shared ownership, so dropping the cache never pulls an arrangement from under a
+// product that is using it.
 #pragma once
 
 #include <memory>
@@ -40,16 +42,16 @@ class LayoutCache {
   }
 
   /// The arrangement of type L, built by make() (returning L) if this cache does not hold one.
-  /// The reference stays valid until clear() or the owner's destruction.
+  /// Shared ownership: a product that holds it stays safe even if clear() runs meanwhile.
   template <typename L, typename Make>
-  const L& get(Make&& make) const {
+  std::shared_ptr<const L> get(Make&& make) const {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& e : entries_) {
-      if (e.first == std::type_index(typeid(L))) return *static_cast<const L*>(e.second.get());
+      if (e.first == std::type_index(typeid(L))) return std::static_pointer_cast<const L>(e.second);
     }
     auto built = std::make_shared<const L>(make());
     entries_.emplace_back(std::type_index(typeid(L)), built);
-    return *built;
+    return built;
   }
 
   /// Whether an arrangement of type L is held (tests use it to see which path ran).

@@ -9,7 +9,7 @@ namespace {
 /// Splits even the tiniest product across threads for the duration of a test.
 struct ForceSplitting {
   ForceSplitting() { bbs::set_openmp_min_entries_per_thread(1); }
-  ~ForceSplitting() { bbs::set_openmp_min_entries_per_thread(bbs::index(1) << 15); }
+  ~ForceSplitting() { bbs::set_openmp_min_entries_per_thread(bbs::openmp_detail::default_min_entries_per_thread); }
 };
 
 template <typename T>

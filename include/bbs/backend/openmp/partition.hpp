@@ -22,10 +22,14 @@ using openmp = openmp_over<>;
 
 namespace openmp_detail {
 
-/// Below this many stored entries per thread a product runs on one thread: the fork and join of
-/// a parallel region costs microseconds, as much as a small SpMV.
+/// Default of min_entries_per_thread(): 131072 stored entries take the AVX-512 kernel about 10 us
+/// on one core, and a parallel region's fork and join costs microseconds; measured, a 1024 x 1024
+/// matrix at 87.5 % (131072 entries) gains nothing from a second thread, 2048 x 1024 gains 1.4x.
+constexpr index default_min_entries_per_thread = index(1) << 17;
+
+/// Below this many stored entries per thread a product runs on one thread.
 inline std::atomic<index>& min_entries_per_thread() {
-  static std::atomic<index> value{index(1) << 15};
+  static std::atomic<index> value{default_min_entries_per_thread};
   return value;
 }
 
@@ -57,7 +61,7 @@ void for_row_ranges(index rows, int threads, F&& f) {
 
 }  // namespace openmp_detail
 
-/// Sets the work below which OpenMP products run on one thread (default 32768 stored entries per
+/// Sets the work below which OpenMP products run on one thread (default 131072 stored entries per
 /// thread). Tests set 1 to split even tiny matrices.
 inline void set_openmp_min_entries_per_thread(index entries) {
   openmp_detail::min_entries_per_thread().store(entries, std::memory_order_relaxed);

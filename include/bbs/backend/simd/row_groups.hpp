@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <type_traits>
 #include <vector>
@@ -140,9 +141,9 @@ void finish_row_group(const RowGroups<T>& g, index group, const float* lanes, in
 /// The row groups of a, from its owner's layout cache; null when a has no cache (a BbsMap, a row
 /// slice) or cannot be arranged.
 template <typename T>
-const RowGroups<T>* cached_row_groups(const CsbView<T>& a) {
+std::shared_ptr<const RowGroups<T>> cached_row_groups(const CsbView<T>& a) {
   if (a.layouts == nullptr || !RowGroups<T>::applies(a)) return nullptr;
-  return &a.layouts->template get<RowGroups<T>>([&] { return RowGroups<T>::build(a); });
+  return a.layouts->template get<RowGroups<T>>([&] { return RowGroups<T>::build(a); });
 }
 
 }  // namespace simd_detail

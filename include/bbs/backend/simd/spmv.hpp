@@ -21,7 +21,7 @@ bool avx512_applies(const CsbView<T>& a) {
 /// The cached row groups of a when a row-group kernel can take it (at most max_bank columns per
 /// bank), else null.
 template <typename T>
-const RowGroups<T>* usable_row_groups(const CsbView<T>& a, index max_bank) {
+std::shared_ptr<const RowGroups<T>> usable_row_groups(const CsbView<T>& a, index max_bank) {
   if (a.cols == 0 || a.nnz_per_bank() == 0 || a.bank_size() > max_bank) return nullptr;
   return cached_row_groups(a);
 }
@@ -42,7 +42,7 @@ void spmv_rows(Isa isa, const CsbView<T>& a, index first, index last, scalar_t<T
   if constexpr (is_fixed16<T>::value) {
 #ifdef BBS_SIMD_HAVE_AVX512
     if (isa == Isa::avx512) {
-      if (const RowGroups<std::int16_t>* groups = usable_row_groups(raw_view(a), 256)) {
+      if (const auto groups = usable_row_groups(raw_view(a), 256)) {
         spmv_avx512_fixed16(*groups, first, last, detail::fixed_scale(alpha, "alpha"), detail::fixed_scale(beta, "beta"),
                             x, y);
         return;
@@ -53,7 +53,7 @@ void spmv_rows(Isa isa, const CsbView<T>& a, index first, index last, scalar_t<T
   if constexpr (std::is_same<T, Eigen::bfloat16>::value || std::is_same<T, Eigen::half>::value) {
 #ifdef BBS_SIMD_HAVE_AVX512
     if (isa == Isa::avx512) {
-      if (const RowGroups<T>* groups = usable_row_groups(a, 16 * max_slice_registers)) {
+      if (const auto groups = usable_row_groups(a, 16 * max_slice_registers)) {
         spmv_avx512_row_groups(*groups, first, last, alpha, x, beta, y);
         return;
       }
@@ -63,7 +63,7 @@ void spmv_rows(Isa isa, const CsbView<T>& a, index first, index last, scalar_t<T
   if constexpr (std::is_same<T, float>::value) {
 #ifdef BBS_SIMD_HAVE_AVX512
     if (isa == Isa::avx512) {
-      if (const RowGroups<float>* groups = usable_row_groups(a, 16 * max_slice_registers)) {
+      if (const auto groups = usable_row_groups(a, 16 * max_slice_registers)) {
         spmv_avx512_row_groups(*groups, first, last, alpha, x, beta, y);
         return;
       }
@@ -75,7 +75,7 @@ void spmv_rows(Isa isa, const CsbView<T>& a, index first, index last, scalar_t<T
 #endif
 #ifdef BBS_SIMD_HAVE_AVX2
     if (isa == Isa::avx2) {
-      if (const RowGroups<float>* groups = usable_row_groups(a, 256)) {
+      if (const auto groups = usable_row_groups(a, 256)) {
         spmv_avx2_row_groups(*groups, first, last, alpha, x, beta, y);
         return;
       }
