@@ -6,7 +6,8 @@
 // loads the bank's slice of x into registers once and picks the R * k entries it needs with
 // in-register permutes (vpermps / vpermt2ps), then multiplies them with R * k values in one go.
 //
-//   group g = rows [g R, g R + R), for each bank b: `lanes` values, then the same count of indices
+//   group g = rows [g R, g R + R); for each bank b a block of `lanes` values, and at the same
+//   place in a second array the block's `lanes` in-bank indices
 //   lane j l + s holds (row g R + j, bank b, slot s)          (j < R, s < k; l = row_lanes)
 //   other lanes are padding: value 0, index 0                (lanes = R l rounded up to a vector)
 //   l = k, or k rounded up to even for int16 values (their kernels sum lane pairs)
