@@ -75,4 +75,8 @@
 #include "bbs/xtensor/xtensor.hpp"
 #endif
 
+#undef BBS_TARGET_AVX512
+#undef BBS_TARGET_AVX2
+#undef BBS_SIMD_KERNELS_BEGIN
+#undef BBS_SIMD_KERNELS_END
 #undef BBS_UMBRELLA_INCLUDED

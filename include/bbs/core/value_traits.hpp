@@ -55,38 +55,39 @@ struct value_traits<double> {
   static constexpr double storage_epsilon = epsilon;
 };
 
-/// bfloat16 weights (8 significant bits, float's exponent range) with float x, y, alpha, beta and
-/// float sums: half the memory of float for the same dynamic range.
-template <>
-struct value_traits<Eigen::bfloat16> {
+namespace detail {
+
+/// What bfloat16 and half weights share: float x, y, alpha, beta and float sums; conversions are
+/// Eigen's, round to nearest, ties to even (overflow gives infinity).
+template <typename T>
+struct float16_value_traits {
   using accumulator = float;
   using activation = float;
   using scalar = float;
+  static float to_float(T v) { return static_cast<float>(v); }
+  static T from_float(float v) { return T(v); }
+  static constexpr double epsilon = std::numeric_limits<float>::epsilon();
+};
+
+}  // namespace detail
+
+/// bfloat16 weights (8 significant bits, float's exponent range): half the memory of float for
+/// the same dynamic range.
+template <>
+struct value_traits<Eigen::bfloat16> : detail::float16_value_traits<Eigen::bfloat16> {
   static constexpr const char* name = "bfloat16";
   static constexpr std::uint32_t file_code = 3;
-  static float to_float(Eigen::bfloat16 v) { return static_cast<float>(v); }
-  /// Eigen's conversion: round to nearest, ties to even; overflow gives infinity.
-  static Eigen::bfloat16 from_float(float v) { return Eigen::bfloat16(v); }
-  static constexpr double epsilon = std::numeric_limits<float>::epsilon();
   /// 2^-7: the stored weights carry a relative rounding error of at most half of it.
   static constexpr double storage_epsilon = 0.0078125;
   /// Largest finite bfloat16, (2 - 2^-7) * 2^127.
   static constexpr double max_finite = 3.3895313892515355e38;
 };
 
-/// IEEE half-precision weights (11 significant bits, largest finite 65504) with float x, y,
-/// alpha, beta and float sums.
+/// IEEE half-precision weights (11 significant bits, largest finite 65504).
 template <>
-struct value_traits<Eigen::half> {
-  using accumulator = float;
-  using activation = float;
-  using scalar = float;
+struct value_traits<Eigen::half> : detail::float16_value_traits<Eigen::half> {
   static constexpr const char* name = "float16";
   static constexpr std::uint32_t file_code = 4;
-  static float to_float(Eigen::half v) { return static_cast<float>(v); }
-  /// Eigen's conversion: round to nearest, ties to even; overflow gives infinity.
-  static Eigen::half from_float(float v) { return Eigen::half(v); }
-  static constexpr double epsilon = std::numeric_limits<float>::epsilon();
   /// 2^-10, for normal numbers; below 2^-14 half is subnormal with absolute steps of 2^-24.
   static constexpr double storage_epsilon = 0.0009765625;
   static constexpr double max_finite = 65504.0;

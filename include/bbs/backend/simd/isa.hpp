@@ -3,6 +3,22 @@
 // every variant and picks at run time; no -mavx512f is needed to build.
 #pragma once
 
+// Kernel files wrap their intrinsics code in BBS_SIMD_KERNELS_BEGIN / _END and mark each kernel
+// function with the target attribute of its instruction set (bbs.hpp undefines these at its end).
+// GCC 12 warns that the _mm512_undefined_* placeholders inside its own intrinsics "may be used
+// uninitialized" once they are inlined into a target("avx512f") function: a known false positive,
+// silenced for the kernel code only.
+#define BBS_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
+#define BBS_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#if defined(__GNUC__) && !defined(__clang__)
+#define BBS_SIMD_KERNELS_BEGIN \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define BBS_SIMD_KERNELS_END _Pragma("GCC diagnostic pop")
+#else
+#define BBS_SIMD_KERNELS_BEGIN
+#define BBS_SIMD_KERNELS_END
+#endif
+
 namespace bbs {
 namespace backend {
 

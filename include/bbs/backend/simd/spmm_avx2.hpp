@@ -5,15 +5,10 @@
 
 #ifdef BBS_SIMD_HAVE_AVX2
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+BBS_SIMD_KERNELS_BEGIN
 
 namespace bbs {
 namespace simd_detail {
-
-#define BBS_TARGET_AVX2 __attribute__((target("avx2,fma")))
 
 template <typename I>
 BBS_TARGET_AVX2 void spmm_avx2_panel(const CsbView<float>& a, const I* idx, index first, index last,
@@ -63,12 +58,8 @@ inline void spmm_avx2(const CsbView<float>& a, index first, index last, index n,
   });
 }
 
-#undef BBS_TARGET_AVX2
-
 }  // namespace simd_detail
 }  // namespace bbs
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+BBS_SIMD_KERNELS_END
 #endif

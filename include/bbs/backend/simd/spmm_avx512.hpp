@@ -12,15 +12,10 @@
 
 #ifdef BBS_SIMD_HAVE_AVX512
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+BBS_SIMD_KERNELS_BEGIN
 
 namespace bbs {
 namespace simd_detail {
-
-#define BBS_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 
 template <typename I>
 BBS_TARGET_AVX512 void spmm_avx512_panel(const CsbView<float>& a, const I* idx, index first, index last,
@@ -64,12 +59,8 @@ inline void spmm_avx512(const CsbView<float>& a, index first, index last, index 
   });
 }
 
-#undef BBS_TARGET_AVX512
-
 }  // namespace simd_detail
 }  // namespace bbs
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+BBS_SIMD_KERNELS_END
 #endif

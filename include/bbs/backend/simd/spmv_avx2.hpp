@@ -14,15 +14,10 @@
 
 #define BBS_SIMD_HAVE_AVX2 1
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+BBS_SIMD_KERNELS_BEGIN
 
 namespace bbs {
 namespace simd_detail {
-
-#define BBS_TARGET_AVX2 __attribute__((target("avx2,fma")))
 
 /// Rows [first, last) of y = alpha * A * x + beta * y from A's row groups; y is the whole vector.
 BBS_TARGET_AVX2 inline void spmv_avx2_row_groups(const RowGroups<float>& g, index first, index last, float alpha,
@@ -56,12 +51,8 @@ BBS_TARGET_AVX2 inline void spmv_avx2_row_groups(const RowGroups<float>& g, inde
   }
 }
 
-#undef BBS_TARGET_AVX2
-
 }  // namespace simd_detail
 }  // namespace bbs
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+BBS_SIMD_KERNELS_END
 #endif

@@ -21,17 +21,10 @@
 
 #define BBS_SIMD_HAVE_AVX512 1
 
-// GCC 12 warns that the _mm512_undefined_* placeholders inside its own intrinsics "may be used
-// uninitialized" once they are inlined into a target("avx512f") function: a known false positive.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+BBS_SIMD_KERNELS_BEGIN
 
 namespace bbs {
 namespace simd_detail {
-
-#define BBS_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 
 // ---- canonical layout, gathers ------------------------------------------------------------
 
@@ -94,15 +87,16 @@ BBS_TARGET_AVX512 inline __m512 select_avx512(const __m512* xr, __m512i idx) {
   }
 }
 
-/// Column masks of the NX registers that hold one bank's slice of x, for a bank of `width`
-/// columns (bank_size, or fewer for a partial last bank).
-template <int NX>
+/// Load masks of the NX registers that hold one bank's slice of x, Lanes entries each (16 floats
+/// or 32 int16), for a bank of `width` columns (bank_size, or fewer for a partial last bank).
+template <int NX, int Lanes = 16>
 struct SliceMasks {
-  __mmask16 m[NX];
+  using mask = std::conditional_t<Lanes == 16, __mmask16, __mmask32>;
+  mask m[NX];
   explicit SliceMasks(index width) {
     for (int i = 0; i < NX; ++i) {
-      const index n = std::clamp<index>(width - 16 * i, 0, 16);
-      m[i] = static_cast<__mmask16>(n == 16 ? 0xFFFF : (1u << n) - 1);
+      const index n = std::clamp<index>(width - Lanes * i, 0, Lanes);
+      m[i] = static_cast<mask>(n == Lanes ? ~0u : (1u << n) - 1);
     }
   }
 };
@@ -239,12 +233,8 @@ void spmv_avx512_row_groups(const RowGroups<T>& g, index first, index last, floa
   }
 }
 
-#undef BBS_TARGET_AVX512
-
 }  // namespace simd_detail
 }  // namespace bbs
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+BBS_SIMD_KERNELS_END
 #endif

@@ -12,15 +12,10 @@
 
 #ifdef BBS_SIMD_HAVE_AVX512
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+BBS_SIMD_KERNELS_BEGIN
 
 namespace bbs {
 namespace simd_detail {
-
-#define BBS_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 
 /// Lane i of the result is the int16 x entry at in-bank index idx[i], from NX registers.
 template <int NX>
@@ -37,17 +32,9 @@ BBS_TARGET_AVX512 inline __m512i select_words_avx512(const __m512i* xr, __m512i 
   }
 }
 
-/// Word masks of the NX registers holding one bank's slice of x, for a bank `width` columns wide.
+/// Word masks of the NX registers holding one bank's slice of x (32 int16 each).
 template <int NX>
-struct WordSliceMasks {
-  __mmask32 m[NX];
-  explicit WordSliceMasks(index width) {
-    for (int i = 0; i < NX; ++i) {
-      const index n = std::clamp<index>(width - 32 * i, 0, 32);
-      m[i] = static_cast<__mmask32>(n == 32 ? 0xFFFFFFFFu : (1u << n) - 1);
-    }
-  }
-};
+using WordSliceMasks = SliceMasks<NX, 32>;
 
 /// Q(2F) sums of rows [first, last) into sums[r - first], modulo 2^32.
 template <int NX, int CH>
@@ -169,12 +156,8 @@ void spmv_avx512_fixed16(const RowGroups<std::int16_t>& g, index first, index la
   }
 }
 
-#undef BBS_TARGET_AVX512
-
 }  // namespace simd_detail
 }  // namespace bbs
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+BBS_SIMD_KERNELS_END
 #endif
