@@ -63,7 +63,8 @@ struct ValueCase {
 };
 
 using ValueCases = std::tuple<ValueCase<float>, ValueCase<double>, ValueCase<bbs::fixed16<12>>,
-                              ValueCase<Eigen::bfloat16, float>, ValueCase<Eigen::half, float>>;
+                              ValueCase<bbs::fixed8<7, 12>, bbs::fixed16<12>>, ValueCase<Eigen::bfloat16, float>,
+                              ValueCase<Eigen::half, float>>;
 
 // =============================================================================================
 // Problems: one random bank-balanced matrix per (type, shape, sparsity, bank), built once and

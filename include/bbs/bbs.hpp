@@ -36,7 +36,7 @@
 #include "bbs/backend/simd/row_groups.hpp"
 #include "bbs/backend/simd/spmv_avx512.hpp"
 #include "bbs/backend/simd/spmv_avx2.hpp"
-#include "bbs/backend/simd/spmv_avx512_fixed16.hpp"
+#include "bbs/backend/simd/spmv_avx512_fixed_point.hpp"
 #include "bbs/backend/simd/spmv.hpp"
 #include "bbs/backend/simd/spmv_transposed.hpp"
 #include "bbs/backend/simd/spmm_panel.hpp"
@@ -47,7 +47,6 @@
 #include "bbs/backend/openmp/partition.hpp"
 #include "bbs/backend/openmp/spmv.hpp"
 #include "bbs/backend/openmp/spmv_transposed.hpp"
-#include "bbs/backend/openmp/spmv_transposed_fixed16.hpp"
 #include "bbs/backend/openmp/spmm.hpp"
 #endif
 #include "bbs/backend/registry.hpp"

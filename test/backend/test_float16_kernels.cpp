@@ -105,7 +105,7 @@ TEMPLATE_TEST_CASE("16-bit float weights: every backend matches double arithmeti
     check_against_double<bbs::backend::reference, TestType>(s, seed += 3);
     check_against_double<bbs::backend::simd, TestType>(s, seed);
     // Every SIMD variant the CPU runs, on the cached row groups and on the canonical arrays.
-    for (auto isa : {bbs::simd_detail::Isa::generic, bbs::simd_detail::Isa::avx2, bbs::simd_detail::Isa::avx512}) {
+    for (auto isa : bbs::simd_detail::all_isas) {
       if (!bbs::simd_detail::cpu_supports(isa)) continue;
       check_variant_against_double<TestType>(s, seed, isa);
     }

@@ -1,7 +1,7 @@
-// Tests for 16-bit fixed point (core/fixed_point.hpp): every rule of namespace fixed_rules at its
-// edges (ties, saturation limits, wrap-around, requantization, alpha / beta), checked against
-// formulas written independently here (floating floor, int64 division), and the fixed16 type
-// and its value_traits.
+// Tests for fixed point (core/fixed_point.hpp): every rule of namespace fixed_rules at its edges
+// (ties, saturation limits, wrap-around, requantization, alpha / beta), checked against formulas
+// written independently here (floating floor, int64 division), and the fixed16 and fixed8 types
+// and their value_traits.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -233,7 +233,6 @@ TEST_CASE("value_traits of fixed16 record F in the file code and the name", "[fi
   CHECK(bbs::value_traits<bbs::fixed16<15>>::file_code == 31);
   CHECK(std::string(bbs::value_type_name(16)) == "fixed16<0>");
   CHECK(std::string(bbs::value_type_name(31)) == "fixed16<15>");
-  CHECK(std::string(bbs::value_type_name(32)) == "unknown");
   CHECK(std::string(bbs::value_type_name(15)) == "unknown");
   static_assert(std::is_same<T::activation, Q12>::value, "x and y are fixed point");
   static_assert(std::is_same<T::scalar, float>::value, "alpha and beta are float");
@@ -244,4 +243,95 @@ TEST_CASE("value_traits of fixed16 record F in the file code and the name", "[fi
   CHECK(T::from_float(0.25f).raw() == 1024);
   CHECK(Eigen::NumTraits<Q12>::epsilon().raw() == 1);
   CHECK(Eigen::NumTraits<Q12>::highest().raw() == 32767);
+}
+
+using W7 = bbs::fixed8<7, 12>;
+
+TEST_CASE("fixed8 weights round to nearest, ties away from zero, and saturate to int8", "[fixed_point][fixed8]") {
+  CHECK(fr::quantize8(0.5, 0) == 1);
+  CHECK(fr::quantize8(-0.5, 0) == -1);
+  CHECK(fr::quantize8(2.4999, 0) == 2);
+  for (int k : {0, 1, 17, 63, 126}) {
+    const double tie = (k + 0.5) / 128.0;
+    INFO("k = " << k);
+    CHECK(fr::quantize8(tie, 7) == k + 1);
+    CHECK(fr::quantize8(-tie, 7) == -(k + 1));
+    CHECK(fr::quantize8(std::nextafter(tie, 0.0), 7) == k);
+    CHECK_FALSE(fr::quantize8_saturates(tie, 7));
+  }
+  // 127.5 rounds to 128: saturates to 127. -128.4999 rounds to -128, representable; -128.5 saturates.
+  CHECK(fr::quantize8(127.4999 / 128, 7) == 127);
+  CHECK_FALSE(fr::quantize8_saturates(127.4999 / 128, 7));
+  CHECK(fr::quantize8(127.5 / 128, 7) == 127);
+  CHECK(fr::quantize8_saturates(127.5 / 128, 7));
+  CHECK(fr::quantize8(-1.0, 7) == -128);
+  CHECK_FALSE(fr::quantize8_saturates(-1.0, 7));
+  CHECK(fr::quantize8(-128.5 / 128, 7) == -128);
+  CHECK(fr::quantize8_saturates(-128.5 / 128, 7));
+  CHECK(fr::quantize8(std::numeric_limits<double>::infinity(), 3) == 127);
+  CHECK(fr::quantize8(-std::numeric_limits<double>::infinity(), 3) == -128);
+  static_assert(W7(0.5).raw() == 64, "0.5 in Q0.7");
+  CHECK(W7(1.0).raw() == 127);
+  CHECK(W7(-1.0).raw() == -128);
+  CHECK(bbs::fixed8<0, 0>(300).raw() == 127);
+  CHECK(bbs::fixed8<2, 5>(-3.125).raw() == -13);  // -12.5 rounds away from zero
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(W7(nan), Catch::Contains("fixed8<7,12>: cannot convert NaN to fixed point"));
+  CHECK_THROWS_AS(bbs::value_traits<W7>::from_float(std::numeric_limits<float>::quiet_NaN()), bbs::value_error);
+}
+
+TEST_CASE("fixed8 stores an int8 that converts exactly to float", "[fixed_point][fixed8]") {
+  static_assert(sizeof(W7) == 1, "one int8");
+  static_assert(std::is_trivially_copyable<W7>::value, "memcpy-able (files, kernels)");
+  static_assert(!std::is_convertible<float, W7>::value && !std::is_convertible<W7, float>::value,
+                "conversions are explicit");
+  for (int raw = -128; raw <= 127; ++raw) {
+    const W7 w = W7::from_raw(static_cast<std::int8_t>(raw));
+    REQUIRE(w.raw() == raw);
+    REQUIRE(static_cast<float>(w) == static_cast<float>(raw) / 128.0f);
+    REQUIRE(W7(static_cast<float>(w)) == w);
+  }
+  CHECK(W7::max().raw() == 127);
+  CHECK(W7::lowest().raw() == -128);
+  CHECK(W7::from_raw(-3) < W7::from_raw(2));
+}
+
+TEST_CASE("an int8 x int16 sum requantizes by the weights' fraction bits", "[fixed_point][fixed8]") {
+  // Q0.7 weights times Q3.12 activations sum in Q3.19; dropping 7 bits gives Q3.12.
+  std::mt19937 gen(11);
+  std::uniform_int_distribution<int> w8(-128, 127), x16(-32768, 32767);
+  for (int trial = 0; trial < 2000; ++trial) {
+    fr::accumulator acc = 0;
+    std::int64_t exact = 0;
+    const int n = 1 + trial % 300;
+    for (int i = 0; i < n; ++i) {
+      const auto w = static_cast<std::int8_t>(w8(gen));
+      const auto x = static_cast<std::int16_t>(x16(gen));
+      acc = fr::multiply_add(acc, w, x);
+      exact += std::int64_t(w) * x;
+    }
+    REQUIRE(fr::to_signed(acc) == wrap32(exact));
+    REQUIRE(fr::requantize(fr::to_signed(acc), 7) == want_requantize(wrap32(exact), 7));
+  }
+}
+
+TEST_CASE("value_traits of fixed8 record Fw and Fx in the file code and the name", "[fixed_point][fixed8][value_traits]") {
+  using T = bbs::value_traits<W7>;
+  CHECK(T::file_code == 32 + 16 * 7 + 12);
+  CHECK(std::string(T::name) == "fixed8<7,12>");
+  CHECK(bbs::value_traits<bbs::fixed8<0, 0>>::file_code == 32);
+  CHECK(bbs::value_traits<bbs::fixed8<7, 15>>::file_code == 159);
+  CHECK(std::string(bbs::value_traits<bbs::fixed8<3, 10>>::name) == "fixed8<3,10>");
+  CHECK(std::string(bbs::value_type_name(32)) == "fixed8<0,0>");
+  CHECK(std::string(bbs::value_type_name(32 + 16 * 5 + 9)) == "fixed8<5,9>");
+  CHECK(std::string(bbs::value_type_name(159)) == "fixed8<7,15>");
+  CHECK(std::string(bbs::value_type_name(160)) == "unknown");
+  static_assert(std::is_same<T::activation, bbs::fixed16<12>>::value, "x and y are fixed16<Fx>");
+  static_assert(std::is_same<T::scalar, float>::value, "alpha and beta are float");
+  static_assert(bbs::is_fixed_point<W7>::value && bbs::is_fixed_point<Q12>::value && !bbs::is_fixed_point<float>::value,
+                "both fixed-point families");
+  CHECK(T::epsilon == 1.0 / 256);
+  CHECK(T::to_float(W7::from_raw(-64)) == -0.5f);
+  CHECK(Eigen::NumTraits<W7>::highest().raw() == 127);
+  CHECK(Eigen::NumTraits<W7>::digits() == 7);
 }

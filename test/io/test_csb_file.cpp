@@ -299,9 +299,9 @@ TEST_CASE("read_header reports shape, bank configuration, value type and index w
 
   // A type this build does not know is reported, not rejected: tools can still describe the file.
   Bytes b = bbs::serialize(a);
-  poke<std::uint32_t>(b, at_type, 77);
+  poke<std::uint32_t>(b, at_type, 777);
   const bbs::FileHeader u = bbs::read_header_from_memory(b.data(), b.size());
-  CHECK(u.value_type_code == 77u);
+  CHECK(u.value_type_code == 777u);
   CHECK(u.value_type_name == "unknown");
 
   CHECK_FILE_ERROR(bbs::read_header(dir.file("absent.bbs")), "No such file");
@@ -388,7 +388,7 @@ TEST_CASE("load rejects a bad header with a precise message", "[io][csb_file]") 
     CHECK_FILE_ERROR(load(doubles), "the file holds float64 values (type code 2); load was asked for float32");
     CHECK_FILE_ERROR(bbs::load_from_memory<double>(good.data(), good.size()),
                      "the file holds float32 values (type code 1); load was asked for float64");
-    CHECK_FILE_ERROR(load(edit([](Bytes& b) { poke<std::uint32_t>(b, at_type, 99); })), "unknown value type code 99");
+    CHECK_FILE_ERROR(load(edit([](Bytes& b) { poke<std::uint32_t>(b, at_type, 999); })), "unknown value type code 999");
   }
   SECTION("index width") {
     CHECK_FILE_ERROR(load(edit([](Bytes& b) { poke<std::uint32_t>(b, at_width, 3); })),
@@ -541,21 +541,23 @@ TEST_CASE("corrupting any single byte throws file_error", "[io][csb_file]") {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 16-bit fixed point: type code 16 + F, 2-byte values, F checked on load.
+// Fixed point: type code 16 + F for fixed16<F> (2-byte values), 32 + 16 Fw + Fx for fixed8<Fw, Fx>
+// (1-byte values); the fraction widths are checked on load.
 
 namespace {
 
-/// A fixed16<F> matrix quantized from a random float one, scaled to use the format's range.
+/// A fixed-point matrix quantized from a random float one, scaled to use the format's range.
 template <typename Q>
 bbs::BbsMatrix<Q> random_fixed(const Shape& s, std::uint32_t seed) {
-  const Eigen::MatrixXf dense = bbs_test::random_dense<float>(s.rows, s.cols, seed) * float(1 << (14 - Q::frac_bits / 2));
+  const int magnitude_bits = 8 * static_cast<int>(sizeof(Q)) - 2 - Q::frac_bits / 2;
+  const Eigen::MatrixXf dense = bbs_test::random_dense<float>(s.rows, s.cols, seed) * float(1 << magnitude_bits);
   return bbs::quantize<Q>(bbs::prune<float>(dense, s.config)).value;
 }
 
 }  // namespace
 
 TEMPLATE_TEST_CASE("fixed-point round trip is bitwise exact and records F", "[io][csb_file][fixed_point]",
-                   bbs::fixed16<0>, bbs::fixed16<12>, bbs::fixed16<15>) {
+                   bbs::fixed16<0>, bbs::fixed16<12>, bbs::fixed16<15>, (bbs::fixed8<0, 0>), (bbs::fixed8<7, 12>)) {
   using Q = TestType;
   TempDir dir;
   auto shapes = bbs_test::awkward_shapes();
@@ -566,17 +568,17 @@ TEMPLATE_TEST_CASE("fixed-point round trip is bitwise exact and records F", "[io
     INFO(s.name());
     const auto a = random_fixed<Q>(s, static_cast<std::uint32_t>(300 + i));
     const Bytes bytes = bbs::serialize(a);
-    CHECK(peek<std::uint32_t>(bytes, at_type) == 16u + Q::frac_bits);
+    CHECK(peek<std::uint32_t>(bytes, at_type) == bbs::value_traits<Q>::file_code);
     const auto n = static_cast<std::uint64_t>(a.storedEntries());
     const std::uint64_t width = static_cast<std::uint64_t>(s.config.index_width());
-    CHECK(bytes.size() == 68 + (n * 2 + 7) / 8 * 8 + (n * width + 7) / 8 * 8);
+    CHECK(bytes.size() == 68 + (n * sizeof(Q) + 7) / 8 * 8 + (n * width + 7) / 8 * 8);
     require_identical<Q>(bbs::load_from_memory<Q>(bytes.data(), bytes.size()), a);
     if (i % 5 == 0) {
       const std::string path = dir.file("q.bbs");
       bbs::save(a, path);
       require_identical<Q>(bbs::load<Q>(path), a);
       const bbs::FileHeader h = bbs::read_header(path);
-      CHECK(h.value_type_code == 16u + Q::frac_bits);
+      CHECK(h.value_type_code == bbs::value_traits<Q>::file_code);
       CHECK(h.value_type_name == bbs::value_traits<Q>::name);
     }
   }
@@ -593,12 +595,19 @@ TEST_CASE("load rejects a fixed-point file of another F or type with a precise m
   const Bytes floats = small_file<float>();
   CHECK_FILE_ERROR(bbs::load_from_memory<bbs::fixed16<12>>(floats.data(), floats.size()),
                    "the file holds float32 values (type code 1); load was asked for fixed16<12> (type code 28)");
-  // Codes past the last fixed16 format are unknown, not some F.
+  // int8 weights are another type, whatever their fraction widths.
+  const Bytes w8 = bbs::serialize(random_fixed<bbs::fixed8<7, 12>>(small_shape, 6));
+  CHECK_FILE_ERROR(bbs::load_from_memory<bbs::fixed16<12>>(w8.data(), w8.size()),
+                   "the file holds fixed8<7,12> values (type code 156); load was asked for fixed16<12> (type code 28)");
+  using W6 = bbs::fixed8<6, 12>;
+  CHECK_FILE_ERROR(bbs::load_from_memory<W6>(w8.data(), w8.size()),
+                   "the file holds fixed8<7,12> values (type code 156); load was asked for fixed8<6,12> (type code 140)");
+  // Codes past the last fixed8 format are unknown, not some F.
   Bytes unknown = q12;
-  poke<std::uint32_t>(unknown, at_type, 32);
+  poke<std::uint32_t>(unknown, at_type, 160);
   reseal(unknown);
   CHECK_FILE_ERROR(bbs::load_from_memory<bbs::fixed16<12>>(unknown.data(), unknown.size()),
-                   "unknown value type code 32");
+                   "unknown value type code 160");
   // Every truncation and every corrupted byte is still caught (2-byte values, padded sections).
   for (std::size_t n = 0; n < q12.size(); ++n) CHECK_THROWS_AS(load_exact<bbs::fixed16<12>>(q12, n), bbs::file_error);
   for (std::size_t at = 0; at < q12.size(); ++at) {

@@ -28,8 +28,8 @@ void check_matrix_quantization(const bbs::BbsMatrix<float>& a) {
   }
 
   const double half_step = std::ldexp(1.0, -(Q::frac_bits + 1));
-  const double top = 32767.0 / double(1 << Q::frac_bits);
-  const double bottom = -32768.0 / double(1 << Q::frac_bits);
+  const double top = double(std::numeric_limits<typename Q::raw_type>::max()) / double(1 << Q::frac_bits);
+  const double bottom = double(std::numeric_limits<typename Q::raw_type>::min()) / double(1 << Q::frac_bits);
   bbs::index count = 0, saturated = 0;
   double max_error = 0, squares = 0;
   a.forEach([&](bbs::index r, bbs::index c, float v) {
@@ -64,7 +64,8 @@ void check_matrix_quantization(const bbs::BbsMatrix<float>& a) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("matrix quantization errs at most half a step unless it saturates", "[quant]", fixed16<0>,
-                   fixed16<4>, fixed16<12>, fixed16<15>) {
+                   fixed16<4>, fixed16<12>, fixed16<15>, (bbs::fixed8<0, 0>), (bbs::fixed8<4, 12>),
+                   (bbs::fixed8<7, 12>)) {
   std::uint32_t seed = 40;
   auto shapes = bbs_test::awkward_shapes();
   for (const auto& s : bbs_test::large_shapes()) shapes.push_back(s);
@@ -156,6 +157,23 @@ TEST_CASE("choose_frac_bits picks the finest format that does not saturate", "[q
   CHECK_THROWS_WITH(bbs::choose_frac_bits(-1.0), Catch::Contains("choose_frac_bits: max_abs is -1; expected a finite value >= 0"));
   CHECK_THROWS_AS(bbs::choose_frac_bits(std::numeric_limits<double>::quiet_NaN()), bbs::value_error);
   CHECK_THROWS_AS(bbs::choose_frac_bits(std::numeric_limits<double>::infinity()), bbs::value_error);
+}
+
+TEST_CASE("choose_frac_bits for int8 weights picks Fw = 0..7", "[quant][fixed8]") {
+  CHECK(bbs::choose_frac_bits(0.0, 8) == 7);
+  CHECK(bbs::choose_frac_bits(0.99, 8) == 7);
+  CHECK(bbs::choose_frac_bits(1.0, 8) == 6);  // 1 needs 128 at Fw = 7
+  CHECK(bbs::choose_frac_bits(127.4, 8) == 0);
+  for (double m : {0.003, 0.3, 1.7, 5.0, 63.9}) {
+    const int f = bbs::choose_frac_bits(m, 8);
+    INFO("max_abs " << m << " -> Fw " << f);
+    CHECK_FALSE(bbs::fixed_rules::quantize8_saturates(m, f));
+    if (f < 7) CHECK(bbs::fixed_rules::quantize8_saturates(m, f + 1));
+  }
+  CHECK_THROWS_WITH(bbs::choose_frac_bits(127.5, 8),
+                    Catch::Contains("max_abs 127.5 exceeds the fixed8 range even with F = 0 (values round to at most 127)"));
+  CHECK_THROWS_AS(bbs::choose_frac_bits(1.0, 12), bbs::config_error);
+  CHECK_THROWS_WITH(bbs::choose_frac_bits(1.0, 12), Catch::Contains("bits is 12; expected 16 (fixed16) or 8 (fixed8)"));
 }
 
 TEMPLATE_TEST_CASE("bfloat16 and half quantization rounds to nearest even within half an ulp", "[quant][float16]",

@@ -94,29 +94,55 @@ struct value_traits<Eigen::half> : detail::float16_value_traits<Eigen::half> {
 };
 
 namespace detail {
-inline constexpr const char* fixed16_names[16] = {
-    "fixed16<0>", "fixed16<1>", "fixed16<2>",  "fixed16<3>",  "fixed16<4>",  "fixed16<5>",  "fixed16<6>",  "fixed16<7>",
-    "fixed16<8>", "fixed16<9>", "fixed16<10>", "fixed16<11>", "fixed16<12>", "fixed16<13>", "fixed16<14>", "fixed16<15>"};
-/// File type codes 16 + F, F = 0..15, are fixed16<F>: the code records the fraction width.
+
+/// File type codes 16 + F are fixed16<F> (F = 0..15); 32 + 16 Fw + Fx are fixed8<Fw, Fx> (Fw =
+/// 0..7, Fx = 0..15). The code records the fraction widths.
 inline constexpr std::uint32_t fixed16_first_code = 16;
+inline constexpr std::uint32_t fixed8_first_code = 32;
+inline constexpr std::uint32_t fixed_codes_end = fixed8_first_code + 8 * 16;
+
+/// Names of every fixed-point file code, indexed by code - fixed16_first_code.
+struct fixed_type_names {
+  fixed_type_name names[fixed_codes_end - fixed16_first_code];
+  constexpr fixed_type_names() {
+    for (std::uint32_t c = fixed16_first_code; c < fixed_codes_end; ++c) {
+      names[c - fixed16_first_code] =
+          c < fixed8_first_code ? make_fixed_type_name(16, static_cast<int>(c - fixed16_first_code), -1)
+                                : make_fixed_type_name(8, static_cast<int>((c - fixed8_first_code) / 16),
+                                                       static_cast<int>((c - fixed8_first_code) % 16));
+    }
+  }
+};
+inline constexpr fixed_type_names all_fixed_type_names{};
+
+/// What fixed16 and fixed8 share: int32 sums (held as uint32 so that overflow wraps without UB,
+/// fixed_rules::accumulator), fixed16 activations, float alpha and beta.
+template <typename T, typename Activation, std::uint32_t FileCode>
+struct fixed_value_traits {
+  using accumulator = fixed_rules::accumulator;
+  using activation = Activation;
+  using scalar = float;
+  static constexpr const char* name = T::name.text;
+  static constexpr std::uint32_t file_code = FileCode;
+  static float to_float(T v) { return static_cast<float>(v); }
+  /// Round to nearest, ties away from zero, saturate; value_error on NaN.
+  static T from_float(float v) { return T(v); }
+  /// Half a step: the largest rounding error of one conversion from float that does not saturate.
+  static constexpr double epsilon = T::resolution / 2;
+};
+
 }  // namespace detail
 
 /// 16-bit fixed point Q(15-F).F: int16 storage, products summed in int32 with wrap-around,
 /// requantized to Q(F) (core/fixed_point.hpp). x and y are fixed16<F> too; alpha and beta float.
 template <int F>
-struct value_traits<fixed16<F>> {
-  /// The int32 sum, held as uint32 so overflow wraps without UB (fixed_rules::accumulator).
-  using accumulator = fixed_rules::accumulator;
-  using activation = fixed16<F>;
-  using scalar = float;
-  static constexpr const char* name = detail::fixed16_names[F];
-  static constexpr std::uint32_t file_code = detail::fixed16_first_code + F;
-  static float to_float(fixed16<F> v) { return static_cast<float>(v); }
-  /// Round to nearest, ties away from zero, saturate; value_error on NaN.
-  static fixed16<F> from_float(float v) { return fixed16<F>(v); }
-  /// Half a step: the largest rounding error of one conversion from float that does not saturate.
-  static constexpr double epsilon = fixed16<F>::resolution / 2;
-};
+struct value_traits<fixed16<F>> : detail::fixed_value_traits<fixed16<F>, fixed16<F>, detail::fixed16_first_code + F> {};
+
+/// int8 weights Q(7-Fw).Fw against fixed16<Fx> x and y: products summed in int32 with
+/// wrap-around, requantized by Fw bits to Q(Fx); alpha and beta float.
+template <int Fw, int Fx>
+struct value_traits<fixed8<Fw, Fx>>
+    : detail::fixed_value_traits<fixed8<Fw, Fx>, fixed16<Fx>, detail::fixed8_first_code + 16 * Fw + Fx> {};
 
 /// Name of a value type from its file code, for error messages ("unknown" for codes bbs lacks).
 inline const char* value_type_name(std::uint32_t file_code) {
@@ -130,8 +156,8 @@ inline const char* value_type_name(std::uint32_t file_code) {
     case value_traits<Eigen::half>::file_code:
       return value_traits<Eigen::half>::name;
     default:
-      if (file_code >= detail::fixed16_first_code && file_code < detail::fixed16_first_code + 16) {
-        return detail::fixed16_names[file_code - detail::fixed16_first_code];
+      if (file_code >= detail::fixed16_first_code && file_code < detail::fixed_codes_end) {
+        return detail::all_fixed_type_names.names[file_code - detail::fixed16_first_code].text;
       }
       return "unknown";
   }

@@ -1,6 +1,6 @@
 // Quantization helpers: float (or double) weights and activations to a narrower value type and
 // back, with a report of what the conversion cost. The element rules live with the types
-// (core/fixed_point.hpp for fixed16<F>); this file applies them to whole matrices and vectors
+// (core/fixed_point.hpp for fixed16<F> and fixed8<Fw, Fx>); this file applies them to whole matrices and vectors
 // and measures the error.
 #pragma once
 
@@ -68,6 +68,10 @@ Q quantize_value(double v, ReportBuilder& report, Where&& where) {
     const Q q = Q::from_raw(fixed_rules::quantize(v, Q::frac_bits));
     report.add(v, static_cast<double>(q), fixed_rules::quantize_saturates(v, Q::frac_bits));
     return q;
+  } else if constexpr (is_fixed8<Q>::value) {
+    const Q q = Q::from_raw(fixed_rules::quantize8(v, Q::frac_bits));
+    report.add(v, static_cast<double>(q), fixed_rules::quantize8_saturates(v, Q::frac_bits));
+    return q;
   } else if constexpr (std::is_same<Q, Eigen::bfloat16>::value || std::is_same<Q, Eigen::half>::value) {
     // Round to nearest even through float (float sources are exact there); a finite value that
     // rounds past the largest finite Q is clamped to it and counted as saturated.
@@ -83,9 +87,9 @@ Q quantize_value(double v, ReportBuilder& report, Where&& where) {
 
 }  // namespace detail
 
-/// Converts a bank-balanced float or double matrix to value type Q (fixed16<F>, Eigen::bfloat16,
-/// Eigen::half), keeping its pattern. Each value follows Q's rule: fixed16 rounds to nearest with
-/// ties away from zero and saturates; bfloat16 and half round to nearest even (through float)
+/// Converts a bank-balanced float or double matrix to value type Q (fixed16<F>, fixed8<Fw, Fx>,
+/// Eigen::bfloat16, Eigen::half), keeping its pattern. Each value follows Q's rule: fixed point
+/// rounds to nearest with ties away from zero and saturates; bfloat16 and half round to nearest even (through float)
 /// and clamp values past their largest finite value. Throws value_error on NaN or infinity.
 template <typename Q, typename Derived>
 Quantized<BbsMatrix<Q>> quantize(const BbsBase<Derived>& a) {
@@ -159,18 +163,25 @@ Eigen::Matrix<float, Derived::RowsAtCompileTime, Derived::ColsAtCompileTime> deq
   return x.unaryExpr([](const Q& q) { return value_traits<Q>::to_float(q); });
 }
 
-/// The largest fraction width F (0..15) for which fixed16<F> holds every value of magnitude up
-/// to max_abs without saturating: the finest resolution for that range. Throws value_error if
-/// max_abs is negative, NaN or infinite, or too large even for F = 0 (>= 32767.5).
-inline int choose_frac_bits(double max_abs) {
+/// The largest fraction width F for which a `bits`-bit fixed-point type holds every value of
+/// magnitude up to max_abs without saturating: the finest resolution for that range. bits = 16
+/// picks F = 0..15 for fixed16<F>; bits = 8 picks Fw = 0..7 for the weights of fixed8<Fw, Fx>.
+/// Throws value_error if max_abs is negative, NaN or infinite, or too large even for F = 0
+/// (>= 32767.5, or >= 127.5 for 8 bits), and config_error for other widths.
+inline int choose_frac_bits(double max_abs, int bits = 16) {
+  if (bits != 16 && bits != 8) {
+    detail::throw_error<config_error>("choose_frac_bits: bits is ", bits, "; expected 16 (fixed16) or 8 (fixed8)");
+  }
   if (!(max_abs >= 0) || !std::isfinite(max_abs)) {
     detail::throw_error<value_error>("choose_frac_bits: max_abs is ", max_abs, "; expected a finite value >= 0");
   }
-  for (int f = 15; f >= 0; --f) {
-    if (!fixed_rules::quantize_saturates(max_abs, f)) return f;
+  const std::int32_t hi = bits == 16 ? fixed_rules::raw_max : fixed_rules::raw8_max;
+  const std::int32_t lo = bits == 16 ? fixed_rules::raw_min : fixed_rules::raw8_min;
+  for (int f = bits - 1; f >= 0; --f) {
+    if (!fixed_rules::rounds_outside(max_abs, f, lo, hi)) return f;
   }
-  detail::throw_error<value_error>("choose_frac_bits: max_abs ", max_abs,
-                           " exceeds the fixed16 range even with F = 0 (values round to at most 32767)");
+  detail::throw_error<value_error>("choose_frac_bits: max_abs ", max_abs, " exceeds the ", bits == 16 ? "fixed16" : "fixed8",
+                                   " range even with F = 0 (values round to at most ", hi, ")");
 }
 
 }  // namespace bbs

@@ -7,7 +7,7 @@ using bbs::simd_detail::Isa;
 
 namespace {
 
-const Isa all_variants[] = {Isa::generic, Isa::avx2, Isa::avx512};
+const auto& all_variants = bbs::simd_detail::all_isas;
 
 bool skip_unsupported(Isa isa) {
   if (bbs::simd_detail::cpu_supports(isa)) return false;
@@ -189,4 +189,22 @@ TEMPLATE_TEST_CASE("every SIMD variant's SpMM matches dense Eigen for batches ac
       }
     }
   }
+}
+
+TEST_CASE("dispatch runs the best variant the CPU supports", "[backend][simd]") {
+  using bbs::simd_detail::best_isa;
+  using bbs::simd_detail::cpu_supports;
+  // Each variant implies the ones before it in this list; the first the CPU runs is the pick.
+  const Isa preference[] = {Isa::avx512_vnni, Isa::avx512, Isa::avx2, Isa::generic};
+  Isa want = Isa::generic;
+  for (Isa isa : preference) {
+    if (cpu_supports(isa)) {
+      want = isa;
+      break;
+    }
+  }
+  CHECK(best_isa() == want);
+  CHECK(cpu_supports(Isa::generic));
+  if (cpu_supports(Isa::avx512_vnni)) CHECK(cpu_supports(Isa::avx512));
+  CHECK(std::string(bbs::simd_detail::isa_name(Isa::avx512_vnni)) == "avx512_vnni");
 }

@@ -6,8 +6,9 @@ namespace backend {
 
 /// x has A.cols entries, y has A.rows. beta == 0 overwrites y without reading it (BLAS rule),
 /// so y may start uninitialised. Sums run in value_traits<T>::accumulator, one row at a time,
-/// entries in storage order; padding entries (column >= cols) are skipped. Fixed point follows
-/// core/fixed_point.hpp: wrap-around int32 sums, then fixed_rules::scale_and_add.
+/// entries in storage order; padding entries (column >= cols) are skipped. Fixed point (fixed16,
+/// fixed8) follows core/fixed_point.hpp: wrap-around int32 sums, then fixed_rules::scale_and_add
+/// dropping the weights' fraction bits.
 template <typename T>
 void spmv(reference, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<T>* x, scalar_t<T> beta,
           activation_t<T>* y) {
@@ -15,7 +16,7 @@ void spmv(reference, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<
   using act_t = activation_t<T>;
   const index nb = a.num_banks();
   const index k = a.nnz_per_bank();
-  if constexpr (is_fixed16<T>::value) {
+  if constexpr (is_fixed_point<T>::value) {
     const std::int32_t alpha_q = detail::fixed_scale(alpha, "alpha");
     const std::int32_t beta_q = detail::fixed_scale(beta, "beta");
     a.with_indices([&](auto idx) {
@@ -30,7 +31,7 @@ void spmv(reference, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<
           }
         }
         const std::int16_t old = beta_q == 0 ? std::int16_t(0) : y[r].raw();
-        y[r] = T::from_raw(fixed_rules::scale_and_add(fixed_rules::to_signed(sum), alpha_q, beta_q, old, T::frac_bits));
+        y[r] = act_t::from_raw(fixed_rules::scale_and_add(fixed_rules::to_signed(sum), alpha_q, beta_q, old, T::frac_bits));
       }
     });
   } else {

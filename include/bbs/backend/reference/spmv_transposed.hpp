@@ -26,7 +26,7 @@ void spmv_transposed(reference, const CsbView<T>& a, scalar_t<T> alpha, const ac
           const index col = b * a.bank_size() + idx[e];
           if (col >= a.cols) continue;
           acc_t& c = sum[static_cast<std::size_t>(col)];
-          if constexpr (is_fixed16<T>::value) {
+          if constexpr (is_fixed_point<T>::value) {
             c = fixed_rules::multiply_add(c, a.values[e].raw(), x[r].raw());
           } else {
             c += acc_t(a.values[e]) * acc_t(x[r]);
@@ -35,12 +35,12 @@ void spmv_transposed(reference, const CsbView<T>& a, scalar_t<T> alpha, const ac
       }
     }
   });
-  if constexpr (is_fixed16<T>::value) {
+  if constexpr (is_fixed_point<T>::value) {
     const std::int32_t alpha_q = detail::fixed_scale(alpha, "alpha");
     const std::int32_t beta_q = detail::fixed_scale(beta, "beta");
     for (index c = 0; c < a.cols; ++c) {
       const std::int16_t old = beta_q == 0 ? std::int16_t(0) : y[c].raw();
-      y[c] = T::from_raw(fixed_rules::scale_and_add(fixed_rules::to_signed(sum[static_cast<std::size_t>(c)]), alpha_q,
+      y[c] = act_t::from_raw(fixed_rules::scale_and_add(fixed_rules::to_signed(sum[static_cast<std::size_t>(c)]), alpha_q,
                                                     beta_q, old, T::frac_bits));
     }
   } else {

@@ -31,10 +31,17 @@ struct simd {
 
 namespace simd_detail {
 
-enum class Isa { generic, avx2, avx512 };
+/// Kernel variants. avx512_vnni is avx512 whose integer kernels accumulate with VNNI's vpdpwssd
+/// instead of vpmaddwd + vpaddd (the same bits; one instruction instead of two).
+enum class Isa { generic, avx2, avx512, avx512_vnni };
+
+/// Every variant, for tests and benchmarks that cover each one the CPU runs.
+inline constexpr Isa all_isas[] = {Isa::generic, Isa::avx2, Isa::avx512, Isa::avx512_vnni};
 
 inline const char* isa_name(Isa isa) {
   switch (isa) {
+    case Isa::avx512_vnni:
+      return "avx512_vnni";
     case Isa::avx512:
       return "avx512";
     case Isa::avx2:
@@ -44,12 +51,15 @@ inline const char* isa_name(Isa isa) {
   }
 }
 
+/// Whether a variant runs the AVX-512 kernels (with or without VNNI).
+constexpr bool uses_avx512(Isa isa) { return isa == Isa::avx512 || isa == Isa::avx512_vnni; }
+
 /// Whether this CPU (and OS) can run the given kernel variant.
 inline bool cpu_supports(Isa isa) {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  if (isa == Isa::avx512) {
+  if (uses_avx512(isa)) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl");
+           __builtin_cpu_supports("avx512vl") && (isa == Isa::avx512 || __builtin_cpu_supports("avx512vnni"));
   }
   if (isa == Isa::avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
@@ -58,9 +68,10 @@ inline bool cpu_supports(Isa isa) {
 
 /// The variant backend::simd runs: the best one the CPU supports.
 inline Isa best_isa() {
-  static const Isa best = cpu_supports(Isa::avx512) ? Isa::avx512
-                          : cpu_supports(Isa::avx2) ? Isa::avx2
-                                                    : Isa::generic;
+  static const Isa best = cpu_supports(Isa::avx512_vnni) ? Isa::avx512_vnni
+                          : cpu_supports(Isa::avx512)    ? Isa::avx512
+                          : cpu_supports(Isa::avx2)      ? Isa::avx2
+                                                         : Isa::generic;
   return best;
 }
 

@@ -10,7 +10,7 @@
 //   place in a second array the block's `lanes` in-bank indices
 //   lane j l + s holds (row g R + j, bank b, slot s)          (j < R, s < k; l = row_lanes)
 //   other lanes are padding: value 0, index 0                (lanes = R l rounded up to a vector)
-//   l = k, or k rounded up to even for int16 values (their kernels sum lane pairs)
+//   l = k, or k rounded up to even for integer values (their kernels sum lane pairs)
 //   rows past the matrix in the last group are padding too
 //
 // Indices stay in-bank (uint8_t: bank_size <= 256). R is chosen so that little is padding and, for
@@ -70,11 +70,12 @@ struct RowGroups {
   index bank_size = 0;
   index num_banks = 0;
   index k = 0;
-  /// Lanes a kernel consumes per instruction: one 64-byte vector of T (16 floats, 32 int16).
-  static constexpr index vector_lanes = index(64 / sizeof(T));
-  /// Whether kernels sum adjacent lane pairs (int16's vpmaddwd): rows then take an even number of
-  /// lanes, so that a pair never spans two rows.
-  static constexpr bool pairs_lanes = std::is_integral<T>::value && sizeof(T) == 2;
+  /// Lanes a kernel consumes per instruction: one 64-byte vector of T (16 floats), or 32 16-bit
+  /// lanes for integer weights (int16 as they are, int8 sign-extended to int16 first).
+  static constexpr index vector_lanes = std::is_integral<T>::value ? 32 : index(64 / sizeof(T));
+  /// Whether kernels sum adjacent lane pairs (integer weights: vpmaddwd, vpdpwssd): rows then take
+  /// an even number of lanes, so that a pair never spans two rows.
+  static constexpr bool pairs_lanes = std::is_integral<T>::value;
   /// Lanes per row in a bank block: k, rounded up to even when pairs_lanes. Extra lanes: value 0.
   index row_lanes = 0;
   index group_rows = 1;  ///< R

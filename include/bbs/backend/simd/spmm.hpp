@@ -27,7 +27,7 @@ void spmm_rows(Isa isa, const CsbView<T>& a, index first, index last, index n, s
   if constexpr (std::is_same<T, float>::value) {
     if (a.stored_entries() > 0) {
 #ifdef BBS_SIMD_HAVE_AVX512
-      if (isa == Isa::avx512) {
+      if (uses_avx512(isa)) {
         paneled = paneled_columns(n, spmm_min_panel_avx512);
         spmm_avx512(a, first, last, paneled, alpha, x, ldx, beta, y, ldy);
       }

@@ -1,7 +1,7 @@
 // SIMD SpMV: the best variant this CPU runs, the reference loops otherwise (double; bfloat16, half
 // and fixed point without AVX-512; CPUs without AVX2).
 //
-// For float (AVX-512, AVX2), bfloat16, half and fixed16 (AVX-512) the kernels read the row groups
+// For float (AVX-512, AVX2), bfloat16, half, fixed16 and fixed8 (AVX-512) the kernels read the row groups
 // (row_groups.hpp), derived once and cached by the owning BbsMatrix. Views without a cache (a
 // BbsMap, a row slice) and banks wider than 256 (16-bit indices) use the AVX-512 gather kernel on
 // the canonical layout for float and the reference loops otherwise.
@@ -26,12 +26,13 @@ std::shared_ptr<const RowGroups<T>> usable_row_groups(const CsbView<T>& a, index
   return cached_row_groups(a);
 }
 
-/// The same arrays seen as raw int16 (fixed16<F> is one int16), so that one arrangement type
-/// serves every F.
-template <int F>
-CsbView<std::int16_t> raw_view(const CsbView<fixed16<F>>& a) {
-  return CsbView<std::int16_t>{a.rows,    a.cols, a.config, reinterpret_cast<const std::int16_t*>(a.values),
-                               a.indices, a.layouts};
+/// The same arrays seen as raw integers (fixed16<F> is one int16, fixed8<Fw, Fx> one int8), so
+/// that one arrangement type serves every fraction width.
+template <typename T>
+CsbView<typename T::raw_type> raw_view(const CsbView<T>& a) {
+  static_assert(sizeof(T) == sizeof(typename T::raw_type), "a fixed-point value is its raw integer");
+  return CsbView<typename T::raw_type>{a.rows,    a.cols, a.config, reinterpret_cast<const typename T::raw_type*>(a.values),
+                                       a.indices, a.layouts};
 }
 
 /// Rows [first, last) of y = alpha * A * x + beta * y with one variant; y is the whole vector.
@@ -39,12 +40,12 @@ CsbView<std::int16_t> raw_view(const CsbView<fixed16<F>>& a) {
 template <typename T>
 void spmv_rows(Isa isa, const CsbView<T>& a, index first, index last, scalar_t<T> alpha, const activation_t<T>* x,
                scalar_t<T> beta, activation_t<T>* y) {
-  if constexpr (is_fixed16<T>::value) {
+  if constexpr (is_fixed_point<T>::value) {
 #ifdef BBS_SIMD_HAVE_AVX512
-    if (isa == Isa::avx512) {
+    if (uses_avx512(isa)) {
       if (const auto groups = usable_row_groups(raw_view(a), 256)) {
-        spmv_avx512_fixed16(*groups, first, last, detail::fixed_scale(alpha, "alpha"), detail::fixed_scale(beta, "beta"),
-                            x, y);
+        spmv_avx512_fixed_point(*groups, T::frac_bits, isa == Isa::avx512_vnni, first, last,
+                                detail::fixed_scale(alpha, "alpha"), detail::fixed_scale(beta, "beta"), x, y);
         return;
       }
     }
@@ -52,7 +53,7 @@ void spmv_rows(Isa isa, const CsbView<T>& a, index first, index last, scalar_t<T
   }
   if constexpr (std::is_same<T, Eigen::bfloat16>::value || std::is_same<T, Eigen::half>::value) {
 #ifdef BBS_SIMD_HAVE_AVX512
-    if (isa == Isa::avx512) {
+    if (uses_avx512(isa)) {
       if (const auto groups = usable_row_groups(a, 16 * max_slice_registers)) {
         spmv_avx512_row_groups(*groups, first, last, alpha, x, beta, y);
         return;
@@ -62,7 +63,7 @@ void spmv_rows(Isa isa, const CsbView<T>& a, index first, index last, scalar_t<T
   }
   if constexpr (std::is_same<T, float>::value) {
 #ifdef BBS_SIMD_HAVE_AVX512
-    if (isa == Isa::avx512) {
+    if (uses_avx512(isa)) {
       if (const auto groups = usable_row_groups(a, 16 * max_slice_registers)) {
         spmv_avx512_row_groups(*groups, first, last, alpha, x, beta, y);
         return;
