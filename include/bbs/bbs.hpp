@@ -65,11 +65,13 @@
 // Quantization: float matrices and vectors to narrower value types and back, with error reports.
 #include "bbs/quant/quantize.hpp"
 
-// Files: the checksummed binary CSB format, written atomically; .npy / .npz arrays.
+// Files: the checksummed binary CSB format, written atomically; any value type chosen at run
+// time; .npy / .npz arrays.
 #include "bbs/io/checksum.hpp"
 #include "bbs/io/files.hpp"
 #include "bbs/io/csb_file.hpp"
 #include "bbs/io/npy.hpp"
+#include "bbs/io/any_value_type.hpp"
 
 // Optional integrations, enabled when their headers are found.
 #if !defined(BBS_NO_XTENSOR) && __has_include(<xtensor/xtensor.hpp>)

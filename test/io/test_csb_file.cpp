@@ -663,3 +663,64 @@ TEST_CASE("load tells bfloat16, half and float files apart", "[io][csb_file][flo
     CHECK_THROWS_AS(load_exact<Eigen::bfloat16>(b, b.size()), bbs::file_error);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Value types chosen at run time: save_as_type writes the bytes save() writes for the typed
+// quantized matrix, and load_as_float reads any type back as the floats it stands for.
+
+namespace {
+
+template <typename Q>
+void check_any_type_round_trip(const bbs::BbsMatrix<float>& a, const std::string& dir) {
+  INFO(bbs::value_traits<Q>::name);
+  const std::string path = dir + "/any.bbs";
+  const bbs::QuantizationReport report = bbs::save_as_type(a, bbs::value_traits<Q>::file_code, path);
+  bbs::BbsMatrix<Q> typed;
+  if constexpr (std::is_floating_point<Q>::value) {
+    typed = bbs::load<Q>(path);
+    CHECK(report.max_abs_error == 0);
+  } else {
+    const auto q = bbs::quantize<Q>(a);
+    typed = q.value;
+    CHECK(report.count == q.report.count);
+    CHECK(report.saturated == q.report.saturated);
+    CHECK(report.max_abs_error == q.report.max_abs_error);
+  }
+  CHECK(report.count == a.nonZeros());  // real entries only, not the padding
+  // Byte for byte what the typed save writes.
+  CHECK(read_file(path) == bbs::serialize(typed));
+  // And read back as floats: exact for every type whose values float holds.
+  const bbs::BbsMatrix<float> back = bbs::load_as_float(path);
+  CHECK(back.toDense() == bbs::dequantize(typed).toDense());
+}
+
+}  // namespace
+
+TEST_CASE("save_as_type and load_as_float handle every value type at run time", "[io][csb_file][any_type]") {
+  TempDir dir;
+  const Shape s{29, 100, bbs::BankConfig(32, 5)};  // a partial last bank: padding entries too
+  const bbs::BbsMatrix<float> a = bbs::prune<float>(bbs_test::random_dense<float>(s.rows, s.cols, 77) * 3.0f, s.config);
+  check_any_type_round_trip<float>(a, dir.path().string());
+  check_any_type_round_trip<double>(a, dir.path().string());
+  check_any_type_round_trip<Eigen::bfloat16>(a, dir.path().string());
+  check_any_type_round_trip<Eigen::half>(a, dir.path().string());
+  check_any_type_round_trip<bbs::fixed16<0>>(a, dir.path().string());
+  check_any_type_round_trip<bbs::fixed16<13>>(a, dir.path().string());  // saturates
+  check_any_type_round_trip<bbs::fixed8<0, 5>>(a, dir.path().string());
+  check_any_type_round_trip<bbs::fixed8<5, 12>>(a, dir.path().string());
+  check_any_type_round_trip<bbs::fixed8<7, 15>>(a, dir.path().string());
+
+  const std::string path = dir.file("x.bbs");
+  CHECK_THROWS_WITH(bbs::save_as_type(a, 999, path), Catch::Contains("unknown value type code 999"));
+  CHECK_FALSE(std::filesystem::exists(path));
+  bbs::BbsMatrix<float> nan = a;
+  nan.valueData()[0] = std::numeric_limits<float>::quiet_NaN();
+  CHECK_THROWS_WITH(bbs::save_as_type(nan, bbs::value_traits<bbs::fixed8<5, 12>>::file_code, path),
+                    Catch::Contains("quantize to fixed8<5,12>: entry (0, ") && Catch::Contains(") is nan; only finite values"));
+  CHECK_FALSE(std::filesystem::exists(path));
+  Bytes unknown = bbs::serialize(a);
+  poke<std::uint32_t>(unknown, at_type, 170);
+  reseal(unknown);
+  write_file(path, unknown);
+  CHECK_THROWS_WITH(bbs::load_as_float(path), Catch::Contains("unknown value type code 170"));
+}

@@ -230,6 +230,9 @@ inline FileHeader parse_header(const unsigned char* data, std::size_t size, cons
 /// value type, section sizes against the header and the buffer, checksum, and only then the
 /// payload's contents (alignment padding, then the CSB invariants).
 template <typename T>
+BbsMatrix<T> parse_payload(const unsigned char* data, std::size_t size, const std::string& source, const FileHeader& h);
+
+template <typename T>
 BbsMatrix<T> parse(const unsigned char* data, std::size_t size, const std::string& source) {
   const FileHeader h = parse_header(data, size, source);
   constexpr std::uint32_t wanted = value_traits<T>::file_code;
@@ -252,10 +255,17 @@ BbsMatrix<T> parse(const unsigned char* data, std::size_t size, const std::strin
                             "); load was asked for ", value_traits<T>::name, " (type code ", wanted, ")",
                             fraction_hint);
   }
+  return parse_payload<T>(data, size, source, h);
+}
+
+/// Everything after the value type check: sizes, checksum, padding, CSB invariants. T's size is
+/// the stored value size; for fixed point T may be another width of the file's type.
+template <typename T>
+BbsMatrix<T> parse_payload(const unsigned char* data, std::size_t size, const std::string& source, const FileHeader& h) {
   const Layout l = make_layout(source, h, sizeof(T));
   if (h.payload_bytes != l.payload) {
     throw_error<file_error>(source, ": the header's payload byte count is ", h.payload_bytes, ", but ", describe(h),
-                            " of ", value_traits<T>::name, " values and ", static_cast<int>(h.index_width),
+                            " of ", h.value_type_name, " values and ", static_cast<int>(h.index_width),
                             "-byte indices needs ", l.payload);
   }
   if (size != l.total) {
@@ -307,8 +317,10 @@ BbsMatrix<T> parse(const unsigned char* data, std::size_t size, const std::strin
 }
 
 /// Streams the file for view v to sink(const void*, size_t), computing the checksum on the way.
+/// Writes the file bytes of v. `code` is the header's value type code: T's own, or for fixed point
+/// another width of the same storage (the values are raw integers either way).
 template <typename T, typename Sink>
-void write_bytes(const CsbView<T>& v, Sink&& sink) {
+void write_bytes(const CsbView<T>& v, Sink&& sink, std::uint32_t code = value_traits<T>::file_code) {
   FileHeader h;
   h.index_width = v.config.index_width();
   h.rows = v.rows;
@@ -320,7 +332,7 @@ void write_bytes(const CsbView<T>& v, Sink&& sink) {
   unsigned char header[header_bytes] = {};
   std::memcpy(header, magic, sizeof magic);
   write_le<std::uint32_t>(header + at_version, version);
-  write_le<std::uint32_t>(header + at_value_type, value_traits<T>::file_code);
+  write_le<std::uint32_t>(header + at_value_type, code);
   write_le<std::uint32_t>(header + at_index_width, static_cast<std::uint32_t>(h.index_width));
   write_le<std::uint32_t>(header + at_flags, 0);
   write_le<std::int64_t>(header + at_rows, static_cast<std::int64_t>(v.rows));

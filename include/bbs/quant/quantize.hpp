@@ -87,21 +87,26 @@ Q quantize_value(double v, ReportBuilder& report, Where&& where) {
 
 }  // namespace detail
 
-/// Converts a bank-balanced float or double matrix to value type Q (fixed16<F>, fixed8<Fw, Fx>,
-/// Eigen::bfloat16, Eigen::half), keeping its pattern. Each value follows Q's rule: fixed point
-/// rounds to nearest with ties away from zero and saturates; bfloat16 and half round to nearest even (through float)
-/// and clamp values past their largest finite value. Throws value_error on NaN or infinity.
-template <typename Q, typename Derived>
-Quantized<BbsMatrix<Q>> quantize(const BbsBase<Derived>& a) {
-  using From = typename Derived::Scalar;
-  static_assert(std::is_floating_point<From>::value, "bbs::quantize: the source matrix must hold float or double");
-  const CsbView<From> v = a.derived().view();
-  detail::ReportBuilder report;
+namespace detail {
+
+/// A BbsMatrix<U> with the pattern (shape, configuration, indices) of v and the given values.
+template <typename U, typename T>
+BbsMatrix<U> with_pattern_of(const CsbView<T>& v, std::vector<U> values) {
   const index n = v.stored_entries();
-  std::vector<Q> values(static_cast<std::size_t>(n), Q(0));
+  return v.with_indices([&](auto idx) {
+    using I = std::remove_const_t<std::remove_pointer_t<decltype(idx)>>;
+    std::vector<I> indices(idx, idx + n);
+    return BbsMatrix<U>(v.rows, v.cols, v.config, std::move(values), std::move(indices));
+  });
+}
+
+/// v's pattern with every real entry converted by convert(value as double, where) -> Q; padding
+/// entries (column >= cols) stay Q's zero and are not converted.
+template <typename Q, typename From, typename Convert>
+BbsMatrix<Q> convert_entries(const CsbView<From>& v, Convert&& convert) {
+  std::vector<Q> values(static_cast<std::size_t>(v.stored_entries()), Q(0));
   const index nb = v.num_banks();
   const index k = v.nnz_per_bank();
-  // Padding entries (column >= cols) hold 0 and stay 0; only real entries are converted and reported.
   v.with_indices([&](auto idx) {
     for (index r = 0; r < v.rows; ++r) {
       for (index s = 0; s < k; ++s) {
@@ -109,18 +114,31 @@ Quantized<BbsMatrix<Q>> quantize(const BbsBase<Derived>& a) {
           const index e = r * v.row_entries() + s * nb + b;
           const index c = b * v.bank_size() + idx[e];
           if (c >= v.cols) continue;
-          values[static_cast<std::size_t>(e)] = detail::quantize_value<Q>(
-              static_cast<double>(v.values[e]), report, [&] { return detail::concat("entry (", r, ", ", c, ")"); });
+          values[static_cast<std::size_t>(e)] =
+              convert(static_cast<double>(v.values[e]), [&] { return concat("entry (", r, ", ", c, ")"); });
         }
       }
     }
   });
-  return v.with_indices([&](auto idx) {
-    using I = std::remove_const_t<std::remove_pointer_t<decltype(idx)>>;
-    std::vector<I> indices(idx, idx + n);
-    return Quantized<BbsMatrix<Q>>{BbsMatrix<Q>(v.rows, v.cols, v.config, std::move(values), std::move(indices)),
-                                   report.finish()};
+  return with_pattern_of(v, std::move(values));
+}
+
+}  // namespace detail
+
+/// Converts a bank-balanced float or double matrix to value type Q (fixed16<F>, fixed8<Fw, Fx>,
+/// Eigen::bfloat16, Eigen::half), keeping its pattern. Each value follows Q's rule: fixed point
+/// rounds to nearest with ties away from zero and saturates; bfloat16 and half round to nearest
+/// even (through float) and clamp values past their largest finite value. Throws value_error on
+/// NaN or infinity.
+template <typename Q, typename Derived>
+Quantized<BbsMatrix<Q>> quantize(const BbsBase<Derived>& a) {
+  using From = typename Derived::Scalar;
+  static_assert(std::is_floating_point<From>::value, "bbs::quantize: the source matrix must hold float or double");
+  detail::ReportBuilder report;
+  BbsMatrix<Q> q = detail::convert_entries<Q>(a.derived().view(), [&](double v, auto&& where) {
+    return detail::quantize_value<Q>(v, report, where);
   });
+  return {std::move(q), report.finish()};
 }
 
 /// Converts a float or double Eigen vector or matrix to value type Q, with a report.
@@ -140,19 +158,14 @@ Quantized<Eigen::Matrix<Q, Derived::RowsAtCompileTime, Derived::ColsAtCompileTim
   return {std::move(out), report.finish()};
 }
 
-/// The float matrix a quantized matrix stands for (exact for fixed16, bfloat16 and half).
+/// The float matrix a quantized matrix stands for (exact for fixed16, fixed8, bfloat16 and half).
 template <typename Derived>
 BbsMatrix<float> dequantize(const BbsBase<Derived>& a) {
   using Q = typename Derived::Scalar;
   const CsbView<Q> v = a.derived().view();
-  const index n = v.stored_entries();
-  std::vector<float> values(static_cast<std::size_t>(n));
-  for (index e = 0; e < n; ++e) values[static_cast<std::size_t>(e)] = value_traits<Q>::to_float(v.values[e]);
-  return v.with_indices([&](auto idx) {
-    using I = std::remove_const_t<std::remove_pointer_t<decltype(idx)>>;
-    std::vector<I> indices(idx, idx + n);
-    return BbsMatrix<float>(v.rows, v.cols, v.config, std::move(values), std::move(indices));
-  });
+  std::vector<float> values(static_cast<std::size_t>(v.stored_entries()));
+  for (std::size_t e = 0; e < values.size(); ++e) values[e] = static_cast<float>(value_traits<Q>::to_float(v.values[e]));
+  return detail::with_pattern_of(v, std::move(values));
 }
 
 /// The float vector or matrix a quantized one stands for.

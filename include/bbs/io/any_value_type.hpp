@@ -1,0 +1,134 @@
+// CSB files of any value type, chosen at run time: load_as_float reads whatever a file holds as
+// the float matrix its values stand for, save_as_type writes a float matrix as the type a file
+// code names. Tools (the bbs command-line tool, converters) use these instead of one C++ type per
+// fixed-point width: every fixed16<F> shares fixed16<0>'s storage and every fixed8<Fw, Fx>
+// fixed8<0, 0>'s, with the width applied at run time by the same fixed_rules.
+#pragma once
+
+#ifndef BBS_UMBRELLA_INCLUDED
+#error "Internal bbs header: include <bbs/bbs.hpp> instead."
+#endif
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace bbs {
+namespace detail {
+namespace csb_file {
+
+/// Fraction bits of the weights of a fixed-point file code: F of fixed16<F>, Fw of fixed8<Fw, Fx>.
+inline int weight_frac_bits(std::uint32_t code) {
+  return code < fixed8_first_code ? static_cast<int>(code - fixed16_first_code)
+                                  : static_cast<int>((code - fixed8_first_code) / 16);
+}
+
+/// Raw fixed-point values times 2^-frac_bits, exactly, with m's pattern.
+template <typename Storage>
+BbsMatrix<float> scaled_raw_values(const BbsMatrix<Storage>& m, int frac_bits) {
+  const CsbView<Storage> v = m.view();
+  const float scale = static_cast<float>(fixed_rules::dequantize(1, frac_bits));
+  std::vector<float> values(static_cast<std::size_t>(v.stored_entries()));
+  for (std::size_t e = 0; e < values.size(); ++e) values[e] = static_cast<float>(v.values[e].raw()) * scale;
+  return with_pattern_of(v, std::move(values));
+}
+
+inline BbsMatrix<float> parse_as_float(const unsigned char* data, std::size_t size, const std::string& source) {
+  const FileHeader h = parse_header(data, size, source);
+  const std::uint32_t code = h.value_type_code;
+  if (code == value_traits<float>::file_code) return parse_payload<float>(data, size, source, h);
+  if (code == value_traits<double>::file_code) return dequantize(parse_payload<double>(data, size, source, h));
+  if (code == value_traits<Eigen::bfloat16>::file_code) {
+    return dequantize(parse_payload<Eigen::bfloat16>(data, size, source, h));
+  }
+  if (code == value_traits<Eigen::half>::file_code) return dequantize(parse_payload<Eigen::half>(data, size, source, h));
+  if (code >= fixed16_first_code && code < fixed8_first_code) {
+    return scaled_raw_values(parse_payload<fixed16<0>>(data, size, source, h), weight_frac_bits(code));
+  }
+  if (code >= fixed8_first_code && code < fixed_codes_end) {
+    return scaled_raw_values(parse_payload<fixed8<0, 0>>(data, size, source, h), weight_frac_bits(code));
+  }
+  throw_error<file_error>(source, ": unknown value type code ", code, " (this version of bbs does not know it)");
+}
+
+/// a's values in a fixed-point storage type whose raw integers come from quantize(v, frac_bits)
+/// (fixed_rules::quantize or quantize8), with the conversion's report.
+template <typename Storage, typename Rule, typename Saturates>
+BbsMatrix<Storage> quantize_raw(const BbsMatrix<float>& a, int frac_bits, const char* type_name, Rule&& rule,
+                                Saturates&& saturates, ReportBuilder& report) {
+  return convert_entries<Storage>(a.view(), [&](double v, auto&& where) {
+    if (!std::isfinite(v)) {
+      throw_error<value_error>("quantize to ", type_name, ": ", where(), " is ", v, "; only finite values can be quantized");
+    }
+    const auto raw = rule(v, frac_bits);
+    report.add(v, fixed_rules::dequantize(raw, frac_bits), saturates(v, frac_bits));
+    return Storage::from_raw(raw);
+  });
+}
+
+template <typename T>
+void save_with_code(const BbsMatrix<T>& m, std::uint32_t code, const std::string& path) {
+  const CsbView<T> v = m.view();
+  v.validate();
+  AtomicFile out(path, "bbs::save_as_type");
+  write_bytes(v, [&](const void* p, std::size_t n) { out.write(p, n); }, code);
+  out.commit();
+}
+
+}  // namespace csb_file
+}  // namespace detail
+
+/// Reads a CSB file of any value type bbs knows as the float matrix its values stand for: exact
+/// for float32, bfloat16, float16 and fixed point; float64 values are rounded to float. Verifies
+/// the file as load() does and throws file_error for every defect or an unknown type code.
+inline BbsMatrix<float> load_as_float(const std::string& path) {
+  const std::string source = "bbs::load_as_float: " + path;
+  const std::vector<unsigned char> bytes = detail::read_file(path, std::numeric_limits<std::uint64_t>::max(), source);
+  return detail::csb_file::parse_as_float(bytes.data(), bytes.size(), source);
+}
+
+/// Writes a as the value type whose file code is `code` (value_traits<T>::file_code of any type
+/// bbs stores; value_type_name(code) names it), each value converted by that type's rule as
+/// quantize<T> does, atomically as save() does. Returns the conversion's report (all zero for
+/// float32). Throws config_error for an unknown code and value_error for NaN or infinity where
+/// the type cannot hold them.
+inline QuantizationReport save_as_type(const BbsMatrix<float>& a, std::uint32_t code, const std::string& path) {
+  namespace cf = detail::csb_file;
+  detail::ReportBuilder report;
+  if (code == value_traits<float>::file_code) {
+    save(a, path);
+  } else if (code == value_traits<double>::file_code) {
+    const CsbView<float> v = a.view();
+    save(detail::with_pattern_of(v, std::vector<double>(v.values, v.values + v.stored_entries())), path);
+  } else if (code == value_traits<Eigen::bfloat16>::file_code) {
+    const auto q = quantize<Eigen::bfloat16>(a);
+    save(q.value, path);
+    return q.report;
+  } else if (code == value_traits<Eigen::half>::file_code) {
+    const auto q = quantize<Eigen::half>(a);
+    save(q.value, path);
+    return q.report;
+  } else if (code >= detail::fixed16_first_code && code < detail::fixed8_first_code) {
+    const auto rule = [](double v, int f) { return fixed_rules::quantize(v, f); };
+    const auto saturates = [](double v, int f) { return fixed_rules::quantize_saturates(v, f); };
+    cf::save_with_code(cf::quantize_raw<fixed16<0>>(a, cf::weight_frac_bits(code), value_type_name(code), rule,
+                                                     saturates, report),
+                       code, path);
+  } else if (code >= detail::fixed8_first_code && code < detail::fixed_codes_end) {
+    const auto rule = [](double v, int f) { return fixed_rules::quantize8(v, f); };
+    const auto saturates = [](double v, int f) { return fixed_rules::quantize8_saturates(v, f); };
+    cf::save_with_code(cf::quantize_raw<fixed8<0, 0>>(a, cf::weight_frac_bits(code), value_type_name(code), rule,
+                                                       saturates, report),
+                       code, path);
+  } else {
+    detail::throw_error<config_error>("bbs::save_as_type: ", path, ": unknown value type code ", code);
+  }
+  if (code == value_traits<float>::file_code || code == value_traits<double>::file_code) {
+    // Every value is kept exactly: a report of count conversions without error.
+    a.forEach([&](index, index, float v) { report.add(v, v, false); });
+  }
+  return report.finish();
+}
+
+}  // namespace bbs

@@ -1,0 +1,251 @@
+// The bbs command-line tool (tools/bbs), run as a program: each command's output and files
+// checked against the library computing the same thing (prune, quantize, load, toDense), and its
+// error cases with their messages and exit codes (1: bad input, 2: bad usage), never leaving a
+// partial output file behind.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "testbed.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+struct Workspace {
+  fs::path dir;
+  Workspace() {
+    dir = fs::temp_directory_path() / ("bbs_cli_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~Workspace() { fs::remove_all(dir); }
+  std::string file(const std::string& name) const { return (dir / name).string(); }
+
+  /// Runs `bbs args` with stdout and stderr captured.
+  Run bbs(const std::string& args) const {
+    const std::string out = file("stdout.txt"), err = file("stderr.txt");
+    const std::string command = std::string("'") + BBS_CLI + "' " + args + " > '" + out + "' 2> '" + err + "'";
+    const int status = std::system(command.c_str());
+    REQUIRE(WIFEXITED(status));
+    return {WEXITSTATUS(status), slurp(out), slurp(err)};
+  }
+
+  /// Files in the workspace other than the captured output.
+  std::vector<std::string> files() const {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string n = e.path().filename().string();
+      if (n != "stdout.txt" && n != "stderr.txt") names.push_back(n);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+};
+
+std::string q(const std::string& path) { return "'" + path + "'"; }
+
+}  // namespace
+
+TEST_CASE("bbs prune writes the matrix bbs::prune computes and reports retained magnitude", "[tools][cli]") {
+  Workspace ws;
+  const Eigen::MatrixXf w = bbs_test::random_dense<float>(40, 96, 7);
+  bbs::save_npy(w, ws.file("w.npy"));
+  const bbs::BankConfig cfg(32, 4);
+
+  const Run r = ws.bbs("prune " + q(ws.file("w.npy")) + " " + q(ws.file("w.bbs")) + " --bank 32 --keep 4 --block 4");
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("40 x 96"));
+  CHECK_THAT(r.out, Catch::Contains("retained magnitude at the same density"));
+  CHECK_THAT(r.out, Catch::Contains("unstructured (global)"));
+  CHECK_THAT(r.out, Catch::Contains("bank-balanced (bank 32, k 4)"));
+  CHECK_THAT(r.out, Catch::Contains("block 4x4"));
+  CHECK_THAT(r.err, Catch::Contains("bbs prune: pruning ..."));  // progress, on stderr
+  const auto want = bbs::prune<float>(w, cfg);
+  CHECK(bbs::load<float>(ws.file("w.bbs")).toDense() == want.toDense());
+
+  // --sparsity and a quantized type: bit for bit what quantize<fixed16<10>> gives.
+  const Run q16 = ws.bbs("prune " + q(ws.file("w.npy")) + " " + q(ws.file("q.bbs")) +
+                         " --bank 32 --sparsity 0.875 --type 'fixed16<10>' --no-report --quiet");
+  INFO(q16.out << q16.err);
+  REQUIRE(q16.code == 0);
+  CHECK(q16.err.empty());
+  CHECK_THAT(q16.out, Catch::Contains("quantized to fixed16<10>: ") && !Catch::Contains("retained magnitude"));
+  const auto a16 = bbs::load<bbs::fixed16<10>>(ws.file("q.bbs"));
+  const auto want16 = bbs::quantize<bbs::fixed16<10>>(want).value;
+  REQUIRE(a16.storedEntries() == want16.storedEntries());
+  for (bbs::index e = 0; e < a16.storedEntries(); ++e) REQUIRE(a16.valueData()[e] == want16.valueData()[e]);
+
+  // An automatic width: the finest Fw that holds the largest kept weight.
+  const Run q8 = ws.bbs("prune " + q(ws.file("w.npy")) + " " + q(ws.file("q8.bbs")) +
+                        " --bank=32 --keep=4 --type fixed8:auto,12 --no-report --quiet");
+  REQUIRE(q8.code == 0);
+  double max_abs = 0;
+  want.forEach([&](bbs::index, bbs::index, float v) { max_abs = std::max(max_abs, std::abs(double(v))); });
+  const int fw = bbs::choose_frac_bits(max_abs, 8);
+  CHECK(bbs::read_header(ws.file("q8.bbs")).value_type_code == 32u + 16u * std::uint32_t(fw) + 12u);
+  const auto back = bbs::load_as_float(ws.file("q8.bbs"));
+  want.forEach([&](bbs::index i, bbs::index j, float v) {
+    REQUIRE(back.coeff(i, j) == float(bbs::fixed_rules::dequantize(bbs::fixed_rules::quantize8(v, fw), fw)));
+  });
+
+  // One array of an .npz archive, by name.
+  const std::string npz = std::string(BBS_TEST_DATA_DIR) + "/npy/weights.npz";
+  const Run z = ws.bbs("prune " + q(npz) + " " + q(ws.file("z.bbs")) + " --array w --bank 2 --keep 1 --quiet");
+  INFO(z.err);
+  REQUIRE(z.code == 0);
+  CHECK(bbs::load<float>(ws.file("z.bbs")).rows() == 3);
+}
+
+TEST_CASE("bbs info describes a file and verifies it", "[tools][cli]") {
+  Workspace ws;
+  const auto a = bbs::prune<float>(bbs_test::random_dense<float>(20, 50, 3), bbs::BankConfig(16, 3));
+  bbs::save(a, ws.file("a.bbs"));
+  const Run r = ws.bbs("info " + q(ws.file("a.bbs")));
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("shape:       20 x 50"));
+  CHECK_THAT(r.out, Catch::Contains("value type:  float32 (type code 1)"));
+  CHECK_THAT(r.out, Catch::Contains("index type:  uint8"));
+  CHECK_THAT(r.out, Catch::Contains("banks:       4 per row of 16 columns, 3 kept per bank"));
+  CHECK_THAT(r.out, Catch::Contains("(" + std::to_string(a.nonZeros()) + " stored nonzeros of 1000)"));
+  CHECK_THAT(r.out, Catch::Contains("integrity:   ok"));
+
+  // Truncated and corrupted files: exit code 1 and the loader's diagnosis.
+  const std::string bytes = slurp(ws.file("a.bbs"));
+  std::ofstream(ws.file("cut.bbs"), std::ios::binary) << bytes.substr(0, bytes.size() - 9);
+  const Run cut = ws.bbs("info " + q(ws.file("cut.bbs")));
+  CHECK(cut.code == 1);
+  CHECK_THAT(cut.err, Catch::Contains("bbs info: error:") && Catch::Contains("truncated"));
+  std::string flipped = bytes;
+  flipped[100] = static_cast<char>(flipped[100] ^ 0x40);
+  std::ofstream(ws.file("bad.bbs"), std::ios::binary) << flipped;
+  const Run bad = ws.bbs("info " + q(ws.file("bad.bbs")));
+  CHECK(bad.code == 1);
+  CHECK_THAT(bad.err, Catch::Contains("checksum mismatch"));
+  const Run missing = ws.bbs("info " + q(ws.file("none.bbs")));
+  CHECK(missing.code == 1);
+  CHECK_THAT(missing.err, Catch::Contains("cannot open the file"));
+}
+
+TEST_CASE("bbs convert changes value types and writes .npy and Matrix Market", "[tools][cli]") {
+  Workspace ws;
+  const auto a = bbs::prune<float>(bbs_test::random_dense<float>(33, 70, 5), bbs::BankConfig(16, 5));
+  bbs::save(a, ws.file("a.bbs"));
+
+  REQUIRE(ws.bbs("convert " + q(ws.file("a.bbs")) + " " + q(ws.file("a.npy")) + " --quiet").code == 0);
+  CHECK(bbs::read_npy(ws.file("a.npy")).matrix<float>() == a.toDense());
+
+  REQUIRE(ws.bbs("convert " + q(ws.file("a.bbs")) + " " + q(ws.file("a.mtx")) + " --quiet").code == 0);
+  std::istringstream mtx(slurp(ws.file("a.mtx")));
+  std::string line;
+  std::getline(mtx, line);
+  CHECK(line == "%%MatrixMarket matrix coordinate real general");
+  std::getline(mtx, line);  // comment
+  bbs::index rows = 0, cols = 0, count = 0;
+  mtx >> rows >> cols >> count;
+  CHECK(rows == 33);
+  CHECK(cols == 70);
+  REQUIRE(count == a.nonZeros());
+  Eigen::MatrixXf rebuilt = Eigen::MatrixXf::Zero(rows, cols);
+  for (bbs::index n = 0; n < count; ++n) {
+    bbs::index i = 0, j = 0;
+    double v = 0;
+    mtx >> i >> j >> v;
+    rebuilt(i - 1, j - 1) = float(v);
+  }
+  CHECK(rebuilt == a.toDense());
+
+  const Run b = ws.bbs("convert " + q(ws.file("a.bbs")) + " " + q(ws.file("b.bbs")) + " --type bfloat16");
+  INFO(b.out << b.err);
+  REQUIRE(b.code == 0);
+  CHECK_THAT(b.out, Catch::Contains("quantized to bfloat16"));
+  const auto bf = bbs::load<Eigen::bfloat16>(ws.file("b.bbs"));
+  const auto want = bbs::quantize<Eigen::bfloat16>(a).value;
+  for (bbs::index e = 0; e < bf.storedEntries(); ++e) {
+    REQUIRE(Eigen::numext::bit_cast<std::uint16_t>(bf.valueData()[e]) ==
+            Eigen::numext::bit_cast<std::uint16_t>(want.valueData()[e]));
+  }
+  // And back to float32: exact.
+  REQUIRE(ws.bbs("convert " + q(ws.file("b.bbs")) + " " + q(ws.file("c.bbs")) + " --type float32 --quiet").code == 0);
+  CHECK(bbs::load<float>(ws.file("c.bbs")).toDense() == bbs::dequantize(want).toDense());
+}
+
+TEST_CASE("bbs bench times every backend against Eigen", "[tools][cli]") {
+  Workspace ws;
+  bbs::save(bbs::quantize<bbs::fixed16<11>>(bbs::prune<float>(bbs_test::random_dense<float>(64, 128, 9),
+                                                               bbs::BankConfig(64, 8)))
+                .value,
+            ws.file("a.bbs"));
+  const Run r = ws.bbs("bench " + q(ws.file("a.bbs")) + " --repeats 1 --min-time 0 --batch 3");
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("fixed16<11>") && Catch::Contains("batch 3"));
+  CHECK_THAT(r.out, Catch::Contains("Eigen::SparseMatrix float32") && Catch::Contains("Eigen dense float32"));
+  for (const std::string& name : bbs::backend_names()) CHECK_THAT(r.out, Catch::Contains("bbs " + name + " fixed16<11>"));
+}
+
+TEST_CASE("bbs refuses bad usage with exit code 2 and bad input with 1, leaving no file", "[tools][cli]") {
+  Workspace ws;
+  bbs::save_npy(bbs_test::random_dense<float>(8, 16, 1).eval(), ws.file("w.npy"));
+  const std::string in = q(ws.file("w.npy"));
+  const std::string out = q(ws.file("out.bbs"));
+  struct Case {
+    std::string args;
+    int code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"", 2, "no command given"},
+      {"frobnicate", 2, "unknown command 'frobnicate'"},
+      {"prune " + in + " " + out + " --bank 8 --keep 2 --colour red", 2, "unknown option --colour"},
+      {"prune " + in + " " + out + " --keep 2", 2, "--bank is required"},
+      {"prune " + in + " " + out + " --bank 8", 2, "give exactly one of --keep and --sparsity"},
+      {"prune " + in + " " + out + " --bank 8 --keep 2 --sparsity 0.5", 2, "give exactly one of --keep and --sparsity"},
+      {"prune " + in + " " + out + " --bank 8 --keep 9", 2, "--keep 9: expected an integer in [0, 8]"},
+      {"prune " + in + " " + out + " --bank eight --keep 2", 2, "--bank eight: expected an integer"},
+      {"prune " + in + " --bank 8 --keep 2", 2, "expected IN.npy|IN.npz OUT.bbs, got 1 arguments"},
+      {"prune " + in + " " + out + " --bank", 2, "option --bank needs a value"},
+      {"prune " + in + " " + out + " --bank 8 --sparsity 1.5", 1, "sparsity must be in [0, 1]"},
+      {"prune " + in + " " + out + " --bank 8 --keep 2 --type int4", 1, "--type int4: expected float32"},
+      {"prune " + in + " " + out + " --bank 8 --keep 2 --type 'fixed16<16>'", 1, "fraction width '16' is not auto or 0..15"},
+      {"prune " + q(ws.file("none.npy")) + " " + out + " --bank 8 --keep 2", 1, "cannot open the file"},
+      {"prune " + q(std::string(BBS_TEST_DATA_DIR) + "/npy/three_d.npy") + " " + out + " --bank 2 --keep 1", 1,
+       "holds a 3-D array"},
+      {"prune " + q(std::string(BBS_TEST_DATA_DIR) + "/npy/weights.npz") + " " + out + " --bank 2 --keep 1", 1,
+       "holds 2 arrays (w, b); name one with --array"},
+      {"prune " + q(std::string(BBS_TEST_DATA_DIR) + "/npy/compressed.npz") + " " + out + " --bank 2 --keep 1", 1,
+       "numpy.savez_compressed"},
+      {"prune " + in + " " + q(ws.file("no/such/dir/out.bbs")) + " --bank 8 --keep 2", 1, "failed"},
+      {"convert " + in + " " + q(ws.file("out.txt")), 2, "the output must end in .bbs, .npy or .mtx"},
+      {"convert " + in + " " + out, 1, "this is not a bbs CSB file"},
+      {"info", 2, "expected FILE.bbs, got 0 arguments"},
+      {"bench " + in + " --repeats 0", 2, "--repeats 0: expected an integer in [1, 1000]"},
+  };
+  for (const Case& c : cases) {
+    INFO("bbs " << c.args);
+    const Run r = ws.bbs(c.args);
+    INFO(r.err);
+    CHECK(r.code == c.code);
+    CHECK_THAT(r.err, Catch::Contains(c.message));
+    if (c.code == 2) CHECK_THAT(r.err, Catch::Contains("usage:"));
+    CHECK(ws.files() == std::vector<std::string>{"w.npy"});  // nothing written, no temporary left
+  }
+}
