@@ -1,18 +1,30 @@
 // 06: the FPGA backend without a card. bbs::on<bbs::backend::fpga>(A) * x packs A into the
 // kernel's device layout once, keeps it resident and moves only x and y per product; with no
 // .xclbin configured it runs the kernel's own C++ in the in-process emulator. The 16-bit
-// fixed-point result is bit for bit the reference backend's. With a card (backends/fpga/README.md)
-// the same code runs on it after
-//   bbs::fpga::set_default_session(std::make_shared<bbs::fpga::Session>(
-//       bbs::fpga::open_xrt_runtime("bbs_spmv.hw.xclbin")));
-// Built with the bbs::fpga target (CMake option BBS_WITH_FPGA, on by default).
+// fixed-point result is bit for bit the reference backend's. With a card and an .xclbin
+// (backends/fpga/README.md), `06_fpga_emulated path/to/bbs_spmv.hw.xclbin` runs the same products
+// on it: one call installs an XRT session as the default. Built with the bbs::fpga target (CMake
+// option BBS_WITH_FPGA, on by default); the XRT part when bbs::fpga_xrt was built.
 #include <bbs/bbs.hpp>
 
 #include <cstdio>
 
 #ifdef BBS_WITH_FPGA
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) {
+#ifdef BBS_FPGA_HAVE_XRT
+    try {
+      bbs::fpga::set_default_session(std::make_shared<bbs::fpga::Session>(bbs::fpga::open_xrt_runtime(argv[1])));
+    } catch (const bbs::device_error& e) {
+      std::printf("%s\n", e.what());
+      return 1;
+    }
+#else
+    std::printf("this build has no XRT support (libxrt-dev not found): cannot load %s\n", argv[1]);
+    return 1;
+#endif
+  }
   using Q = bbs::fixed16<12>;  // Q3.12, the paper's weight and activation format
   const Eigen::MatrixXf w = Eigen::MatrixXf::Random(512, 1024) * 0.5f;
   const auto a_float = bbs::prune<float>(w, bbs::BankConfig::from_sparsity(64, 0.875));
