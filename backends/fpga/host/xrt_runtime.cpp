@@ -52,7 +52,9 @@ class XrtBuffer final : public DeviceBuffer {
     check_buffer_range("read", size_, bytes, offset);
     if (bytes > 0) xrt_step("reading a buffer", [&] { const_cast<xrt::bo&>(bo_).read(dst, bytes, offset); });
   }
-  void sync_to_device() override { xrt_step("syncing a buffer to the device", [&] { bo_.sync(XCL_BO_SYNC_BO_TO_DEVICE); }); }
+  void sync_to_device() override {
+    xrt_step("syncing a buffer to the device", [&] { bo_.sync(XCL_BO_SYNC_BO_TO_DEVICE); });
+  }
   void sync_from_device() override {
     xrt_step("syncing a buffer from the device", [&] { bo_.sync(XCL_BO_SYNC_BO_FROM_DEVICE); });
   }
@@ -92,9 +94,7 @@ class XrtKernel final : public DeviceKernel {
     }
     return xrt_step("allocating " + std::to_string(bytes) + " bytes for " + sig_.name + " argument " +
                         sig_.args[static_cast<std::size_t>(arg)].name,
-                    [&] {
-                      return std::make_unique<XrtBuffer>(xrt::bo(device_, bytes, kernel_.group_id(arg)), bytes);
-                    });
+                    [&] { return std::make_unique<XrtBuffer>(xrt::bo(device_, bytes, kernel_.group_id(arg)), bytes); });
   }
 
   std::unique_ptr<DeviceRun> start(const std::vector<ArgValue>& args) override {
@@ -137,9 +137,8 @@ class XrtRuntime final : public DeviceRuntime {
   std::string description() const override { return description_; }
 
   std::unique_ptr<DeviceKernel> open_kernel(const KernelSignature& sig) override {
-    const std::vector<xrt::xclbin::kernel> kernels = xrt_step("listing the kernels of " + description_, [&] {
-      return xclbin_.get_kernels();
-    });
+    const std::vector<xrt::xclbin::kernel> kernels =
+        xrt_step("listing the kernels of " + description_, [&] { return xclbin_.get_kernels(); });
     std::string names;
     for (const xrt::xclbin::kernel& k : kernels) {
       const std::string name = k.get_name();
@@ -150,8 +149,8 @@ class XrtRuntime final : public DeviceRuntime {
       KernelSignature have{name, {}};
       for (const xrt::xclbin::arg& a : k.get_args()) have.args.push_back({a.get_name(), kind_of(a, name)});
       check_signature(sig, have, description_);
-      xrt::kernel kernel = xrt_step("opening kernel " + name + " on " + description_,
-                                    [&] { return xrt::kernel(device_, uuid_, name); });
+      xrt::kernel kernel =
+          xrt_step("opening kernel " + name + " on " + description_, [&] { return xrt::kernel(device_, uuid_, name); });
       return std::make_unique<XrtKernel>(device_, std::move(kernel), sig);
     }
     detail::throw_error<device_error>("fpga: kernel ", sig.name, " is missing from ", description_, "; it has ",
@@ -171,14 +170,14 @@ std::shared_ptr<DeviceRuntime> open_xrt_runtime(const std::string& xclbin_path, 
   if (!std::ifstream(xclbin_path, std::ios::binary).good()) {
     detail::throw_error<device_error>("fpga (XRT): cannot open .xclbin file \"", xclbin_path, "\"");
   }
-  xrt::xclbin xclbin = xrt_step("reading \"" + xclbin_path + "\" (not a valid .xclbin?)",
-                                [&] { return xrt::xclbin(xclbin_path); });
+  xrt::xclbin xclbin =
+      xrt_step("reading \"" + xclbin_path + "\" (not a valid .xclbin?)", [&] { return xrt::xclbin(xclbin_path); });
   xrt::device device = xrt_step("opening XRT device " + std::to_string(device_index) +
                                     " (no card, no driver, or XCL_EMULATION_MODE without its shim?)",
                                 [&] { return xrt::device(device_index); });
-  xrt::uuid uuid = xrt_step("loading \"" + xclbin_path + "\" on device " + std::to_string(device_index) +
-                                " (built for another platform?)",
-                            [&] { return device.load_xclbin(xclbin); });
+  xrt::uuid uuid = xrt_step(
+      "loading \"" + xclbin_path + "\" on device " + std::to_string(device_index) + " (built for another platform?)",
+      [&] { return device.load_xclbin(xclbin); });
   const std::string description =
       "XRT device " + std::to_string(device_index) + " with \"" + xclbin_path + "\" (" + xclbin.get_xsa_name() + ")";
   return std::make_shared<XrtRuntime>(std::move(device), std::move(xclbin), std::move(uuid), description);

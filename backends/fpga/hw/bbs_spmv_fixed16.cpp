@@ -14,5 +14,5 @@ extern "C" void bbs_spmv_fixed16(const bbs::fpga_layout::wide_word* p_matrix, co
 #pragma HLS INTERFACE s_axilite port = p_beta_q
 #pragma HLS INTERFACE s_axilite port = return
   bbs::fpga_hw::spmv_fixed16<bbs::fpga_hw::fixed16_lanes, bbs::fpga_hw::fixed16_depth>(p_matrix, p_x, p_y, p_alpha_q,
-                                                                                      p_beta_q);
+                                                                                       p_beta_q);
 }

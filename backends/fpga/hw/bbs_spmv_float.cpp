@@ -4,8 +4,8 @@
 #include "kernel_config.hpp"
 #include "spmv.hpp"
 
-extern "C" void bbs_spmv_float(const bbs::fpga_layout::wide_word* p_matrix, const float* p_x, float* p_y,
-                               float p_alpha, float p_beta) {
+extern "C" void bbs_spmv_float(const bbs::fpga_layout::wide_word* p_matrix, const float* p_x, float* p_y, float p_alpha,
+                               float p_beta) {
 #pragma HLS INTERFACE m_axi port = p_matrix offset = slave bundle = gmem0 max_read_burst_length = 64
 #pragma HLS INTERFACE m_axi port = p_x offset = slave bundle = gmem1
 #pragma HLS INTERFACE m_axi port = p_y offset = slave bundle = gmem1

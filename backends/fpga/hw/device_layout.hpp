@@ -49,8 +49,8 @@ enum header_field : int {
   field_magic = 0,
   field_version,
   field_value_kind,
-  field_lanes,          // PEs the matrix was packed for: must equal the kernel's t_Lanes
-  field_x_depth,        // x-buffer entries per PE the matrix needs: groups * bank_size
+  field_lanes,    // PEs the matrix was packed for: must equal the kernel's t_Lanes
+  field_x_depth,  // x-buffer entries per PE the matrix needs: groups * bank_size
   field_rows,
   field_cols,
   field_bank_size,

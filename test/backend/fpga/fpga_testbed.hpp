@@ -23,8 +23,7 @@ bbs::BbsMatrix<Q> random_fixed_bbs(const Shape& s, std::uint32_t seed) {
   std::uniform_int_distribution<int> raw(-32768, 32767);
   std::vector<Q> values(static_cast<std::size_t>(v.stored_entries()));
   for (index e = 0; e < v.stored_entries(); ++e) {
-    values[static_cast<std::size_t>(e)] =
-        v.values[e] == 0.0f ? Q() : Q::from_raw(static_cast<std::int16_t>(raw(gen)));
+    values[static_cast<std::size_t>(e)] = v.values[e] == 0.0f ? Q() : Q::from_raw(static_cast<std::int16_t>(raw(gen)));
   }
   return v.with_indices([&](auto idx) {
     using I = std::remove_const_t<std::remove_pointer_t<decltype(idx)>>;

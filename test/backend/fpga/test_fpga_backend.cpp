@@ -172,10 +172,10 @@ TEST_CASE("fpga backend: the matrix is uploaded once and stays resident; x and y
 
   Eigen::VectorXf y2 = bbs::on<bbs::backend::fpga>(a) * x;
   CHECK(y2 == y1);
-  CHECK(counts->allocations == 3);                      // nothing new on the device
-  CHECK(counts->synced_to_device[0] == packed_bytes);   // the matrix did not move again
-  CHECK(counts->synced_to_device[1] == 2 * 300 * 4);    // x did
-  y2 += bbs::on<bbs::backend::fpga>(a) * x;             // beta == 1: y goes in too
+  CHECK(counts->allocations == 3);                     // nothing new on the device
+  CHECK(counts->synced_to_device[0] == packed_bytes);  // the matrix did not move again
+  CHECK(counts->synced_to_device[1] == 2 * 300 * 4);   // x did
+  y2 += bbs::on<bbs::backend::fpga>(a) * x;            // beta == 1: y goes in too
   CHECK(counts->synced_to_device[2] == 40 * 4);
   CHECK(counts->runs == 3);
 
@@ -261,8 +261,8 @@ TEST_CASE("fpga backend: a missing kernel or an argument mismatch is a device_er
   const auto a = bbs_test::random_fixed_bbs<Q12>(s, 11);
   const VecQ x = bbs_test::random_fixed_vector<Q12>(s.cols, 12);
   {
-    auto only_float = std::make_shared<fpga::EmulatedRuntime>(std::vector<fpga::KernelSignature>{
-        fpga::float_kernel_signature()});
+    auto only_float =
+        std::make_shared<fpga::EmulatedRuntime>(std::vector<fpga::KernelSignature>{fpga::float_kernel_signature()});
     DefaultSessionScope scope(std::make_shared<fpga::Session>(only_float));
     require_device_error([&] { VecQ y = bbs::on<bbs::backend::fpga>(a) * x; },
                          {"kernel bbs_spmv_fixed16 is missing", "it has bbs_spmv_float"});
@@ -299,15 +299,24 @@ TEST_CASE("fpga emulator: start checks the argument list, buffer sizes and the m
   m->sync_to_device();
 
   require_device_error([&] { kernel->start({m.get(), x.get(), y.get(), 1.0f}); }, {"takes 5 arguments, 4 were given"});
-  require_device_error([&] { kernel->start({m.get(), x.get(), y.get(), std::int32_t(1), 0.0f}); },
-                       {"argument 3 (p_alpha) is a float32, got a int32"});
-  require_device_error([&] { kernel->start({m.get(), static_cast<fpga::DeviceBuffer*>(nullptr), y.get(), 1.0f, 0.0f}); },
-                       {"argument 1 (p_x) is a null buffer"});
+  require_device_error(
+      [&] {
+        kernel->start({m.get(), x.get(), y.get(), std::int32_t(1), 0.0f});
+      },
+      {"argument 3 (p_alpha) is a float32, got a int32"});
+  require_device_error(
+      [&] {
+        kernel->start({m.get(), static_cast<fpga::DeviceBuffer*>(nullptr), y.get(), 1.0f, 0.0f});
+      },
+      {"argument 1 (p_x) is a null buffer"});
   require_device_error([&] { kernel->allocate(64, 3); }, {"argument 3 is not a buffer"});
 
   auto small_x = kernel->allocate(39 * 4, 1);
-  require_device_error([&] { kernel->start({m.get(), small_x.get(), y.get(), 1.0f, 0.0f})->wait(); },
-                       {"would access 160 bytes of buffer p_x, which holds 156"});
+  require_device_error(
+      [&] {
+        kernel->start({m.get(), small_x.get(), y.get(), 1.0f, 0.0f})->wait();
+      },
+      {"would access 160 bytes of buffer p_x, which holds 156"});
 
   // A matrix packed for the other kernel is refused by the kernel's header check.
   const auto a16 = bbs_test::random_fixed_bbs<Q12>(s, 14);
@@ -315,14 +324,20 @@ TEST_CASE("fpga emulator: start checks the argument list, buffer sizes and the m
   auto m16 = kernel->allocate(packed16.bytes(), 0);
   m16->write(packed16.words.data(), packed16.bytes());
   m16->sync_to_device();
-  require_device_error([&] { kernel->start({m16.get(), x.get(), y.get(), 1.0f, 0.0f})->wait(); },
-                       {"refused the matrix: packed for the other value type"});
+  require_device_error(
+      [&] {
+        kernel->start({m16.get(), x.get(), y.get(), 1.0f, 0.0f})->wait();
+      },
+      {"refused the matrix: packed for the other value type"});
 
   // Without sync_to_device the device copy is stale: the kernel sees an all-zero header.
   auto unsynced = kernel->allocate(packed.bytes(), 0);
   unsynced->write(packed.words.data(), packed.bytes());
-  require_device_error([&] { kernel->start({unsynced.get(), x.get(), y.get(), 1.0f, 0.0f})->wait(); },
-                       {"not a packed bbs matrix"});
+  require_device_error(
+      [&] {
+        kernel->start({unsynced.get(), x.get(), y.get(), 1.0f, 0.0f})->wait();
+      },
+      {"not a packed bbs matrix"});
 
   require_device_error([&] { x->write(packed.words.data(), 8, 40 * 4 - 4); }, {"runs past the buffer's 160 bytes"});
   char byte = 0;
@@ -455,8 +470,11 @@ TEST_CASE("fpga xrt (noop shim): a wrong .xclbin or a missing kernel gives the d
   fpga::EmulatedRuntime emulator;
   auto foreign = emulator.open_kernel(fpga::float_kernel_signature())->allocate(64, 0);
   auto x = kernel->allocate(64, 1);
-  require_device_error([&] { kernel->start({foreign.get(), x.get(), x.get(), 1.0f, 0.0f}); },
-                       {"another runtime's buffer"});
+  require_device_error(
+      [&] {
+        kernel->start({foreign.get(), x.get(), x.get(), 1.0f, 0.0f});
+      },
+      {"another runtime's buffer"});
 }
 
 // Hidden from the default run (it must not see XCL_EMULATION_MODE=noop, which the other XRT tests

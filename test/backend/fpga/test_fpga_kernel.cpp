@@ -86,12 +86,12 @@ void check_float_top() {
     const Eigen::VectorXf nan_y = Eigen::VectorXf::Constant(s.rows, std::numeric_limits<float>::quiet_NaN());
     Eigen::VectorXf want(s.rows);
     bbs::kernel::spmv(bbs::backend::reference{}, a.view(), 1.0f, x.data(), 0.0f, want.data());
-    bbs_test::require_float_close_to_reference(kernel_spmv<t_Lanes, t_Depth>(a, 1.0f, x, 0.0f, nan_y), want, a, x,
-                                               1.0f, 0.0f, y0);
+    bbs_test::require_float_close_to_reference(kernel_spmv<t_Lanes, t_Depth>(a, 1.0f, x, 0.0f, nan_y), want, a, x, 1.0f,
+                                               0.0f, y0);
     want = y0;
     bbs::kernel::spmv(bbs::backend::reference{}, a.view(), 0.75f, x.data(), -1.5f, want.data());
-    bbs_test::require_float_close_to_reference(kernel_spmv<t_Lanes, t_Depth>(a, 0.75f, x, -1.5f, y0), want, a, x,
-                                               0.75f, -1.5f, y0);
+    bbs_test::require_float_close_to_reference(kernel_spmv<t_Lanes, t_Depth>(a, 0.75f, x, -1.5f, y0), want, a, x, 0.75f,
+                                               -1.5f, y0);
     ++checked;
   }
   REQUIRE(checked > 100);
@@ -248,8 +248,8 @@ TEST_CASE("fpga kernel: row_dot sums every word of a row like the reference") {
     a.forEach([&](bbs::index row, bbs::index col, Q12 v) {
       if (row == r) want = bbs::fixed_rules::multiply_add(want, v.raw(), x(col).raw());
     });
-    const auto* row = packed.words.data() + layout::entry_word(static_cast<std::uint64_t>(r), shape.words_per_row, 0,
-                                                                shape.slots, 0);
+    const auto* row =
+        packed.words.data() + layout::entry_word(static_cast<std::uint64_t>(r), shape.words_per_row, 0, shape.slots, 0);
     CHECK(hw::row_dot_fixed16<4, 64>(row, shape.words_per_row, buffer) == want);
   }
 }

@@ -93,8 +93,8 @@ inline std::vector<char> connectivity_section(const std::vector<XclbinKernel>& k
   for (std::size_t k = 0; k < kernels.size(); ++k) {
     for (std::size_t a = 0; a < kernels[k].args.size(); ++a) {
       if (!is_buffer(kernels[k].args[a])) continue;
-      links.push_back({static_cast<std::int32_t>(a), static_cast<std::int32_t>(k),
-                       static_cast<std::int32_t>(a % mem_banks)});
+      links.push_back(
+          {static_cast<std::int32_t>(a), static_cast<std::int32_t>(k), static_cast<std::int32_t>(a % mem_banks)});
     }
   }
   std::vector<char> out(offsetof(connectivity, m_connection) + links.size() * sizeof(connection), 0);
@@ -131,8 +131,7 @@ inline std::string metadata_xml(const std::vector<XclbinKernel>& kernels) {
       const std::uint64_t size = buffer ? 8 : 4;
       x << "     <arg name=\"" << arg.name << "\" addressQualifier=\"" << (buffer ? 1 : 0) << "\" id=\"" << a
         << "\" port=\"" << (buffer ? "M_AXI_GMEM" : "S_AXI_CONTROL") << "\" size=\"" << hex(size) << "\" offset=\""
-        << hex(offset) << "\" hostOffset=\"0x0\" hostSize=\"" << hex(size) << "\" type=\"" << arg.host_type
-        << "\"/>\n";
+        << hex(offset) << "\" hostOffset=\"0x0\" hostSize=\"" << hex(size) << "\" type=\"" << arg.host_type << "\"/>\n";
       offset += buffer ? 12 : 8;  // registers are 32 bits; a 64-bit address takes two plus a gap
     }
     x << "     <instance name=\"" << kern.name << "_1\">\n"

@@ -50,19 +50,25 @@ class EmulatedBuffer final : public DeviceBuffer {
 /// Throws device_error unless buffer argument `name` holds `needed` bytes.
 inline void require_bytes(const KernelSignature& sig, const char* name, std::size_t have, std::uint64_t needed) {
   if (have < needed) {
-    detail::throw_error<device_error>("fpga emulator: kernel ", sig.name, " would access ", needed,
-                                      " bytes of buffer ", name, ", which holds ", have);
+    detail::throw_error<device_error>("fpga emulator: kernel ", sig.name, " would access ", needed, " bytes of buffer ",
+                                      name, ", which holds ", have);
   }
 }
 
 inline const char* header_status_text(int status) {
   switch (status) {
-    case fpga_hw::header_bad_magic: return "not a packed bbs matrix (bad magic)";
-    case fpga_hw::header_bad_version: return "packed for another layout version";
-    case fpga_hw::header_wrong_value_kind: return "packed for the other value type";
-    case fpga_hw::header_wrong_lanes: return "packed for another number of PEs";
-    case fpga_hw::header_x_too_deep: return "its x banks do not fit the kernel's buffers";
-    default: return "its header fields are inconsistent";
+    case fpga_hw::header_bad_magic:
+      return "not a packed bbs matrix (bad magic)";
+    case fpga_hw::header_bad_version:
+      return "packed for another layout version";
+    case fpga_hw::header_wrong_value_kind:
+      return "packed for the other value type";
+    case fpga_hw::header_wrong_lanes:
+      return "packed for another number of PEs";
+    case fpga_hw::header_x_too_deep:
+      return "its x banks do not fit the kernel's buffers";
+    default:
+      return "its header fields are inconsistent";
   }
 }
 
@@ -89,8 +95,8 @@ inline void run_kernel(const KernelSignature& sig, const std::vector<ArgValue>& 
     status = fpga_hw::check_header<fpga_hw::float_lanes, fpga_hw::float_depth>(header, fpga_layout::value_float32);
   }
   if (status != fpga_hw::header_ok) {
-    detail::throw_error<device_error>("fpga emulator: kernel ", sig.name, " refused the matrix: ",
-                                      header_status_text(status));
+    detail::throw_error<device_error>("fpga emulator: kernel ", sig.name,
+                                      " refused the matrix: ", header_status_text(status));
   }
   require_bytes(sig, "p_matrix", matrix.size(), words * fpga_layout::word_bytes);
   require_bytes(sig, "p_x", xb.size(), std::uint64_t(shape.cols) * element);
@@ -106,7 +112,7 @@ inline void run_kernel(const KernelSignature& sig, const std::vector<ArgValue>& 
     const auto x = xb.device_elements<float>(shape.cols);
     auto y = yb.device_elements<float>(shape.rows);
     fpga_hw::spmv_float<fpga_hw::float_lanes, fpga_hw::float_depth>(packed.data(), x.data(), y.data(),
-                                                                     std::get<float>(args[3]), std::get<float>(args[4]));
+                                                                    std::get<float>(args[3]), std::get<float>(args[4]));
     yb.set_device_elements(y);
   }
 }
@@ -131,7 +137,8 @@ class EmulatedKernel final : public DeviceKernel {
   explicit EmulatedKernel(KernelSignature sig) : sig_(std::move(sig)) {}
   const KernelSignature& signature() const override { return sig_; }
   std::unique_ptr<DeviceBuffer> allocate(std::size_t bytes, int arg) override {
-    if (arg < 0 || arg >= static_cast<int>(sig_.args.size()) || sig_.args[static_cast<std::size_t>(arg)].kind != ArgKind::buffer) {
+    if (arg < 0 || arg >= static_cast<int>(sig_.args.size()) ||
+        sig_.args[static_cast<std::size_t>(arg)].kind != ArgKind::buffer) {
       detail::throw_error<device_error>("fpga emulator: kernel ", sig_.name, " argument ", arg, " is not a buffer");
     }
     return std::make_unique<EmulatedBuffer>(bytes);

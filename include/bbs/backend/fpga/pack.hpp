@@ -66,11 +66,11 @@ inline void check_fits_kernel(index rows, index cols, const BankConfig& cfg, con
   const index depth = groups * cfg.bank_size;
   if (depth > limits.depth) {
     const index max_cols = (limits.depth / cfg.bank_size) * limits.lanes * cfg.bank_size;
-    detail::throw_error<device_error>(
-        "fpga: a ", rows, " x ", cols, " matrix with bank_size ", cfg.bank_size, " is too large for kernel ",
-        limits.kernel_name, ": its ", banks, " banks need ", depth, " x entries per PE (", groups, " groups of ",
-        limits.lanes, " banks), the kernel holds ", limits.depth, " per PE (at most ", max_cols,
-        " columns at this bank size)");
+    detail::throw_error<device_error>("fpga: a ", rows, " x ", cols, " matrix with bank_size ", cfg.bank_size,
+                                      " is too large for kernel ", limits.kernel_name, ": its ", banks, " banks need ",
+                                      depth, " x entries per PE (", groups, " groups of ", limits.lanes,
+                                      " banks), the kernel holds ", limits.depth, " per PE (at most ", max_cols,
+                                      " columns at this bank size)");
   }
   if (rows > static_cast<index>(std::numeric_limits<std::int32_t>::max())) {
     detail::throw_error<device_error>("fpga: ", rows, " rows exceed the kernel's 32-bit row counter");
@@ -114,8 +114,9 @@ PackedMatrix pack_matrix(const CsbView<T>& a, const KernelLimits& limits) {
     for (index r = 0; r < a.rows; ++r) {
       for (std::uint32_t g = 0; g < groups; ++g) {
         for (index s = 0; s < k; ++s) {
-          layout::wide_word& w = p.words[layout::entry_word(static_cast<std::uint64_t>(r), words_per_row, g,
-                                                            static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(s))];
+          layout::wide_word& w =
+              p.words[layout::entry_word(static_cast<std::uint64_t>(r), words_per_row, g, static_cast<std::uint32_t>(k),
+                                         static_cast<std::uint32_t>(s))];
           for (int lane = 0; lane < limits.lanes; ++lane) {
             const index b = index(g) * limits.lanes + lane;
             std::uint32_t address = layout::padding_address;

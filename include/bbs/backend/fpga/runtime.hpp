@@ -103,7 +103,8 @@ inline void check_arguments(const KernelSignature& sig, const std::vector<ArgVal
                                       args.size(), " were given");
   }
   for (std::size_t i = 0; i < args.size(); ++i) {
-    const ArgKind given = args[i].index() == 0 ? ArgKind::buffer : (args[i].index() == 1 ? ArgKind::int32 : ArgKind::float32);
+    const ArgKind given =
+        args[i].index() == 0 ? ArgKind::buffer : (args[i].index() == 1 ? ArgKind::int32 : ArgKind::float32);
     if (given != sig.args[i].kind) {
       detail::throw_error<device_error>("fpga: kernel ", sig.name, " argument ", i, " (", sig.args[i].name, ") is a ",
                                         arg_kind_name(sig.args[i].kind), ", got a ", arg_kind_name(given));

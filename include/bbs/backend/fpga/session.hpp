@@ -127,8 +127,7 @@ class PendingSpmv {
  private:
   friend class DeviceMatrix<T>;
   using element = device_element_t<T>;
-  PendingSpmv(DeviceMatrix<T>* m, std::unique_lock<std::mutex> lock, std::unique_ptr<DeviceRun> run,
-              activation_t<T>* y)
+  PendingSpmv(DeviceMatrix<T>* m, std::unique_lock<std::mutex> lock, std::unique_ptr<DeviceRun> run, activation_t<T>* y)
       : m_(m), lock_(std::move(lock)), run_(std::move(run)), y_(y) {}
 
   DeviceMatrix<T>* m_;
