@@ -40,6 +40,14 @@ ArgKind kind_of(const xrt::xclbin::arg& a, const std::string& kernel) {
                                     "\" (", a.get_size(), " bytes), which bbs does not pass");
 }
 
+/// XRT backs a buffer's host copy with aligned_alloc(4096, size), which wants a size that is a
+/// multiple of 4096 (AddressSanitizer aborts on any other): buffers are allocated in whole pages,
+/// and XrtBuffer::size() still reports the bytes asked for.
+std::size_t whole_pages(std::size_t bytes) {
+  constexpr std::size_t page = 4096;
+  return (bytes + page - 1) / page * page;
+}
+
 class XrtBuffer final : public DeviceBuffer {
  public:
   XrtBuffer(xrt::bo bo, std::size_t size) : bo_(std::move(bo)), size_(size) {}
@@ -50,7 +58,7 @@ class XrtBuffer final : public DeviceBuffer {
   }
   void read(void* dst, std::size_t bytes, std::size_t offset) const override {
     check_buffer_range("read", size_, bytes, offset);
-    if (bytes > 0) xrt_step("reading a buffer", [&] { const_cast<xrt::bo&>(bo_).read(dst, bytes, offset); });
+    if (bytes > 0) xrt_step("reading a buffer", [&] { bo_.read(dst, bytes, offset); });
   }
   void sync_to_device() override {
     xrt_step("syncing a buffer to the device", [&] { bo_.sync(XCL_BO_SYNC_BO_TO_DEVICE); });
@@ -61,7 +69,7 @@ class XrtBuffer final : public DeviceBuffer {
   xrt::bo& bo() { return bo_; }
 
  private:
-  xrt::bo bo_;
+  mutable xrt::bo bo_;  // xrt::bo::read is not const
   std::size_t size_;
 };
 
@@ -94,7 +102,10 @@ class XrtKernel final : public DeviceKernel {
     }
     return xrt_step("allocating " + std::to_string(bytes) + " bytes for " + sig_.name + " argument " +
                         sig_.args[static_cast<std::size_t>(arg)].name,
-                    [&] { return std::make_unique<XrtBuffer>(xrt::bo(device_, bytes, kernel_.group_id(arg)), bytes); });
+                    [&] {
+                      return std::make_unique<XrtBuffer>(xrt::bo(device_, whole_pages(bytes), kernel_.group_id(arg)),
+                                                         bytes);
+                    });
   }
 
   std::unique_ptr<DeviceRun> start(const std::vector<ArgValue>& args) override {

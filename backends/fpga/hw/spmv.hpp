@@ -49,6 +49,7 @@ enum header_status : int {
 
 /// The fields a kernel reads from the header word.
 struct matrix_shape {
+  std::uint32_t x_depth;
   std::uint32_t rows;
   std::uint32_t cols;
   std::uint32_t bank_size;
@@ -61,6 +62,7 @@ struct matrix_shape {
 inline matrix_shape read_shape(const wide_word& h) {
   using namespace fpga_layout;
   matrix_shape s;
+  s.x_depth = header_get(h, field_x_depth);
   s.rows = header_get(h, field_rows);
   s.cols = header_get(h, field_cols);
   s.bank_size = header_get(h, field_bank_size);
@@ -137,16 +139,18 @@ void load_x_banks(const t_Value* p_x, const matrix_shape& p_shape, t_Value l_x[t
 }
 
 /// The t_Lanes PEs on one word, fixed16: each reads its own x partition at the lane's address
-/// and forms the exact int32 product; padding lanes give 0. Returns their sum mod 2^32 (an adder
-/// tree in hardware; the order does not matter mod 2^32).
+/// and forms the exact int32 product; a lane whose address is not below p_depth (the x entries
+/// loaded, <= t_Depth; padding_address always) gives 0, so no PE reads an entry load_x_banks did
+/// not write. Returns the sum mod 2^32 (an adder tree in hardware; mod 2^32 the order is free).
 template <int t_Lanes, int t_Depth>
-fixed_rules::accumulator lane_products(const wide_word& p_word, const std::int16_t l_x[t_Lanes][t_Depth]) {
+fixed_rules::accumulator lane_products(const wide_word& p_word, const std::int16_t l_x[t_Lanes][t_Depth],
+                                       std::uint32_t p_depth) {
   using namespace fpga_layout;
   fixed_rules::accumulator l_sum = 0;
   for (int l_pe = 0; l_pe < t_Lanes; ++l_pe) {
     BBS_HLS_PRAGMA(HLS UNROLL)
     const std::uint32_t l_address = get_field(p_word, address_lsb(l_pe), index_bits);
-    if (l_address < static_cast<std::uint32_t>(t_Depth)) {
+    if (l_address < p_depth) {
       const std::int16_t l_a = int16_from_bits(get_field(p_word, value_lsb(value_fixed16, l_pe), 16));
       l_sum = fixed_rules::multiply_add(l_sum, l_a, l_x[l_pe][l_address]);
     }
@@ -154,16 +158,17 @@ fixed_rules::accumulator lane_products(const wide_word& p_word, const std::int16
   return l_sum;
 }
 
-/// The t_Lanes PEs on one word, float: products summed by a balanced adder tree.
+/// The t_Lanes PEs on one word, float: products of the lanes below p_depth summed by a balanced
+/// adder tree.
 template <int t_Lanes, int t_Depth>
-float lane_products(const wide_word& p_word, const float l_x[t_Lanes][t_Depth]) {
+float lane_products(const wide_word& p_word, const float l_x[t_Lanes][t_Depth], std::uint32_t p_depth) {
   using namespace fpga_layout;
   float l_level[t_Lanes];
   BBS_HLS_PRAGMA(HLS ARRAY_PARTITION variable = l_level complete)
   for (int l_pe = 0; l_pe < t_Lanes; ++l_pe) {
     BBS_HLS_PRAGMA(HLS UNROLL)
     const std::uint32_t l_address = get_field(p_word, address_lsb(l_pe), index_bits);
-    l_level[l_pe] = l_address < static_cast<std::uint32_t>(t_Depth)
+    l_level[l_pe] = l_address < p_depth
                         ? float_from_bits(get_field(p_word, value_lsb(value_float32, l_pe), 32)) * l_x[l_pe][l_address]
                         : 0.0f;
   }
@@ -181,11 +186,11 @@ float lane_products(const wide_word& p_word, const float l_x[t_Lanes][t_Depth]) 
 /// One row of a fixed16 matrix: its words_per_row words through the PEs, summed mod 2^32.
 template <int t_Lanes, int t_Depth>
 fixed_rules::accumulator row_dot_fixed16(const wide_word* p_row, std::uint32_t p_words,
-                                         const std::int16_t l_x[t_Lanes][t_Depth]) {
+                                         const std::int16_t l_x[t_Lanes][t_Depth], std::uint32_t p_depth) {
   fixed_rules::accumulator l_sum = 0;
   for (std::uint32_t l_w = 0; l_w < p_words; ++l_w) {
     BBS_HLS_PRAGMA(HLS PIPELINE II = 1)
-    l_sum += lane_products<t_Lanes, t_Depth>(p_row[l_w], l_x);
+    l_sum += lane_products<t_Lanes, t_Depth>(p_row[l_w], l_x, p_depth);
   }
   return l_sum;
 }
@@ -193,14 +198,15 @@ fixed_rules::accumulator row_dot_fixed16(const wide_word* p_row, std::uint32_t p
 /// One row of a float matrix: word w adds into partial sum w % float_interleave; the partial
 /// sums are added at the end of the row.
 template <int t_Lanes, int t_Depth>
-float row_dot_float(const wide_word* p_row, std::uint32_t p_words, const float l_x[t_Lanes][t_Depth]) {
+float row_dot_float(const wide_word* p_row, std::uint32_t p_words, const float l_x[t_Lanes][t_Depth],
+                    std::uint32_t p_depth) {
   float l_partial[float_interleave];
   BBS_HLS_PRAGMA(HLS ARRAY_PARTITION variable = l_partial complete)
   for (int l_i = 0; l_i < float_interleave; ++l_i) l_partial[l_i] = 0.0f;
   for (std::uint32_t l_w = 0; l_w < p_words; ++l_w) {
     BBS_HLS_PRAGMA(HLS PIPELINE II = 1)
     BBS_HLS_PRAGMA(HLS DEPENDENCE variable = l_partial inter false)
-    l_partial[l_w % float_interleave] += lane_products<t_Lanes, t_Depth>(p_row[l_w], l_x);
+    l_partial[l_w % float_interleave] += lane_products<t_Lanes, t_Depth>(p_row[l_w], l_x, p_depth);
   }
   float l_sum = 0.0f;
   for (int l_i = 0; l_i < float_interleave; ++l_i) l_sum += l_partial[l_i];
@@ -224,7 +230,7 @@ int spmv_fixed16(const wide_word* p_matrix, const std::int16_t* p_x, std::int16_
   for (std::uint32_t l_row = 0; l_row < l_shape.rows; ++l_row) {
     const fixed_rules::accumulator l_sum = row_dot_fixed16<t_Lanes, t_Depth>(
         p_matrix + fpga_layout::entry_word(l_row, l_shape.words_per_row, 0, l_shape.slots, 0), l_shape.words_per_row,
-        l_x);
+        l_x, l_shape.x_depth);
     const std::int16_t l_old = p_beta_q == 0 ? std::int16_t(0) : p_y[l_row];
     p_y[l_row] = fixed_rules::scale_and_add(fixed_rules::to_signed(l_sum), p_alpha_q, p_beta_q, l_old,
                                             static_cast<int>(l_shape.frac_bits));
@@ -248,7 +254,7 @@ int spmv_float(const wide_word* p_matrix, const float* p_x, float* p_y, float p_
     const float l_scaled =
         p_alpha * row_dot_float<t_Lanes, t_Depth>(
                       p_matrix + fpga_layout::entry_word(l_row, l_shape.words_per_row, 0, l_shape.slots, 0),
-                      l_shape.words_per_row, l_x);
+                      l_shape.words_per_row, l_x, l_shape.x_depth);
     p_y[l_row] = p_beta == 0.0f ? l_scaled : l_scaled + p_beta * p_y[l_row];
   }
   return header_ok;

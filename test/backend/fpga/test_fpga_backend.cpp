@@ -367,7 +367,15 @@ namespace {
 /// `noop` XCL_EMULATION_MODE=noop, the shim that computes nothing. Set once, before the first
 /// XRT call of the process (XRT reads both once).
 const std::filesystem::path& xrt_dir(bool noop = true) {
-  static const std::filesystem::path dir = [noop] {
+  // Removed at exit; XRT has loaded its libraries by then, so the links are no longer needed.
+  struct TemporaryDirectory {
+    std::filesystem::path path;
+    ~TemporaryDirectory() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const TemporaryDirectory dir{[noop] {
     namespace fs = std::filesystem;
     const fs::path root = fs::temp_directory_path() / ("bbs-fpga-xrt-" + std::to_string(::getpid()));
     fs::create_directories(root / "lib");
@@ -380,8 +388,8 @@ const std::filesystem::path& xrt_dir(bool noop = true) {
     ::setenv("XILINX_XRT", root.c_str(), 1);
     if (noop) ::setenv("XCL_EMULATION_MODE", "noop", 1);
     return root;
-  }();
-  return dir;
+  }()};
+  return dir.path;
 }
 
 std::string xclbin_with(const std::string& name, const std::vector<bbs_test::XclbinKernel>& kernels) {

@@ -207,11 +207,13 @@ TEST_CASE("fpga kernel: lane_products skips padding lanes and wraps fixed-point 
     layout::set_field(w, layout::address_lsb(p), 16, static_cast<std::uint32_t>(p + 1));
   }
   // 4 * 32767^2 overflows int32: the sum is the value mod 2^32.
-  CHECK(bbs::fixed_rules::to_signed(hw::lane_products<lanes, depth>(w, xq)) ==
+  CHECK(bbs::fixed_rules::to_signed(hw::lane_products<lanes, depth>(w, xq, depth)) ==
         static_cast<std::int32_t>(4LL * 32767 * 32767 - 4294967296LL));
   layout::set_field(w, layout::address_lsb(2), 16, layout::padding_address);
   layout::set_field(w, layout::address_lsb(3), 16, depth);  // past the buffer: also ignored
-  CHECK(hw::lane_products<lanes, depth>(w, xq) == 2u * 32767u * 32767u);
+  CHECK(hw::lane_products<lanes, depth>(w, xq, depth) == 2u * 32767u * 32767u);
+  // Only the x entries the header says were loaded count: lane 1's address 2 is past a depth of 2.
+  CHECK(hw::lane_products<lanes, depth>(w, xq, 2) == 32767u * 32767u);
 
   // Float: an odd lane count exercises the adder tree's carried element; padding lanes would
   // multiply infinity by zero if they were read.
@@ -230,7 +232,7 @@ TEST_CASE("fpga kernel: lane_products skips padding lanes and wraps fixed-point 
     layout::set_field(f, layout::address_lsb(p), 16, p == 3 ? layout::padding_address : 0u);
     if (p != 3) want += a * xf[p][0];
   }
-  CHECK(hw::lane_products<flanes, depth>(f, xf) == want);
+  CHECK(hw::lane_products<flanes, depth>(f, xf, depth) == want);
 }
 
 TEST_CASE("fpga kernel: row_dot sums every word of a row like the reference") {
@@ -250,7 +252,7 @@ TEST_CASE("fpga kernel: row_dot sums every word of a row like the reference") {
     });
     const auto* row =
         packed.words.data() + layout::entry_word(static_cast<std::uint64_t>(r), shape.words_per_row, 0, shape.slots, 0);
-    CHECK(hw::row_dot_fixed16<4, 64>(row, shape.words_per_row, buffer) == want);
+    CHECK(hw::row_dot_fixed16<4, 64>(row, shape.words_per_row, buffer, shape.x_depth) == want);
   }
 }
 
