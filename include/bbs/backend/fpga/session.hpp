@@ -98,8 +98,8 @@ template <typename T>
 class DeviceMatrix;
 
 /// A product in flight: wait() blocks for the kernel and writes y. Holds the matrix's x / y
-/// buffers until then (another product on the same DeviceMatrix waits). Destroying it without
-/// wait() still waits, but drops any error: call wait().
+/// buffers until then (another product on the same DeviceMatrix waits), so the DeviceMatrix must
+/// outlive it. Destroying it without wait() still waits, but drops any error: call wait().
 template <typename T>
 class PendingSpmv {
  public:
