@@ -359,6 +359,8 @@ TEST_CASE("fpga backend: the default session is the emulator and can be replaced
   CHECK(std::string(bbs::backend::fpga::name) == "fpga");
 }
 
+// Without XRT (libxrt-dev / uuid-dev missing) these cases are not compiled; CMake says so at
+// configure time ("FPGA backend without XRT").
 #ifdef BBS_FPGA_HAVE_XRT
 
 namespace {
@@ -495,7 +497,4 @@ TEST_CASE("fpga xrt: without a card or shim, opening the device is a device_erro
   require_device_error([&] { fpga::open_xrt_runtime(path, 0); }, {"opening XRT device 0", "no card"});
 }
 
-// Without XRT (libxrt-dev / uuid-dev missing) the XRT cases above are not compiled; CMake says so
-// at configure time ("FPGA backend without XRT").
-
-#endif
+#endif  // BBS_FPGA_HAVE_XRT
