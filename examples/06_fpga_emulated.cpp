@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
       return 1;
     }
 #else
-    std::printf("this build has no XRT support (libxrt-dev not found): cannot load %s\n", argv[1]);
+    std::printf("this build has no XRT support (bbs::fpga_xrt was not built): cannot load %s\n", argv[1]);
     return 1;
 #endif
   }
