@@ -342,6 +342,18 @@ TEST_CASE("fpga emulator: start checks the argument list, buffer sizes and the m
       },
       {"not a packed bbs matrix"});
 
+  // A kernel listed with the shipped name but other arguments has no C model to run.
+  fpga::KernelSignature float_scales = fpga::fixed16_kernel_signature();
+  float_scales.args[3].kind = fpga::ArgKind::float32;
+  fpga::EmulatedRuntime odd_runtime({float_scales});
+  auto odd = odd_runtime.open_kernel(float_scales);
+  auto odd_m = odd->allocate(64, 0);
+  require_device_error(
+      [&] {
+        odd->start({odd_m.get(), odd_m.get(), odd_m.get(), 1.0f, std::int32_t(0)})->wait();
+      },
+      {"in the emulator's C model", "argument 3 is p_alpha_q (float32)"});
+
   require_device_error([&] { x->write(packed.words.data(), 8, 40 * 4 - 4); }, {"runs past the buffer's 160 bytes"});
   char byte = 0;
   require_device_error([&] { y->read(&byte, 1, 20); }, {"runs past the buffer's 20 bytes"});

@@ -6,7 +6,6 @@
 // header makes the kernel read and write, and reports a header the kernel refuses.
 #pragma once
 
-#include <algorithm>
 #include <cstring>
 #include <future>
 #include <utility>
@@ -86,6 +85,8 @@ inline void run_kernel(const KernelSignature& sig, const std::vector<ArgValue>& 
   if (!fixed && sig.name != fpga_hw::float_kernel_name) {
     detail::throw_error<device_error>("fpga emulator: no C model for kernel ", sig.name);
   }
+  // The C model takes the shell's arguments; a kernel listed with others cannot run on it.
+  check_signature(fixed ? fixed16_kernel_signature() : float_kernel_signature(), sig, "the emulator's C model");
   const std::size_t element = fixed ? sizeof(std::int16_t) : sizeof(float);
   int status = fpga_hw::header_ok;
   // The kernel checks the header before it reads past word 0; sizes only matter if it is valid.
