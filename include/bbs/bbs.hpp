@@ -49,6 +49,21 @@
 #include "bbs/backend/openmp/spmv_transposed.hpp"
 #include "bbs/backend/openmp/spmm.hpp"
 #endif
+// The FPGA backend, opt-in: the CMake target bbs::fpga defines BBS_WITH_FPGA and puts
+// backends/ on the include path (the device layout and kernel come from backends/fpga/hw).
+#ifdef BBS_WITH_FPGA
+#include "fpga/hw/kernel_config.hpp"
+#include "fpga/hw/spmv.hpp"
+#include "bbs/backend/fpga/tag.hpp"
+#include "bbs/backend/fpga/pack.hpp"
+#include "bbs/backend/fpga/runtime.hpp"
+#include "bbs/backend/fpga/emulator.hpp"
+#include "bbs/backend/fpga/xrt_runtime.hpp"
+#include "bbs/backend/fpga/session.hpp"
+#include "bbs/backend/fpga/spmv.hpp"
+#include "bbs/backend/fpga/spmv_transposed.hpp"
+#include "bbs/backend/fpga/spmm.hpp"
+#endif
 #include "bbs/backend/registry.hpp"
 
 // Kernels: the dispatch that expressions and layers call.
