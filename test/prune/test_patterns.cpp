@@ -1,6 +1,7 @@
 // Tests for the comparison pruning patterns (prune/patterns.hpp): each mask against a plain
 // full-sort reference, kept counts, deterministic ties, retained magnitude, errors, and the
-// paper's ordering unstructured >= per row >= bank-balanced >= block at equal density.
+// paper's ordering unstructured >= per row >= bank-balanced >= block at equal density, and the
+// masks tools/bbs_pruning.py (PyTorch) computed for the shared matrices in test/data/masks.
 #include <algorithm>
 #include <cmath>
 #include <map>
