@@ -145,13 +145,15 @@ def _as_matrix(who: str, weight: torch.Tensor) -> torch.Tensor:
 
 
 def _magnitudes(who: str, w: torch.Tensor) -> torch.Tensor:
-    """|w| in float64, rows x cols; ValueError naming the first NaN or inf in row-major order."""
+    """|w| (rows x cols) in a type that orders magnitudes exactly as C++'s double does: float64
+    for float64 and integer weights, float32 (exact) for float32, float16 and bfloat16 ones.
+    ValueError naming the first NaN or inf in row-major order."""
     if w.is_complex() or not (w.is_floating_point() or w.dtype in _INTEGER_DTYPES):
         raise ValueError(f"{who}: weights must be real numbers, got {w.dtype}")
-    m = w.to(torch.float64).abs()
-    bad = ~torch.isfinite(m)
-    if bool(bad.any()):
-        p = int(torch.nonzero(bad.reshape(-1))[0])
+    exact = torch.float32 if w.is_floating_point() and w.dtype != torch.float64 else torch.float64
+    m = w.to(exact).abs()
+    if not bool(torch.isfinite(m).all()):
+        p = int(torch.nonzero(~torch.isfinite(m).reshape(-1))[0])
         r, c = divmod(p, w.shape[1])
         raise ValueError(f"{who}: weight ({r}, {c}) is {float(w[r, c])}; pruning needs finite weights")
     return m
@@ -162,12 +164,25 @@ _INTEGER_DTYPES = (torch.int8, torch.uint8, torch.int16, torch.int32, torch.int6
 
 def _top_along_last(score: torch.Tensor, keep: int) -> torch.Tensor:
     """Boolean tensor marking, along the last dimension, the `keep` largest scores; ties to the
-    lower position. A stable sort of -score keeps equal scores in position order (-0.0 == 0.0)."""
-    kept = torch.zeros(score.shape, dtype=torch.bool, device=score.device)
+    lower position. No sort: the keep-th largest score is a threshold and every score at or
+    above it is kept; where more scores equal the threshold (-0.0 == 0.0) than there is room
+    for, only the first of them in position order are."""
+    shape = score.shape
+    n = shape[-1] if score.dim() > 0 else 0
     if keep <= 0 or score.numel() == 0:
-        return kept
-    order = torch.sort(-score, dim=-1, stable=True).indices[..., :keep]
-    return kept.scatter_(-1, order, True)
+        return torch.zeros(shape, dtype=torch.bool, device=score.device)
+    if keep >= n:
+        return torch.ones(shape, dtype=torch.bool, device=score.device)
+    score = score.reshape(-1, n)
+    threshold = torch.topk(score, keep, dim=-1, sorted=True).values[:, -1:]
+    kept = score >= threshold
+    tied = torch.nonzero(kept.sum(dim=-1) > keep).reshape(-1)  # lines with too many ties
+    if tied.numel() > 0:
+        s, t = score[tied], threshold[tied]
+        above, at = s > t, s == t
+        room = keep - above.sum(dim=-1, keepdim=True)
+        kept[tied] = above | (at & (at.cumsum(dim=-1) <= room))
+    return kept.reshape(shape)
 
 
 def bank_balanced_mask(weight: torch.Tensor, bank_size: int, nnz_per_bank: int) -> torch.Tensor:
@@ -186,8 +201,10 @@ def bank_balanced_mask(weight: torch.Tensor, bank_size: int, nnz_per_bank: int) 
     banks = -(-cols // bank_size)
     # Padding columns score -1, below every real magnitude: they rank last in their bank, so a
     # partial bank keeps its real entries first, and padding that ranks within k is cut off below.
-    padded = torch.full((rows, banks * bank_size), -1.0, dtype=torch.float64, device=m.device)
-    padded[:, :cols] = m
+    padded = m
+    if banks * bank_size != cols:
+        padded = torch.full((rows, banks * bank_size), -1.0, dtype=m.dtype, device=m.device)
+        padded[:, :cols] = m
     kept = _top_along_last(padded.reshape(rows, banks, bank_size), nnz_per_bank)
     return kept.reshape(rows, banks * bank_size)[:, :cols].reshape(weight.shape)
 
@@ -230,7 +247,7 @@ def block_mask(weight: torch.Tensor, block_rows: int, block_cols: int, sparsity:
         raise ValueError(f"block_mask: block size must be at least 1 x 1, got {block_rows} x {block_cols}")
     s = _check_sparsity("block_mask", sparsity)
     w = _as_matrix("block_mask", weight)
-    m = _magnitudes("block_mask", w)
+    m = _magnitudes("block_mask", w).to(torch.float64)  # squared norms are summed in double, as in C++
     rows, cols = m.shape
     tr, tc = -(-rows // block_rows), -(-cols // block_cols)
     keep = kept_count(tr * tc, s)

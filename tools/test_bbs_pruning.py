@@ -136,6 +136,26 @@ class MaskTest(unittest.TestCase):
                         got = bp.bank_balanced_mask(w, bank_size, k)
                         self.check(got, ref_banks(w, bank_size, k), f"{rows}x{cols} bank {bank_size} k {k}")
 
+    def test_larger_matrices_match_a_stable_sort(self):
+        # A second, vectorised reference for sizes the loops are too slow for: a stable sort of
+        # -|w| ranks equal magnitudes in position order.
+        def by_sort(score, keep):
+            order = torch.sort(-score, dim=-1, stable=True).indices[..., :keep]
+            return torch.zeros(score.shape, dtype=torch.bool).scatter_(-1, order, True)
+
+        for seed, w in enumerate((tie_heavy(96, 320, 1), gaussian(96, 320, 2), tie_heavy(33, 1000, 3) / 8)):
+            m = w.double().abs()
+            for bank_size, k in ((16, 3), (64, 8), (32, 31), (320, 40)):
+                if w.shape[1] % bank_size == 0:
+                    want = by_sort(m.reshape(w.shape[0], -1, bank_size), k).reshape(w.shape)
+                else:
+                    want = ref_banks(w, bank_size, k)
+                self.check(bp.bank_balanced_mask(w, bank_size, k), want, f"matrix {seed} bank {bank_size} k {k}")
+            for s in (0.5, 0.875, 0.99):
+                want = by_sort(m.reshape(-1), bp.kept_count(w.numel(), s)).reshape(w.shape)
+                self.check(bp.unstructured_mask(w, s), want, f"matrix {seed} global {s}")
+                self.check(bp.row_mask(w, s), by_sort(m, bp.kept_count(w.shape[1], s)), f"matrix {seed} rows {s}")
+
     def test_bank_counts_and_partial_bank(self):
         w = gaussian(6, 21, 3)  # banks of 8: 8, 8 and a partial bank of 5
         for k in (0, 2, 5, 6, 8):
