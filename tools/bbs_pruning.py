@@ -305,14 +305,15 @@ def cubic_sparsity(step: int, initial: float, final: float, begin_step: int, end
     return float(final + (initial - final) * (1.0 - progress) ** 3)
 
 
-_RNN_WEIGHT = re.compile(r"weight_(ih|hh)_l\d+(_reverse)?$")
+_RNN_WEIGHT = re.compile(r"weight_(ih|hh|hr)_l\d+(_reverse)?$")
 
 
 def prunable_parameters(model: torch.nn.Module) -> List[Tuple[str, torch.nn.Parameter]]:
-    """The weights bbs runs as BBS matrices: LSTM / GRU / RNN weight_ih_l* and weight_hh_l*,
-    Linear weights, and Conv1d/2d/3d weights of ungrouped convolutions (pointwise and k x k; a
-    depthwise or other grouped convolution keeps dense weights, as bbs's depthwise layer does).
-    Biases, norms and embeddings are left dense. Returns (qualified name, parameter) pairs."""
+    """The weights bbs runs as BBS matrices: LSTM / GRU / RNN weight_ih_l*, weight_hh_l* (and an
+    LSTM projection's weight_hr_l*), each pruned as its own matrix; Linear weights; and Conv1d/2d/3d
+    weights of ungrouped convolutions (pointwise and k x k; a depthwise or other grouped
+    convolution keeps dense weights, as bbs's depthwise layer does). Biases, norms and embeddings
+    are left dense. Returns (qualified name, parameter) pairs in module order."""
     chosen: List[Tuple[str, torch.nn.Parameter]] = []
     for module_name, module in model.named_modules():
         prefix = module_name + "." if module_name else ""

@@ -263,6 +263,10 @@ class PrunerTest(unittest.TestCase):
         names = [n for n, _ in bp.prunable_parameters(TinyLstm())]
         self.assertEqual(names, ["lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.weight_ih_l1", "lstm.weight_hh_l1",
                                  "conv.weight", "head.weight"])
+        projected = torch.nn.LSTM(4, 8, proj_size=3, bidirectional=True)
+        self.assertEqual([n for n, _ in bp.prunable_parameters(projected)],
+                         [n for n, _ in projected.named_parameters() if n.startswith("weight_")])
+        self.assertIn("weight_hr_l0_reverse", dict(bp.prunable_parameters(projected)))
 
     def train(self, method, **kw):
         model = TinyLstm()
