@@ -18,9 +18,9 @@ that both sides check:
   lower tile in row-major tile order.
 
 Kept counts use ``BankConfig::from_sparsity``'s rounding (nearest, halves up, at least 1 below
-sparsity 1): see ``kept_count`` and ``bank_config_from_sparsity``. Magnitudes are compared in
-float64, as in C++. NaN or infinite weights raise ValueError (C++ throws value_error), and so do
-bad configurations (C++ config_error).
+sparsity 1): see ``kept_count`` and ``bank_config_from_sparsity``. Magnitudes are ordered exactly
+as C++ orders their double values. NaN or infinite weights raise ValueError (C++ throws
+value_error), and so do bad configurations (C++ config_error).
 
 A weight with more than two dimensions is pruned as the matrix ``w.reshape(w.shape[0], -1)``: a
 convolution weight (out, in / groups, kh, kw) becomes (out, in / groups * kh * kw), the weight
@@ -338,8 +338,9 @@ class GradualPruner:
     nnz_per_bank by bank_config_from_sparsity, so it moves in steps of 1 / bank_size), 'unstructured'
     (global within each parameter), 'row', or 'block' (block = (rows, cols)). ``step()`` re-applies
     the masks after every optimizer step, so pruned weights stay exactly zero. Since pruned weights
-    are zero they rank below every nonzero weight at the next update, and the final masks are what
-    bbs's C++ pruning computes on the final weights. A weight of more than two dimensions (a
+    are zero they rank below every nonzero weight at the next update, and, as long as no kept
+    weight is exactly zero, the final masks are what bbs's C++ pruning computes on the final
+    weights (fine-tuning after end_step included). A weight of more than two dimensions (a
     convolution) is pruned as the matrix reshape(out, -1); see the module docstring.
 
     Typical loop::
@@ -432,7 +433,7 @@ class GradualPruner:
     def apply_masks(self) -> None:
         """Zeroes the pruned weights (call after every optimizer step; step() does)."""
         for name, p in self.parameters:
-            p.mul_(self.masks[name].to(p.dtype))
+            p.masked_fill_(~self.masks[name], 0.0)
 
     def step(self) -> float:
         """Advances one training step: recomputes the masks if the schedule says so, then applies

@@ -184,6 +184,13 @@ class MaskTest(unittest.TestCase):
                         self.check(bp.block_mask(w, br, bc, s), ref_blocks(w, br, bc, bp.kept_count(tiles, s)),
                                    f"{what} block {br}x{bc}")
 
+    def test_empty_matrices(self):
+        for shape in ((0, 5), (3, 0), (0, 0)):
+            w = torch.zeros(shape)
+            for mask in (bp.bank_balanced_mask(w, 4, 2), bp.unstructured_mask(w, 0.5), bp.row_mask(w, 0.5),
+                         bp.block_mask(w, 2, 2, 0.5)):
+                self.assertEqual(tuple(mask.shape), shape)
+
     def test_kept_counts(self):
         w = gaussian(12, 20, 5)
         self.assertEqual(int(bp.unstructured_mask(w, 0.75).sum()), 60)
