@@ -4,6 +4,7 @@
 // masks tools/bbs_pruning.py (PyTorch) computed for the shared matrices in test/data/masks.
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <map>
 #include <numeric>
 #include <sstream>
