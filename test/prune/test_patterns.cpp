@@ -1,8 +1,11 @@
 // Tests for the comparison pruning patterns (prune/patterns.hpp): each mask against a plain
 // full-sort reference, kept counts, deterministic ties, retained magnitude, errors, and the
-// paper's ordering unstructured >= per row >= bank-balanced >= block at equal density.
+// paper's ordering unstructured >= per row >= bank-balanced >= block at equal density, and the
+// masks tools/bbs_pruning.py (PyTorch) computed for the shared matrices in test/data/masks.
 #include <algorithm>
 #include <cmath>
+#include <exception>
+#include <map>
 #include <numeric>
 #include <sstream>
 #include <string>
@@ -469,4 +472,123 @@ TEST_CASE("the report prints as an aligned table", "[prune][patterns]") {
     CHECK(rows[i].find(report[i - 1].pattern) == 0);
   }
   CHECK(rows[3].find("0.1250") != std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared matrices: the masks tools/bbs_pruning.py (PyTorch) computed for them, written by
+// tools/make_mask_fixtures.py into test/data/masks, must be exactly the C++ masks.
+
+namespace {
+
+std::string mask_fixture(const std::string& name) { return std::string(BBS_TEST_DATA_DIR) + "/masks/" + name; }
+
+PruneMask as_mask(const bbs::NpyArray& a) { return a.matrix<double>().array() != 0.0; }
+
+/// Reads "<prefix><integer>" at the front of `rest` and drops it; false if absent.
+bool take_integer(std::string& rest, const std::string& prefix, Index& value) {
+  if (rest.compare(0, prefix.size(), prefix) != 0) return false;
+  std::size_t used = 0;
+  try {
+    value = static_cast<Index>(std::stoll(rest.substr(prefix.size()), &used));
+  } catch (const std::exception&) {
+    return false;
+  }
+  rest.erase(0, prefix.size() + used);
+  return used > 0;
+}
+
+/// Reads "<prefix><decimal>" making up all of `rest`; false if absent or followed by more.
+bool take_sparsity(const std::string& rest, const std::string& prefix, double& value) {
+  if (rest.compare(0, prefix.size(), prefix) != 0) return false;
+  std::size_t used = 0;
+  try {
+    value = std::stod(rest.substr(prefix.size()), &used);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return used > 0 && prefix.size() + used == rest.size();
+}
+
+}  // namespace
+
+TEST_CASE("Python and C++ masks are equal on shared matrices", "[prune][patterns][python]") {
+  const std::vector<std::string> matrices = {"ties", "tall", "wide", "gaussian", "zeros"};
+  Index compared_total = 0;
+  for (const std::string& matrix : matrices) {
+    const auto arrays = bbs::read_npz(mask_fixture(matrix + ".npz"));
+    REQUIRE(!arrays.empty());
+    REQUIRE(arrays.front().first == "w");
+    const MatrixXd w = arrays.front().second.matrix<double>();
+    const Eigen::MatrixXf wf = arrays.front().second.matrix<float>();
+    REQUIRE(wf.cast<double>() == w);  // every fixture is exact in float, so prune<float> sees the same weights
+    std::map<std::string, Index> compared;
+    for (std::size_t i = 1; i < arrays.size(); ++i) {
+      const std::string& name = arrays[i].first;
+      INFO(matrix << ".npz: " << name);
+      const PruneMask want = as_mask(arrays[i].second);
+      REQUIRE(want.rows() == w.rows());
+      REQUIRE(want.cols() == w.cols());
+      Index bank = 0, k = 0, br = 0, bc = 0;
+      double s = 0.0;
+      std::string rest = name;
+      if (take_integer(rest, "bbs_b", bank) && take_integer(rest, "_k", k) && rest.empty()) {
+        const bbs::BankConfig cfg(bank, k);
+        CHECK(same(bbs::bank_balanced_mask(w, cfg), want));
+        // bbs::prune stores exactly the masked entries, with their values and signs (negative zeros too).
+        Index stored = 0;
+        bool values_match = true, inside_mask = true;
+        bbs::prune<float>(wf, cfg).forEach([&](Index r, Index c, float value) {
+          ++stored;
+          inside_mask = inside_mask && want(r, c);
+          values_match = values_match && value == wf(r, c) && std::signbit(value) == std::signbit(wf(r, c));
+        });
+        CHECK(inside_mask);
+        CHECK(values_match);
+        CHECK(stored == want.count());
+        ++compared["bbs"];
+      } else if (take_sparsity(name, "unstructured_s", s)) {
+        CHECK(same(bbs::unstructured_mask(w, s), want));
+        ++compared["unstructured"];
+      } else if (take_sparsity(name, "row_s", s)) {
+        CHECK(same(bbs::unstructured_row_mask(w, s), want));
+        ++compared["row"];
+      } else if (take_integer(rest, "block_r", br) && take_integer(rest, "_c", bc) && take_sparsity(rest, "_s", s)) {
+        CHECK(same(bbs::block_mask(w, br, bc, s), want));
+        ++compared["block"];
+      } else {
+        FAIL("unknown mask name");
+      }
+    }
+    INFO(matrix << ".npz");
+    CHECK(compared["bbs"] >= 5);  // the test cannot pass by comparing nothing
+    CHECK(compared["unstructured"] >= 3);
+    CHECK(compared["row"] >= 3);
+    CHECK(compared["block"] >= 3);
+    compared_total += static_cast<Index>(arrays.size()) - 1;
+  }
+  CHECK(compared_total >= 100);
+}
+
+TEST_CASE("Python and C++ round kept counts alike", "[prune][patterns][python]") {
+  const auto arrays = bbs::read_npz(mask_fixture("rounding.npz"));
+  REQUIRE(arrays.size() == 2);
+  REQUIRE(arrays[0].first == "from_sparsity");
+  REQUIRE(arrays[1].first == "kept_count");
+  const MatrixXd from_sparsity = arrays[0].second.matrix<double>();
+  const MatrixXd kept = arrays[1].second.matrix<double>();
+  REQUIRE(from_sparsity.cols() == 3);
+  REQUIRE(kept.cols() == 3);
+  CHECK(from_sparsity.rows() >= 100);
+  CHECK(kept.rows() >= 100);
+  for (Index i = 0; i < from_sparsity.rows(); ++i) {
+    const auto bank = static_cast<Index>(from_sparsity(i, 0));
+    INFO("bank " << bank << " sparsity " << from_sparsity(i, 1));
+    CHECK(bbs::BankConfig::from_sparsity(bank, from_sparsity(i, 1)).nnz_per_bank ==
+          static_cast<Index>(from_sparsity(i, 2)));
+  }
+  for (Index i = 0; i < kept.rows(); ++i) {
+    const auto n = static_cast<Index>(kept(i, 0));
+    INFO("n " << n << " sparsity " << kept(i, 1));
+    CHECK(bbs::detail::kept_count(n, kept(i, 1)) == static_cast<Index>(kept(i, 2)));
+  }
 }
