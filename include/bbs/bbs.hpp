@@ -71,6 +71,13 @@
 #include "bbs/io/csb_file.hpp"
 #include "bbs/io/npy.hpp"
 
+// Layers: LSTM, GRU, convolution, pooling and linear layers on the kernel dispatch (never a backend).
+#include "bbs/nn/fixed_activation.hpp"
+#include "bbs/nn/elementwise.hpp"
+#include "bbs/nn/recurrent.hpp"
+#include "bbs/nn/lstm.hpp"
+#include "bbs/nn/gru.hpp"
+
 // Optional integrations, enabled when their headers are found.
 #if !defined(BBS_NO_XTENSOR) && __has_include(<xtensor/xtensor.hpp>)
 #include "bbs/xtensor/xtensor.hpp"
