@@ -12,51 +12,20 @@ namespace {
 using bbs::index;
 using bbs_test::fixture;
 using bbs_test::fixture_columns;
+using bbs_test::RecurrentCase;
+using bbs_test::state_blocks;
+using bbs_test::load_weights;
+using bbs_test::float_tolerance;
+using bbs_test::fixed_tolerance;
+using bbs_test::widest_input_of;
+using bbs_test::output_size_of;
 using Q = bbs::fixed16<12>;
-
-struct RecurrentCase {
-  std::string name;
-  index layers;
-  bool bidirectional;
-  index batch;
-  bbs::BankConfig config;  // nnz_per_bank == bank_size: dense
-};
 
 std::vector<RecurrentCase> lstm_cases() {
   return {{"lstm_dense", 2, true, 3, bbs::BankConfig(4, 4)},
-          {"lstm_proj", 2, false, 2, bbs::BankConfig(4, 4)},
+          {"lstm_proj", 2, false, 2, bbs::BankConfig(4, 4), true},
           {"lstm_pruned", 2, true, 2, bbs::BankConfig(8, 2)},
-          {"lstm_pruned_proj", 1, false, 1, bbs::BankConfig(8, 2)}};
-}
-
-std::vector<bbs::nn::RecurrentDenseWeights> load_weights(const RecurrentCase& c, bool projection) {
-  std::vector<bbs::nn::RecurrentDenseWeights> w;
-  for (index l = 0; l < c.layers; ++l) {
-    for (index d = 0; d < (c.bidirectional ? 2 : 1); ++d) {
-      const std::string suffix = "_l" + std::to_string(l) + (d == 1 ? "_reverse" : "");
-      bbs::nn::RecurrentDenseWeights lw;
-      lw.weight_ih = fixture(c.name, "weight_ih" + suffix);
-      lw.weight_hh = fixture(c.name, "weight_hh" + suffix);
-      lw.bias_ih = bbs_test::fixture_vector(c.name, "bias_ih" + suffix);
-      lw.bias_hh = bbs_test::fixture_vector(c.name, "bias_hh" + suffix);
-      if (projection) lw.weight_hr = fixture(c.name, "weight_hr" + suffix);
-      w.push_back(lw);
-    }
-  }
-  return w;
-}
-
-bool has_projection(const RecurrentCase& c) { return c.name.find("proj") != std::string::npos; }
-
-/// PyTorch's (L * D, B, F) state as one F x B matrix per layer and direction.
-template <typename A>
-std::vector<bbs::nn::Matrix<A>> state_blocks(const std::string& case_name, const std::string& array, index batch) {
-  const Eigen::MatrixXf all = fixture_columns(case_name, array);
-  std::vector<bbs::nn::Matrix<A>> blocks;
-  for (index s = 0; s < all.cols() / batch; ++s) {
-    blocks.push_back(bbs_test::to_activations<A>(all.middleCols(s * batch, batch)));
-  }
-  return blocks;
+          {"lstm_pruned_proj", 1, false, 1, bbs::BankConfig(8, 2), true}};
 }
 
 template <typename T, typename Backend>
@@ -78,7 +47,7 @@ struct LstmResult {
 template <typename T, typename Backend>
 LstmResult run_lstm(const RecurrentCase& c) {
   using A = bbs::activation_t<T>;
-  const auto lstm = bbs::nn::Lstm<T, Backend>::from_dense(load_weights(c, has_projection(c)), c.layers,
+  const auto lstm = bbs::nn::Lstm<T, Backend>::from_dense(load_weights(c), c.layers,
                                                          c.bidirectional, c.config);
   auto state = initial_state<T, Backend>(c);
   const auto x = bbs_test::to_activations<A>(fixture_columns(c.name, "input"));
@@ -102,32 +71,6 @@ double difference_from_pytorch(const RecurrentCase& c, const LstmResult& r) {
     worst = std::max(worst, bbs_test::max_abs_difference(r.c[i], cn[i].cast<double>()));
   }
   return worst;
-}
-
-/// Float tolerance against PyTorch: both sides sum each gate's n = input + output + 2 terms in
-/// float (error <= dot_error_bound(n) relative to the magnitudes, which are O(1) here: |x| and
-/// |h| about 1, |w| below 1 / sqrt(hidden)); sigmoid and tanh are 1-Lipschitz, and the error of
-/// a frame feeds the next through h and c: twice the bound (both sides) per frame and layer.
-double float_tolerance(const RecurrentCase& c, index input, index output, index frames) {
-  const index n = input + output + 2;
-  return 2.0 * static_cast<double>(frames * c.layers) * bbs::dot_error_bound<float>(n);
-}
-
-/// fixed16<F> tolerance against PyTorch: every weight, input and bias is rounded to half a step
-/// and each moves a gate by at most that (|x|, |h|, |w| <= 1), each product and activation
-/// rounds once more; the gates are 1-Lipschitz and f < 1 keeps the state error from growing:
-/// half a step per term and rounding, per layer.
-double fixed_tolerance(const RecurrentCase& c, index input, index output) {
-  return Q::resolution / 2 * static_cast<double>((input + output + 8) * c.layers);
-}
-
-index output_size_of(const RecurrentCase& c) {
-  return has_projection(c) ? fixture(c.name, "weight_hr_l0").rows() : fixture(c.name, "weight_hh_l0").cols();
-}
-
-/// Rows of the widest layer input: the input, or both directions' outputs of a layer below.
-index widest_input_of(const RecurrentCase& c) {
-  return std::max(fixture(c.name, "weight_ih_l0").cols(), c.layers > 1 ? fixture(c.name, "weight_ih_l1").cols() : 0);
 }
 
 }  // namespace
@@ -185,7 +128,7 @@ TEST_CASE("LSTM streaming frame by frame gives the whole-sequence result", "[nn]
     using T = decltype(value_tag);
     using A = bbs::activation_t<T>;
     using Backend = bbs::backend::reference;
-    const auto lstm = bbs::nn::Lstm<T, Backend>::from_dense(load_weights(c, has_projection(c)), c.layers,
+    const auto lstm = bbs::nn::Lstm<T, Backend>::from_dense(load_weights(c), c.layers,
                                                            c.bidirectional, c.config);
     const auto xs = bbs_test::to_activations<A>(fixture_columns(c.name, "input"));
     auto whole_state = initial_state<T, Backend>(c);
@@ -247,7 +190,7 @@ TEST_CASE("LSTM in bfloat16 weights stays within the storage rounding of float",
 TEST_CASE("LSTM shape errors say what was expected and what was found", "[nn][lstm][errors]") {
   using Cell = bbs::nn::LstmCell<float, bbs::backend::reference>;
   const RecurrentCase c = lstm_cases()[1];  // lstm_proj: input 6, hidden 8, proj 5, 2 layers
-  const auto weights = load_weights(c, true);
+  const auto weights = load_weights(c);
   const auto lstm = bbs::nn::Lstm<float, bbs::backend::reference>::from_dense(weights, 2, false, c.config);
   auto state = lstm.zero_state(2);
 
@@ -285,7 +228,7 @@ TEST_CASE("LSTM shape errors say what was expected and what was found", "[nn][ls
                        "2 cells, expected num_layers 3 x directions 1 = 3");
 
   const auto bidirectional = bbs::nn::Lstm<float, bbs::backend::reference>::from_dense(
-      load_weights(lstm_cases()[0], false), 2, true, lstm_cases()[0].config);
+      load_weights(lstm_cases()[0]), 2, true, lstm_cases()[0].config);
   auto bstate = bidirectional.zero_state(1);
   BBS_CHECK_THROWS_CONTAINING(bidirectional.step(Eigen::MatrixXf::Zero(6, 1), bstate), bbs::config_error,
                        "step() needs a unidirectional stack");
