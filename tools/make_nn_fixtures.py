@@ -6,10 +6,11 @@ Run by hand with Debian's interpreter, which has python3-torch and numpy:
 CI never runs it; the .npy files it writes are committed (a few hundred KB).
 
 Every case is a seeded PyTorch module in eval mode, its weights, inputs and outputs. Every array
-is written 2-D float32 (bbs::load_npy reads 2-D arrays): vectors as 1 x n, 3-D and 4-D tensors
-flattened to (product of the leading dimensions) x (last dimension), C order, so an NCHW tensor
-reads back as NCHW memory and a (T, B, F) sequence as bbs's features x (T * B) column-major
-matrix transposed.
+is written 2-D float32 (bbs::load_npy reads 2-D arrays): vectors as 1 x n, convolution weights
+as out_channels x (in_channels / groups * k * k) (PyTorch's flattening, which bbs uses), other
+3-D and 4-D tensors flattened to (product of the leading dimensions) x (last dimension), C
+order, so an NCHW tensor reads back as NCHW memory and a (T, B, F) sequence as bbs's
+features x (T * B) column-major matrix transposed.
 
 Pruned cases: the bank-balanced mask is computed here in numpy (mask_bank_balanced, written
 independently of bbs::prune: per row, per bank of consecutive columns, keep the k entries of
@@ -26,7 +27,9 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "da
 
 def save(case, name, array):
     a = np.asarray(array.detach().numpy() if torch.is_tensor(array) else array, dtype=np.float32)
-    if a.ndim == 0:
+    if name.endswith("weight") and a.ndim == 4:
+        a = a.reshape(a.shape[0], -1)  # a convolution weight: out_channels x (in * k * k)
+    elif a.ndim == 0:
         a = a.reshape(1, 1)
     elif a.ndim == 1:
         a = a.reshape(1, -1)

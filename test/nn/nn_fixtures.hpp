@@ -74,7 +74,7 @@ struct RecurrentCase {
   index layers;
   bool bidirectional;
   index batch;
-  bbs::BankConfig config;  // nnz_per_bank == bank_size: dense
+  bbs::BankConfig config;   // nnz_per_bank == bank_size: dense
   bool projection = false;  // LSTM with proj_size: weight_hr_l* fixtures
 };
 

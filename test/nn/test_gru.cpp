@@ -34,7 +34,8 @@ GruResult run_gru(const RecurrentCase& c) {
   const auto gru = bbs::nn::Gru<T, Backend>::from_dense(bbs_test::load_weights(c), c.layers, c.bidirectional, c.config);
   auto state = initial_state<T, Backend>(c);
   GruResult r;
-  r.output = bbs_test::to_double<A>(gru.forward(bbs_test::to_activations<A>(fixture_columns(c.name, "input")), c.batch, state));
+  r.output = bbs_test::to_double<A>(
+      gru.forward(bbs_test::to_activations<A>(fixture_columns(c.name, "input")), c.batch, state));
   for (const auto& s : state) r.h.push_back(bbs_test::to_double<A>(s.h));
   return r;
 }
@@ -129,7 +130,8 @@ TEST_CASE("GRU shape errors say what was expected and what was found", "[nn][gru
                               "weight_hh (3 hidden x hidden) is 48 x 15, expected 48 x 16");
   bad = weights[0];
   bad.bias_hh = Eigen::VectorXf::Zero(47);
-  BBS_CHECK_THROWS_CONTAINING(Cell::from_dense(bad, c.config), bbs::shape_error, "bias_hh (3 hidden) is 47 x 1, expected 48 x 1");
+  BBS_CHECK_THROWS_CONTAINING(Cell::from_dense(bad, c.config), bbs::shape_error,
+                              "bias_hh (3 hidden) is 47 x 1, expected 48 x 1");
   bad = weights[0];
   bad.weight_hr = Eigen::MatrixXf::Zero(4, 16);
   BBS_CHECK_THROWS_CONTAINING(Cell::from_dense(bad, c.config), bbs::shape_error,

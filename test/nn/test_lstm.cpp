@@ -10,15 +10,15 @@
 namespace {
 
 using bbs::index;
+using bbs_test::fixed_tolerance;
 using bbs_test::fixture;
 using bbs_test::fixture_columns;
+using bbs_test::float_tolerance;
+using bbs_test::load_weights;
+using bbs_test::output_size_of;
 using bbs_test::RecurrentCase;
 using bbs_test::state_blocks;
-using bbs_test::load_weights;
-using bbs_test::float_tolerance;
-using bbs_test::fixed_tolerance;
 using bbs_test::widest_input_of;
-using bbs_test::output_size_of;
 using Q = bbs::fixed16<12>;
 
 std::vector<RecurrentCase> lstm_cases() {
@@ -47,8 +47,7 @@ struct LstmResult {
 template <typename T, typename Backend>
 LstmResult run_lstm(const RecurrentCase& c) {
   using A = bbs::activation_t<T>;
-  const auto lstm = bbs::nn::Lstm<T, Backend>::from_dense(load_weights(c), c.layers,
-                                                         c.bidirectional, c.config);
+  const auto lstm = bbs::nn::Lstm<T, Backend>::from_dense(load_weights(c), c.layers, c.bidirectional, c.config);
   auto state = initial_state<T, Backend>(c);
   const auto x = bbs_test::to_activations<A>(fixture_columns(c.name, "input"));
   LstmResult r;
@@ -128,8 +127,7 @@ TEST_CASE("LSTM streaming frame by frame gives the whole-sequence result", "[nn]
     using T = decltype(value_tag);
     using A = bbs::activation_t<T>;
     using Backend = bbs::backend::reference;
-    const auto lstm = bbs::nn::Lstm<T, Backend>::from_dense(load_weights(c), c.layers,
-                                                           c.bidirectional, c.config);
+    const auto lstm = bbs::nn::Lstm<T, Backend>::from_dense(load_weights(c), c.layers, c.bidirectional, c.config);
     const auto xs = bbs_test::to_activations<A>(fixture_columns(c.name, "input"));
     auto whole_state = initial_state<T, Backend>(c);
     const auto whole = lstm.forward(xs, c.batch, whole_state);
@@ -195,41 +193,41 @@ TEST_CASE("LSTM shape errors say what was expected and what was found", "[nn][ls
   auto state = lstm.zero_state(2);
 
   BBS_CHECK_THROWS_CONTAINING(lstm.forward(Eigen::MatrixXf::Zero(7, 4), 2, state), bbs::shape_error,
-                       "the input has 7 rows, expected input_size 6");
+                              "the input has 7 rows, expected input_size 6");
   BBS_CHECK_THROWS_CONTAINING(lstm.forward(Eigen::MatrixXf::Zero(6, 5), 2, state), bbs::shape_error,
-                       "the sequence has 5 columns, expected a multiple of the batch 2");
+                              "the sequence has 5 columns, expected a multiple of the batch 2");
   BBS_CHECK_THROWS_CONTAINING(lstm.forward(Eigen::MatrixXf::Zero(6, 4), 0, state), bbs::shape_error,
-                       "batch is 0, expected at least 1");
+                              "batch is 0, expected at least 1");
   BBS_CHECK_THROWS_CONTAINING(lstm.forward(Eigen::MatrixXf::Zero(6, 3), 3, state), bbs::shape_error,
-                       "state h (output size x batch) is 5 x 2, expected 5 x 3");
+                              "state h (output size x batch) is 5 x 2, expected 5 x 3");
   auto short_state = state;
   short_state.pop_back();
   BBS_CHECK_THROWS_CONTAINING(lstm.forward(Eigen::MatrixXf::Zero(6, 4), 2, short_state), bbs::shape_error,
-                       "the state has 1 entries, expected 2 (layers x directions)");
+                              "the state has 1 entries, expected 2 (layers x directions)");
 
   auto bad = weights[0];
   bad.weight_hh = Eigen::MatrixXf::Zero(32, 8);  // needs proj_size 5 columns
   BBS_CHECK_THROWS_CONTAINING(Cell::from_dense(bad, c.config), bbs::shape_error,
-                       "weight_hh (4 hidden x output size) is 32 x 8, expected 32 x 5");
+                              "weight_hh (4 hidden x output size) is 32 x 8, expected 32 x 5");
   bad = weights[0];
   bad.bias_hh = Eigen::VectorXf::Zero(31);
   BBS_CHECK_THROWS_CONTAINING(Cell::from_dense(bad, c.config), bbs::shape_error,
-                       "bias_ih has 32 entries and bias_hh 31");
+                              "bias_ih has 32 entries and bias_hh 31");
   bad = weights[0];
   bad.weight_ih = Eigen::MatrixXf::Zero(30, 6);
   BBS_CHECK_THROWS_CONTAINING(Cell::from_dense(bad, c.config), bbs::shape_error,
-                       "weight_ih has 30 rows, expected a positive multiple of 4");
+                              "weight_ih has 30 rows, expected a positive multiple of 4");
 
   // Layers whose sizes do not chain: layer 1 reads 5 rows (proj 5), give it a cell reading 6.
   std::vector<Cell> cells{Cell::from_dense(weights[0], c.config), Cell::from_dense(weights[0], c.config)};
   BBS_CHECK_THROWS_CONTAINING((bbs::nn::Lstm<float, bbs::backend::reference>(cells, 2, false)), bbs::shape_error,
-                       "layer 1 direction 0 has input size 6, expected 5");
+                              "layer 1 direction 0 has input size 6, expected 5");
   BBS_CHECK_THROWS_CONTAINING((bbs::nn::Lstm<float, bbs::backend::reference>(cells, 3, false)), bbs::config_error,
-                       "2 cells, expected num_layers 3 x directions 1 = 3");
+                              "2 cells, expected num_layers 3 x directions 1 = 3");
 
-  const auto bidirectional = bbs::nn::Lstm<float, bbs::backend::reference>::from_dense(
-      load_weights(lstm_cases()[0]), 2, true, lstm_cases()[0].config);
+  const auto bidirectional = bbs::nn::Lstm<float, bbs::backend::reference>::from_dense(load_weights(lstm_cases()[0]), 2,
+                                                                                       true, lstm_cases()[0].config);
   auto bstate = bidirectional.zero_state(1);
   BBS_CHECK_THROWS_CONTAINING(bidirectional.step(Eigen::MatrixXf::Zero(6, 1), bstate), bbs::config_error,
-                       "step() needs a unidirectional stack");
+                              "step() needs a unidirectional stack");
 }

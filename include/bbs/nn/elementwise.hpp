@@ -42,6 +42,11 @@ struct elementwise {
   static A relu(A x) { return x > A(0) ? x : A(0); }
   static A relu6(A x) { return std::min(std::max(x, A(0)), A(6)); }
   static bool less(A a, A b) { return a < b; }
+  /// Dot products outside the kernels (depthwise convolution) sum in A, starting from the bias.
+  using sum_type = A;
+  static sum_type start_sum(A bias) { return bias; }
+  static sum_type add_product(sum_type acc, A w, A x) { return acc + w * x; }
+  static A finish_sum(sum_type acc) { return acc; }
   /// The mean of n values given their sum (average pooling).
   static A mean(double sum, index n) { return static_cast<A>(sum / static_cast<double>(n)); }
   static double accumulate(double acc, A v) { return acc + static_cast<double>(v); }
@@ -58,7 +63,8 @@ struct elementwise<fixed16<F>> {
   /// A Q(2F) int64 product (sum) back to Q(F): round half up, saturate.
   static A from_product(std::int64_t p) {
     if (F == 0) return A::from_raw(fixed_rules::saturate(p));
-    return A::from_raw(fixed_rules::saturate(fixed_rules::floor_shift(p, F) + (fixed_rules::floor_shift(p, F - 1) & 1)));
+    return A::from_raw(
+        fixed_rules::saturate(fixed_rules::floor_shift(p, F) + (fixed_rules::floor_shift(p, F - 1) & 1)));
   }
   static std::int64_t raw(A v) { return v.raw(); }
   static A multiply(A a, A b) { return from_product(raw(a) * raw(b)); }
@@ -73,6 +79,13 @@ struct elementwise<fixed16<F>> {
     return A::from_raw(static_cast<std::int16_t>(std::min<std::int64_t>(std::max<std::int64_t>(x.raw(), 0), six)));
   }
   static bool less(A a, A b) { return a < b; }
+  /// Dot products outside the kernels sum exact Q(2F) products in int64 (no wrap-around for any
+  /// realistic length: 2^33 products of int16), starting from the bias shifted to Q(2F), and
+  /// round once at the end.
+  using sum_type = std::int64_t;
+  static sum_type start_sum(A bias) { return raw(bias) * (std::int64_t(1) << F); }
+  static sum_type add_product(sum_type acc, A w, A x) { return acc + raw(w) * raw(x); }
+  static A finish_sum(sum_type acc) { return from_product(acc); }
   /// sum / n from the exact raw sum, rounded half up (floor((2 sum + n) / 2n)), saturated.
   static A mean(double raw_sum, index n) {
     const auto s = static_cast<std::int64_t>(raw_sum);

@@ -37,7 +37,7 @@ class GruCell {
       : w_ih_(std::move(weight_ih)), w_hh_(std::move(weight_hh)), b_ih_(std::move(bias_ih)), b_hh_(std::move(bias_hh)) {
     if (w_ih_.rows() % 3 != 0 || w_ih_.rows() == 0) {
       bbs::detail::throw_error<shape_error>("GruCell: weight_ih has ", w_ih_.rows(),
-                                       " rows, expected a positive multiple of 3 (gates r, z, n)");
+                                            " rows, expected a positive multiple of 3 (gates r, z, n)");
     }
     const index h = hidden_size();
     detail::require_shape(w_hh_, 3 * h, h, "GruCell", "weight_hh (3 hidden x hidden)");
@@ -50,7 +50,7 @@ class GruCell {
   static GruCell from_dense(const RecurrentDenseWeights& w, const BankConfig& cfg) {
     if (w.weight_hr.size() != 0) {
       bbs::detail::throw_error<shape_error>("GruCell: weight_hr is ", w.weight_hr.rows(), " x ", w.weight_hr.cols(),
-                                       ", expected empty (a GRU has no projection)");
+                                            ", expected empty (a GRU has no projection)");
     }
     return GruCell(detail::prune_to<T>(w.weight_ih, cfg), detail::prune_to<T>(w.weight_hh, cfg),
                    detail::to_activations<activation_type>(w.bias_ih.cast<double>()),
@@ -76,15 +76,14 @@ class GruCell {
     const index frames = detail::frames_of(xs.cols(), batch, "GruCell");
     if (xs.rows() != input_size()) {
       bbs::detail::throw_error<shape_error>("GruCell: the input has ", xs.rows(), " rows, expected input_size ",
-                                       input_size());
+                                            input_size());
     }
     detail::require_shape(state.h, hidden_size(), batch, "GruCell", "state h (hidden size x batch)");
     const index h = hidden_size();
     const index g = 3 * h;
     const index columns = frames * batch;
     Matrix<activation_type> input_gates = b_ih_.replicate(1, columns);
-    detail::multiply_columns(Backend{}, w_ih_, columns, xs.data(), input_size(), scalar_t<T>(1), input_gates.data(),
-                             g);
+    detail::multiply_columns(Backend{}, w_ih_, columns, xs.data(), input_size(), scalar_t<T>(1), input_gates.data(), g);
     Matrix<activation_type> out(h, columns);
     Matrix<activation_type> hidden_gates(g, batch);
     for (index step = 0; step < frames; ++step) {

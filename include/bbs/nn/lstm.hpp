@@ -44,12 +44,12 @@ class LstmCell {
       : w_ih_(std::move(weight_ih)), w_hh_(std::move(weight_hh)), w_hr_(std::move(weight_hr)), bias_(std::move(bias)) {
     if (w_ih_.rows() % 4 != 0 || w_ih_.rows() == 0) {
       bbs::detail::throw_error<shape_error>("LstmCell: weight_ih has ", w_ih_.rows(),
-                                       " rows, expected a positive multiple of 4 (gates i, f, g, o)");
+                                            " rows, expected a positive multiple of 4 (gates i, f, g, o)");
     }
     const index h = hidden_size();
     if (has_projection() && w_hr_.cols() != h) {
       bbs::detail::throw_error<shape_error>("LstmCell: weight_hr is ", w_hr_.rows(), " x ", w_hr_.cols(), ", expected ",
-                                       "proj_size x hidden_size ", h);
+                                            "proj_size x hidden_size ", h);
     }
     detail::require_shape(w_hh_, 4 * h, output_size(), "LstmCell", "weight_hh (4 hidden x output size)");
     detail::require_shape(bias_, 4 * h, 1, "LstmCell", "the bias (4 hidden)");
@@ -60,7 +60,7 @@ class LstmCell {
   static LstmCell from_dense(const RecurrentDenseWeights& w, const BankConfig& cfg) {
     if (w.bias_ih.size() != w.bias_hh.size()) {
       bbs::detail::throw_error<shape_error>("LstmCell: bias_ih has ", w.bias_ih.size(), " entries and bias_hh ",
-                                       w.bias_hh.size(), ", expected the same (4 hidden)");
+                                            w.bias_hh.size(), ", expected the same (4 hidden)");
     }
     const Eigen::VectorXd bias = w.bias_ih.cast<double>() + w.bias_hh.cast<double>();
     BbsMatrix<T> w_hr = w.weight_hr.size() == 0 ? BbsMatrix<T>() : detail::prune_to<T>(w.weight_hr, cfg);
@@ -94,7 +94,7 @@ class LstmCell {
     const index frames = detail::frames_of(xs.cols(), batch, "LstmCell");
     if (xs.rows() != input_size()) {
       bbs::detail::throw_error<shape_error>("LstmCell: the input has ", xs.rows(), " rows, expected input_size ",
-                                       input_size());
+                                            input_size());
     }
     detail::require_shape(state.h, output_size(), batch, "LstmCell", "state h (output size x batch)");
     detail::require_shape(state.c, hidden_size(), batch, "LstmCell", "state c (hidden size x batch)");

@@ -1,7 +1,6 @@
-// What LSTM and GRU share: PyTorch-named dense weights of one direction of one layer, their
-// conversion to bank-balanced matrices of any value type, the kernel call that multiplies a
-// weight matrix by a block of columns, and the stack of layers and directions
-// (StackedRecurrent) that runs whole sequences or streams frame by frame.
+// What LSTM and GRU share: PyTorch-named dense weights of one direction of one layer, and the
+// stack of layers and directions (StackedRecurrent) that runs whole sequences or streams frame
+// by frame.
 //
 // Layout: a sequence of T frames of a batch of B is one column-major matrix of
 // features x (T * B), column t * B + b: exactly the memory of PyTorch's (T, B, features) tensor
@@ -12,7 +11,6 @@
 #error "Internal bbs header: include <bbs/bbs.hpp> instead."
 #endif
 
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -35,52 +33,13 @@ struct RecurrentDenseWeights {
 
 namespace detail {
 
-/// Prunes a dense float matrix to bank-balanced T: float and double directly, 16-bit types by
-/// pruning in float and quantizing the kept values (bbs::quantize's rounding rule).
-template <typename T>
-BbsMatrix<T> prune_to(const Eigen::MatrixXf& w, const BankConfig& cfg) {
-  if constexpr (std::is_same<T, float>::value) {
-    return prune<float>(w, cfg);
-  } else if constexpr (std::is_same<T, double>::value) {
-    return prune<double>(w.cast<double>(), cfg);
-  } else {
-    return quantize<T>(prune<float>(w, cfg)).value;
-  }
-}
-
-/// A float vector as activations of A (fixed point: rounded and saturated by fixed16's rule).
-template <typename A>
-Vector<A> to_activations(const Eigen::VectorXd& v) {
-  Vector<A> out(v.size());
-  for (index i = 0; i < v.size(); ++i) out(i) = elementwise<A>::from_float(v(i));
-  return out;
-}
-
-/// Y = A X + beta Y for n columns through the kernel dispatch (SpMV for one column, SpMM for more).
-template <typename Backend, typename T>
-void multiply_columns(Backend tag, const BbsMatrix<T>& a, index n, const activation_t<T>* x, index ldx,
-                      scalar_t<T> beta, activation_t<T>* y, index ldy) {
-  if (n == 1) {
-    kernel::spmv(tag, a.view(), scalar_t<T>(1), x, beta, y);
-  } else if (n > 1) {
-    kernel::spmm(tag, a.view(), n, scalar_t<T>(1), x, ldx, beta, y, ldy);
-  }
-}
-
-/// Throws shape_error unless m is rows x cols; `what` names the matrix and its owner.
-template <typename M>
-void require_shape(const M& m, index rows, index cols, const char* owner, const char* what) {
-  if (m.rows() != rows || m.cols() != cols) {
-    bbs::detail::throw_error<shape_error>(owner, ": ", what, " is ", m.rows(), " x ", m.cols(), ", expected ", rows, " x ", cols);
-  }
-}
-
 /// Frames in a sequence matrix of `columns` columns for a batch; shape_error if it does not divide.
 inline index frames_of(index columns, index batch, const char* owner) {
   if (batch < 1) bbs::detail::throw_error<shape_error>(owner, ": batch is ", batch, ", expected at least 1");
   if (columns % batch != 0) {
-    bbs::detail::throw_error<shape_error>(owner, ": the sequence has ", columns, " columns, expected a multiple of the batch ",
-                             batch, " (column t * batch + b)");
+    bbs::detail::throw_error<shape_error>(owner, ": the sequence has ", columns,
+                                          " columns, expected a multiple of the batch ", batch,
+                                          " (column t * batch + b)");
   }
   return columns / batch;
 }
@@ -104,25 +63,26 @@ class StackedRecurrent {
   /// and config_error for an empty stack or a count that is not layers * directions.
   StackedRecurrent(std::vector<Cell> cells, index num_layers, bool bidirectional)
       : cells_(std::move(cells)), layers_(num_layers), directions_(bidirectional ? 2 : 1) {
-    if (layers_ < 1) bbs::detail::throw_error<config_error>(Cell::name, " stack: ", layers_, " layers, expected at least 1");
+    if (layers_ < 1)
+      bbs::detail::throw_error<config_error>(Cell::name, " stack: ", layers_, " layers, expected at least 1");
     if (static_cast<index>(cells_.size()) != layers_ * directions_) {
-      bbs::detail::throw_error<config_error>(Cell::name, " stack: ", cells_.size(), " cells, expected num_layers ", layers_,
-                                        " x directions ", directions_, " = ", layers_ * directions_);
+      bbs::detail::throw_error<config_error>(Cell::name, " stack: ", cells_.size(), " cells, expected num_layers ",
+                                             layers_, " x directions ", directions_, " = ", layers_ * directions_);
     }
     for (index l = 0; l < layers_; ++l) {
       for (index d = 0; d < directions_; ++d) {
         const Cell& c = cell(l, d);
         if (c.hidden_size() != cell(0, 0).hidden_size() || c.output_size() != cell(0, 0).output_size()) {
           bbs::detail::throw_error<shape_error>(Cell::name, " stack: layer ", l, " direction ", d, " has hidden size ",
-                                           c.hidden_size(), " and output size ", c.output_size(), ", expected ",
-                                           cell(0, 0).hidden_size(), " and ", cell(0, 0).output_size(),
-                                           " like layer 0");
+                                                c.hidden_size(), " and output size ", c.output_size(), ", expected ",
+                                                cell(0, 0).hidden_size(), " and ", cell(0, 0).output_size(),
+                                                " like layer 0");
         }
         const index want = l == 0 ? cell(0, 0).input_size() : directions_ * cell(0, 0).output_size();
         if (c.input_size() != want) {
-          bbs::detail::throw_error<shape_error>(Cell::name, " stack: layer ", l, " direction ", d, " has input size ",
-                                           c.input_size(), ", expected ", want,
-                                           l == 0 ? " like direction 0" : " (directions x output size of the layer below)");
+          bbs::detail::throw_error<shape_error>(
+              Cell::name, " stack: layer ", l, " direction ", d, " has input size ", c.input_size(), ", expected ",
+              want, l == 0 ? " like direction 0" : " (directions x output size of the layer below)");
         }
       }
     }
@@ -179,8 +139,8 @@ class StackedRecurrent {
   Matrix<activation_type> step(const Matrix<activation_type>& x, State& state) const {
     if (directions_ != 1) {
       bbs::detail::throw_error<config_error>(Cell::name,
-                                        " stack: step() needs a unidirectional stack, this one has 2 directions; "
-                                        "run whole sequences with forward()");
+                                             " stack: step() needs a unidirectional stack, this one has 2 directions; "
+                                             "run whole sequences with forward()");
     }
     return forward(x, x.cols() == 0 ? 1 : x.cols(), state);
   }
@@ -189,7 +149,7 @@ class StackedRecurrent {
   void check_state(const State& state) const {
     if (static_cast<index>(state.size()) != layers_ * directions_) {
       bbs::detail::throw_error<shape_error>(Cell::name, " stack: the state has ", state.size(), " entries, expected ",
-                                       layers_ * directions_, " (layers x directions)");
+                                            layers_ * directions_, " (layers x directions)");
     }
   }
 

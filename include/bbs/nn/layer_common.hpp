@@ -1,0 +1,61 @@
+// What every layer shares: PyTorch's dense float weights to bank-balanced matrices of any value
+// type, float vectors to activations, the one place layers call the kernel dispatch
+// (multiply_columns), and shape checks whose messages say what was expected and what was found.
+#pragma once
+
+#ifndef BBS_UMBRELLA_INCLUDED
+#error "Internal bbs header: include <bbs/bbs.hpp> instead."
+#endif
+
+#include <type_traits>
+
+#include <Eigen/Core>
+
+namespace bbs {
+namespace nn {
+namespace detail {
+
+/// Prunes a dense float matrix to bank-balanced T: float and double directly, 16-bit types by
+/// pruning in float and quantizing the kept values (bbs::quantize's rounding rule).
+template <typename T>
+BbsMatrix<T> prune_to(const Eigen::MatrixXf& w, const BankConfig& cfg) {
+  if constexpr (std::is_same<T, float>::value) {
+    return prune<float>(w, cfg);
+  } else if constexpr (std::is_same<T, double>::value) {
+    return prune<double>(w.cast<double>(), cfg);
+  } else {
+    return quantize<T>(prune<float>(w, cfg)).value;
+  }
+}
+
+/// A float vector as activations of A (fixed point: rounded and saturated by fixed16's rule).
+template <typename A>
+Vector<A> to_activations(const Eigen::VectorXd& v) {
+  Vector<A> out(v.size());
+  for (index i = 0; i < v.size(); ++i) out(i) = elementwise<A>::from_float(v(i));
+  return out;
+}
+
+/// Y = A X + beta Y for n columns through the kernel dispatch (SpMV for one column, SpMM for more).
+template <typename Backend, typename T>
+void multiply_columns(Backend tag, const BbsMatrix<T>& a, index n, const activation_t<T>* x, index ldx,
+                      scalar_t<T> beta, activation_t<T>* y, index ldy) {
+  if (n == 1) {
+    kernel::spmv(tag, a.view(), scalar_t<T>(1), x, beta, y);
+  } else if (n > 1) {
+    kernel::spmm(tag, a.view(), n, scalar_t<T>(1), x, ldx, beta, y, ldy);
+  }
+}
+
+/// Throws shape_error unless m is rows x cols; `what` names the matrix and its owner.
+template <typename M>
+void require_shape(const M& m, index rows, index cols, const char* owner, const char* what) {
+  if (m.rows() != rows || m.cols() != cols) {
+    bbs::detail::throw_error<shape_error>(owner, ": ", what, " is ", m.rows(), " x ", m.cols(), ", expected ", rows,
+                                          " x ", cols);
+  }
+}
+
+}  // namespace detail
+}  // namespace nn
+}  // namespace bbs
