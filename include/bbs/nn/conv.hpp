@@ -153,34 +153,44 @@ class Conv2d {
     const index rows = in_ * k * k;
     const index pixels = ho * wo;
     const index columns = x.batch() * pixels;
-    // im2col: column (n, oy, ox), row c * k * k + ky * k + kx (PyTorch's weight order).
-    Matrix<activation_type> cols(rows, columns);
+    // im2col: column (n, oy, ox), row c * k * k + ky * k + kx (PyTorch's weight order). Each
+    // image's patches are gathered pixel-contiguous (reads and writes along rows of the image),
+    // then transposed into pixel columns in one blocked pass; for a 1 x 1 kernel the image
+    // itself is the pixels x channels matrix.
+    activation_type* cols = detail::scratch<activation_type>(0, rows * columns);
+    Matrix<activation_type> patches(k == 1 && g_.stride == 1 && g_.padding == 0 ? 0 : pixels, rows);
     for (index n = 0; n < x.batch(); ++n) {
-      for (index oy = 0; oy < ho; ++oy) {
-        for (index ox = 0; ox < wo; ++ox) {
-          activation_type* col = cols.data() + (n * pixels + oy * wo + ox) * rows;
-          for (index c = 0; c < in_; ++c) {
-            for (index ky = 0; ky < k; ++ky) {
+      const activation_type* image = x.data() + n * in_ * x.height() * x.width();
+      if (patches.size() == 0) {
+        detail::transpose_tiled(image, pixels, in_, cols + n * pixels * rows);
+        continue;
+      }
+      for (index c = 0; c < in_; ++c) {
+        for (index ky = 0; ky < k; ++ky) {
+          for (index kx = 0; kx < k; ++kx) {
+            activation_type* row = patches.data() + ((c * k + ky) * k + kx) * pixels;
+            for (index oy = 0; oy < ho; ++oy) {
               const index iy = oy * g_.stride - g_.padding + ky;
-              for (index kx = 0; kx < k; ++kx) {
+              const bool row_inside = iy >= 0 && iy < x.height();
+              for (index ox = 0; ox < wo; ++ox) {
                 const index ix = ox * g_.stride - g_.padding + kx;
-                const bool inside = iy >= 0 && iy < x.height() && ix >= 0 && ix < x.width();
-                col[(c * k + ky) * k + kx] = inside ? x(n, c, iy, ix) : activation_type();
+                row[oy * wo + ox] = row_inside && ix >= 0 && ix < x.width()
+                                        ? image[(c * x.height() + iy) * x.width() + ix]
+                                        : activation_type();
               }
             }
           }
         }
       }
+      detail::transpose_tiled(patches.data(), pixels, rows, cols + n * pixels * rows);
     }
-    Matrix<activation_type> out_cols = bias_.replicate(1, columns);
-    detail::multiply_columns(Backend{}, w_, columns, cols.data(), rows, scalar_t<T>(1), out_cols.data(),
-                             out_channels());
-    Tensor<activation_type> y(x.batch(), out_channels(), ho, wo);
+    activation_type* out_cols = detail::scratch<activation_type>(1, out_channels() * columns);
+    detail::repeat_columns_into(bias_, columns, out_cols);
+    detail::multiply_columns(Backend{}, w_, columns, cols, rows, scalar_t<T>(1), out_cols, out_channels());
+    auto y = Tensor<activation_type>::uninitialized(x.batch(), out_channels(), ho, wo);
     for (index n = 0; n < x.batch(); ++n) {
-      for (index c = 0; c < out_channels(); ++c) {
-        for (index p = 0; p < pixels; ++p)
-          y.data()[(n * out_channels() + c) * pixels + p] = out_cols(c, n * pixels + p);
-      }
+      detail::transpose_tiled(out_cols + n * pixels * out_channels(), out_channels(), pixels,
+                              y.data() + n * out_channels() * pixels);
     }
     return y;
   }
@@ -227,7 +237,7 @@ class DepthwiseConv2d {
     const index ho = detail::conv_output_size(x.height(), g_, "DepthwiseConv2d");
     const index wo = detail::conv_output_size(x.width(), g_, "DepthwiseConv2d");
     const index k = g_.kernel;
-    Tensor<activation_type> y(x.batch(), channels(), ho, wo);
+    auto y = Tensor<activation_type>::uninitialized(x.batch(), channels(), ho, wo);
     for (index n = 0; n < x.batch(); ++n) {
       for (index c = 0; c < channels(); ++c) {
         for (index oy = 0; oy < ho; ++oy) {

@@ -82,23 +82,24 @@ class GruCell {
     const index h = hidden_size();
     const index g = 3 * h;
     const index columns = frames * batch;
-    Matrix<activation_type> input_gates = b_ih_.replicate(1, columns);
+    Matrix<activation_type> input_gates = detail::repeat_columns(b_ih_, columns);
     detail::multiply_columns(Backend{}, w_ih_, columns, xs.data(), input_size(), scalar_t<T>(1), input_gates.data(), g);
     Matrix<activation_type> out(h, columns);
     Matrix<activation_type> hidden_gates(g, batch);
+    Vector<activation_type> candidate(h);  // n of one batch entry
     for (index step = 0; step < frames; ++step) {
       const index t = reverse ? frames - 1 - step : step;
-      hidden_gates = b_hh_.replicate(1, batch);
+      hidden_gates = detail::repeat_columns(b_hh_, batch);
       detail::multiply_columns(Backend{}, w_hh_, batch, state.h.data(), h, scalar_t<T>(1), hidden_gates.data(), g);
       for (index b = 0; b < batch; ++b) {
         const activation_type* gx = input_gates.data() + (t * batch + b) * g;
-        const activation_type* gh = hidden_gates.data() + b * g;
-        for (index j = 0; j < h; ++j) {
-          const activation_type r = ops::sigmoid(ops::add(gx[j], gh[j]));
-          const activation_type z = ops::sigmoid(ops::add(gx[h + j], gh[h + j]));
-          const activation_type n = ops::tanh(ops::add(gx[2 * h + j], ops::multiply(r, gh[2 * h + j])));
-          state.h(j, b) = ops::interpolate(n, state.h(j, b), z);
-        }
+        activation_type* gh = hidden_gates.data() + b * g;  // r and z become their activations
+        for (index j = 0; j < 2 * h; ++j) gh[j] = ops::add(gx[j], gh[j]);
+        ops::sigmoid_in_place(gh, 2 * h);
+        activation_type* n = candidate.data();
+        for (index j = 0; j < h; ++j) n[j] = ops::add(gx[2 * h + j], ops::multiply(gh[j], gh[2 * h + j]));
+        ops::tanh_in_place(n, h);
+        for (index j = 0; j < h; ++j) state.h(j, b) = ops::interpolate(n[j], state.h(j, b), gh[h + j]);
       }
       out.middleCols(t * batch, batch) = state.h;
     }

@@ -7,7 +7,9 @@
 #error "Internal bbs header: include <bbs/bbs.hpp> instead."
 #endif
 
+#include <algorithm>
 #include <type_traits>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -44,6 +46,50 @@ void multiply_columns(Backend tag, const BbsMatrix<T>& a, index n, const activat
     kernel::spmv(tag, a.view(), scalar_t<T>(1), x, beta, y);
   } else if (n > 1) {
     kernel::spmm(tag, a.view(), n, scalar_t<T>(1), x, ldx, beta, y, ldy);
+  }
+}
+
+/// Per-thread scratch memory reused from call to call (a convolution's im2col columns and
+/// products, megabytes at image sizes): freeing and reallocating them on every call costs page
+/// faults that can exceed the arithmetic. Slot 0 and 1 of each activation type; the contents
+/// are unspecified on entry; a buffer stays allocated, at its largest size, until the thread ends.
+template <typename A>
+A* scratch(int slot, index size) {
+  thread_local std::vector<A> buffers[2];
+  std::vector<A>& b = buffers[slot];
+  if (static_cast<index>(b.size()) < size) b.resize(static_cast<std::size_t>(size));
+  return b.data();
+}
+
+/// Writes n copies of v as the columns of dst (bias broadcast): column by column, where Eigen's
+/// replicate() computes an index modulo per element.
+template <typename A>
+void repeat_columns_into(const Vector<A>& v, index n, A* dst) {
+  for (index j = 0; j < n; ++j) std::copy(v.data(), v.data() + v.size(), dst + j * v.size());
+}
+
+/// A matrix whose n columns are copies of v (bias broadcast): column by column, where Eigen's
+/// replicate() computes an index modulo per element.
+template <typename A>
+Matrix<A> repeat_columns(const Vector<A>& v, index n) {
+  Matrix<A> m(v.size(), n);
+  repeat_columns_into(v, n, m.data());
+  return m;
+}
+
+/// dst (cols x rows, column-major, leading dimension cols) = transpose of src (rows x cols,
+/// column-major, leading dimension rows), in tiles that stay in L1: the NCHW <-> pixel-column
+/// conversion of the convolutions, where an element-wise transpose strides through memory.
+template <typename A>
+void transpose_tiled(const A* src, index rows, index cols, A* dst) {
+  constexpr index tile = 16;
+  for (index j0 = 0; j0 < cols; j0 += tile) {
+    const index j1 = std::min(j0 + tile, cols);
+    for (index i0 = 0; i0 < rows; i0 += tile) {
+      const index i1 = std::min(i0 + tile, rows);
+      for (index i = i0; i < i1; ++i)
+        for (index j = j0; j < j1; ++j) dst[i * cols + j] = src[j * rows + i];
+    }
   }
 }
 

@@ -41,7 +41,7 @@ class Linear {
                                             in_features());
     }
     const Matrix<activation_type> xs = x;  // contiguous columns for the kernel
-    Matrix<activation_type> y = bias_.replicate(1, xs.cols());
+    Matrix<activation_type> y = detail::repeat_columns(bias_, xs.cols());
     detail::multiply_columns(Backend{}, w_, xs.cols(), xs.data(), in_features(), scalar_t<T>(1), y.data(),
                              out_features());
     return y;

@@ -102,7 +102,7 @@ class LstmCell {
     const index g = 4 * h;
     const index columns = frames * batch;
     // Gates of every frame: bias, plus W_ih x for all frames in one product.
-    Matrix<activation_type> gates = bias_.replicate(1, columns);
+    Matrix<activation_type> gates = detail::repeat_columns(bias_, columns);
     detail::multiply_columns(Backend{}, w_ih_, columns, xs.data(), input_size(), scalar_t<T>(1), gates.data(), g);
     Matrix<activation_type> out(output_size(), columns);
     Matrix<activation_type> cell_out(h, batch);  // o * tanh(c) before the projection
@@ -111,16 +111,18 @@ class LstmCell {
       activation_type* gt = gates.data() + t * batch * g;
       detail::multiply_columns(Backend{}, w_hh_, batch, state.h.data(), output_size(), scalar_t<T>(1), gt, g);
       for (index b = 0; b < batch; ++b) {
-        const activation_type* gb = gt + b * g;
+        activation_type* gb = gt + b * g;  // i, f, g, o pre-activations, then activations
+        ops::sigmoid_in_place(gb, 2 * h);
+        ops::tanh_in_place(gb + 2 * h, h);
+        ops::sigmoid_in_place(gb + 3 * h, h);
+        activation_type* cb = state.c.data() + b * h;
+        activation_type* ob = cell_out.data() + b * h;
         for (index j = 0; j < h; ++j) {
-          const activation_type i = ops::sigmoid(gb[j]);
-          const activation_type f = ops::sigmoid(gb[h + j]);
-          const activation_type cand = ops::tanh(gb[2 * h + j]);
-          const activation_type o = ops::sigmoid(gb[3 * h + j]);
-          const activation_type c = ops::multiply_add(f, state.c(j, b), i, cand);
-          state.c(j, b) = c;
-          cell_out(j, b) = ops::multiply(o, ops::tanh(c));
+          cb[j] = ops::multiply_add(gb[h + j], cb[j], gb[j], gb[2 * h + j]);  // f * c + i * g
+          ob[j] = cb[j];
         }
+        ops::tanh_in_place(ob, h);
+        for (index j = 0; j < h; ++j) ob[j] = ops::multiply(gb[3 * h + j], ob[j]);  // o * tanh(c)
       }
       if (has_projection()) {
         detail::multiply_columns(Backend{}, w_hr_, batch, cell_out.data(), h, scalar_t<T>(0), state.h.data(),

@@ -31,7 +31,7 @@ Tensor<A> pool(const Tensor<A>& x, index kernel, index stride, const char* owner
   const ConvGeometry g{kernel, stride, 0};
   const index ho = conv_output_size(x.height(), g, owner);
   const index wo = conv_output_size(x.width(), g, owner);
-  Tensor<A> y(x.batch(), x.channels(), ho, wo);
+  auto y = Tensor<A>::uninitialized(x.batch(), x.channels(), ho, wo);
   for (index n = 0; n < x.batch(); ++n)
     for (index c = 0; c < x.channels(); ++c)
       for (index oy = 0; oy < ho; ++oy)

@@ -8,29 +8,43 @@
 #error "Internal bbs header: include <bbs/bbs.hpp> instead."
 #endif
 
-#include <vector>
+#include <string>
 
 namespace bbs {
 namespace nn {
 
-/// A dense NCHW tensor of activations A (float, double or fixed16<F>); zero-initialised.
+/// A dense NCHW tensor of activations A (float, double or fixed16<F>).
 template <typename A>
 class Tensor {
  public:
   Tensor() = default;
-  Tensor(index batch, index channels, index height, index width) : n_(batch), c_(channels), h_(height), w_(width) {
+  /// Zero-initialised; shape_error for a negative dimension.
+  Tensor(index batch, index channels, index height, index width)
+      : Tensor(uninitialized(batch, channels, height, width)) {
+    data_.setZero();
+  }
+
+  /// Storage whose every element the caller writes before reading (what layers return):
+  /// floating-point elements are left unset, saving a pass over memory.
+  static Tensor uninitialized(index batch, index channels, index height, index width) {
     if (batch < 0 || channels < 0 || height < 0 || width < 0) {
       bbs::detail::throw_error<shape_error>("Tensor: dimensions ", batch, " x ", channels, " x ", height, " x ", width,
                                             ", expected none negative");
     }
-    data_.assign(static_cast<std::size_t>(batch * channels * height * width), A());
+    Tensor t;
+    t.n_ = batch;
+    t.c_ = channels;
+    t.h_ = height;
+    t.w_ = width;
+    t.data_.resize(batch * channels * height * width);
+    return t;
   }
 
   index batch() const { return n_; }
   index channels() const { return c_; }
   index height() const { return h_; }
   index width() const { return w_; }
-  index size() const { return static_cast<index>(data_.size()); }
+  index size() const { return data_.size(); }
   A* data() { return data_.data(); }
   const A* data() const { return data_.data(); }
 
@@ -45,12 +59,10 @@ class Tensor {
   std::string shape_string() const { return bbs::detail::concat(n_, " x ", c_, " x ", h_, " x ", w_); }
 
  private:
-  std::size_t offset(index n, index c, index y, index x) const {
-    return static_cast<std::size_t>(((n * c_ + c) * h_ + y) * w_ + x);
-  }
+  index offset(index n, index c, index y, index x) const { return ((n * c_ + c) * h_ + y) * w_ + x; }
 
   index n_ = 0, c_ = 0, h_ = 0, w_ = 0;
-  std::vector<A> data_;
+  Vector<A> data_;
 };
 
 }  // namespace nn
