@@ -17,7 +17,9 @@
 
 #include <cmath>
 #include <optional>
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -238,23 +240,30 @@ class DepthwiseConv2d {
     const index wo = detail::conv_output_size(x.width(), g_, "DepthwiseConv2d");
     const index k = g_.kernel;
     auto y = Tensor<activation_type>::uninitialized(x.batch(), channels(), ho, wo);
+    // One output plane at a time: for each filter tap, the range of output columns whose input
+    // column lies inside the image, then a contiguous (vectorizable, for stride 1) row update.
+    std::vector<typename ops::sum_type> acc(static_cast<std::size_t>(ho * wo));
     for (index n = 0; n < x.batch(); ++n) {
       for (index c = 0; c < channels(); ++c) {
-        for (index oy = 0; oy < ho; ++oy) {
-          for (index ox = 0; ox < wo; ++ox) {
-            auto acc = ops::start_sum(bias_(c));
-            for (index ky = 0; ky < k; ++ky) {
+        std::fill(acc.begin(), acc.end(), ops::start_sum(bias_(c)));
+        const activation_type* plane = x.data() + (n * channels() + c) * x.height() * x.width();
+        for (index ky = 0; ky < k; ++ky) {
+          for (index kx = 0; kx < k; ++kx) {
+            const activation_type w = w_(c, ky * k + kx);
+            const index shift = kx - g_.padding;  // ix = ox * stride + shift
+            const index first = shift >= 0 ? 0 : (-shift + g_.stride - 1) / g_.stride;
+            const index last = x.width() - 1 - shift < 0 ? 0 : std::min(wo, (x.width() - 1 - shift) / g_.stride + 1);
+            for (index oy = 0; oy < ho; ++oy) {
               const index iy = oy * g_.stride - g_.padding + ky;
               if (iy < 0 || iy >= x.height()) continue;
-              for (index kx = 0; kx < k; ++kx) {
-                const index ix = ox * g_.stride - g_.padding + kx;
-                if (ix < 0 || ix >= x.width()) continue;
-                acc = ops::add_product(acc, w_(c, ky * k + kx), x(n, c, iy, ix));
-              }
+              const activation_type* in = plane + iy * x.width() + shift;
+              auto* out = acc.data() + oy * wo;
+              for (index ox = first; ox < last; ++ox) out[ox] = ops::add_product(out[ox], w, in[ox * g_.stride]);
             }
-            y(n, c, oy, ox) = ops::finish_sum(acc);
           }
         }
+        activation_type* dst = y.data() + (n * channels() + c) * ho * wo;
+        for (index i = 0; i < ho * wo; ++i) dst[i] = ops::finish_sum(acc[static_cast<std::size_t>(i)]);
       }
     }
     return y;
