@@ -256,9 +256,11 @@ class DepthwiseConv2d {
             for (index oy = 0; oy < ho; ++oy) {
               const index iy = oy * g_.stride - g_.padding + ky;
               if (iy < 0 || iy >= x.height()) continue;
-              const activation_type* in = plane + iy * x.width() + shift;
+              const activation_type* in = plane + iy * x.width();  // ox * stride + shift >= 0 from `first` on
               auto* out = acc.data() + oy * wo;
-              for (index ox = first; ox < last; ++ox) out[ox] = ops::add_product(out[ox], w, in[ox * g_.stride]);
+              for (index ox = first; ox < last; ++ox) {
+                out[ox] = ops::add_product(out[ox], w, in[ox * g_.stride + shift]);
+              }
             }
           }
         }

@@ -73,17 +73,12 @@ class GruCell {
   /// A sequence xs: input_size x (T * batch), column t * batch + b; returns h of every frame in
   /// frame order, hidden_size x (T * batch). reverse = true walks frames T - 1 down to 0.
   Matrix<activation_type> run(const Matrix<activation_type>& xs, index batch, State& state, bool reverse) const {
-    const index frames = detail::frames_of(xs.cols(), batch, "GruCell");
-    if (xs.rows() != input_size()) {
-      bbs::detail::throw_error<shape_error>("GruCell: the input has ", xs.rows(), " rows, expected input_size ",
-                                            input_size());
-    }
+    const Matrix<activation_type> input_gates = detail::input_gates<Backend>(w_ih_, b_ih_, xs, batch, "GruCell");
     detail::require_shape(state.h, hidden_size(), batch, "GruCell", "state h (hidden size x batch)");
     const index h = hidden_size();
     const index g = 3 * h;
-    const index columns = frames * batch;
-    Matrix<activation_type> input_gates = detail::repeat_columns(b_ih_, columns);
-    detail::multiply_columns(Backend{}, w_ih_, columns, xs.data(), input_size(), scalar_t<T>(1), input_gates.data(), g);
+    const index columns = xs.cols();
+    const index frames = columns / batch;
     Matrix<activation_type> out(h, columns);
     Matrix<activation_type> hidden_gates(g, batch);
     Vector<activation_type> candidate(h);  // n of one batch entry

@@ -91,19 +91,14 @@ class LstmCell {
   /// output_size x (T * batch), in frame order; `state` holds the final state afterwards.
   /// reverse = true walks the frames from T - 1 down to 0 (the backward direction).
   Matrix<activation_type> run(const Matrix<activation_type>& xs, index batch, State& state, bool reverse) const {
-    const index frames = detail::frames_of(xs.cols(), batch, "LstmCell");
-    if (xs.rows() != input_size()) {
-      bbs::detail::throw_error<shape_error>("LstmCell: the input has ", xs.rows(), " rows, expected input_size ",
-                                            input_size());
-    }
+    // Gates of every frame: bias, plus W_ih x for all frames in one product.
+    Matrix<activation_type> gates = detail::input_gates<Backend>(w_ih_, bias_, xs, batch, "LstmCell");
     detail::require_shape(state.h, output_size(), batch, "LstmCell", "state h (output size x batch)");
     detail::require_shape(state.c, hidden_size(), batch, "LstmCell", "state c (hidden size x batch)");
     const index h = hidden_size();
     const index g = 4 * h;
-    const index columns = frames * batch;
-    // Gates of every frame: bias, plus W_ih x for all frames in one product.
-    Matrix<activation_type> gates = detail::repeat_columns(bias_, columns);
-    detail::multiply_columns(Backend{}, w_ih_, columns, xs.data(), input_size(), scalar_t<T>(1), gates.data(), g);
+    const index columns = xs.cols();
+    const index frames = columns / batch;
     Matrix<activation_type> out(output_size(), columns);
     Matrix<activation_type> cell_out(h, batch);  // o * tanh(c) before the projection
     for (index step = 0; step < frames; ++step) {

@@ -44,6 +44,21 @@ inline index frames_of(index columns, index batch, const char* owner) {
   return columns / batch;
 }
 
+/// The input half of a cell's gates for a whole sequence: bias + W_ih xs for every frame in one
+/// product (xs: input x (frames * batch)). Checks xs against the cell's input size first.
+template <typename Backend, typename T>
+Matrix<activation_t<T>> input_gates(const BbsMatrix<T>& w_ih, const Vector<activation_t<T>>& bias,
+                                    const Matrix<activation_t<T>>& xs, index batch, const char* owner) {
+  frames_of(xs.cols(), batch, owner);
+  if (xs.rows() != w_ih.cols()) {
+    bbs::detail::throw_error<shape_error>(owner, ": the input has ", xs.rows(), " rows, expected input_size ",
+                                          w_ih.cols());
+  }
+  Matrix<activation_t<T>> gates = repeat_columns(bias, xs.cols());
+  multiply_columns(Backend{}, w_ih, xs.cols(), xs.data(), w_ih.cols(), scalar_t<T>(1), gates.data(), w_ih.rows());
+  return gates;
+}
+
 }  // namespace detail
 
 /// Layers x directions of one recurrent cell type (LstmCell, GruCell), wired as PyTorch's
