@@ -78,7 +78,9 @@ struct elementwise<fixed16<F>> {
   static std::int64_t raw(A v) { return v.raw(); }
   static A multiply(A a, A b) { return from_product(raw(a) * raw(b)); }
   static A multiply_add(A a, A b, A c, A d) { return from_product(raw(a) * raw(b) + raw(c) * raw(d)); }
-  static A interpolate(A a, A b, A t) { return from_product((raw(a) << F) + raw(t) * (raw(b) - raw(a))); }
+  static A interpolate(A a, A b, A t) {
+    return from_product(raw(a) * (std::int64_t(1) << F) + raw(t) * (raw(b) - raw(a)));
+  }
   static A sigmoid(A x) { return fixed_sigmoid(x); }
   static A tanh(A x) { return fixed_tanh(x); }
   static void sigmoid_in_place(A* p, index n) {
