@@ -6,7 +6,8 @@ Run by hand with Debian's interpreter, which has python3-torch and numpy:
 CI never runs it; the .npy files it writes are committed (a few hundred KB).
 
 Every case is a seeded PyTorch module in eval mode, its weights, inputs and outputs. Every array
-is written 2-D float32 (bbs::load_npy reads 2-D arrays): vectors as 1 x n, convolution weights
+is written 2-D float32 (the tests read them with bbs::read_npy(path).matrix<float>(), which
+takes 1-D and 2-D arrays): vectors as 1 x n, convolution weights
 as out_channels x (in_channels / groups * k * k) (PyTorch's flattening, which bbs uses), other
 3-D and 4-D tensors flattened to (product of the leading dimensions) x (last dimension), C
 order, so an NCHW tensor reads back as NCHW memory and a (T, B, F) sequence as bbs's

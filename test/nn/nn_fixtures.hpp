@@ -21,11 +21,7 @@ namespace bbs_test {
 
 /// A fixture array as stored: rows x cols, 2-D (tools/make_nn_fixtures.py flattens the rest).
 inline Eigen::MatrixXf fixture(const std::string& case_name, const std::string& array) {
-  const auto t = bbs::load_npy<float>(std::string(BBS_TEST_DATA_DIR) + "/nn/" + case_name + "/" + array + ".npy");
-  Eigen::MatrixXf m(static_cast<index>(t.shape()[0]), static_cast<index>(t.shape()[1]));
-  for (index i = 0; i < m.rows(); ++i)
-    for (index j = 0; j < m.cols(); ++j) m(i, j) = t(static_cast<std::size_t>(i), static_cast<std::size_t>(j));
-  return m;
+  return bbs::read_npy(std::string(BBS_TEST_DATA_DIR) + "/nn/" + case_name + "/" + array + ".npy").matrix<float>();
 }
 
 /// A fixture vector (stored 1 x n).

@@ -200,6 +200,15 @@ TEST_CASE("LSTM shape errors say what was expected and what was found", "[nn][ls
                               "batch is 0, expected at least 1");
   BBS_CHECK_THROWS_CONTAINING(lstm.forward(Eigen::MatrixXf::Zero(6, 3), 3, state), bbs::shape_error,
                               "state h (output size x batch) is 5 x 2, expected 5 x 3");
+  // A bad state of layer 1 is found before layer 0 runs: nothing of the state changes.
+  auto bad_state = lstm.zero_state(2);
+  bad_state[0].h.setConstant(0.25f);
+  bad_state[1].c.resize(8, 3);
+  const auto before = bad_state[0];
+  BBS_CHECK_THROWS_CONTAINING(lstm.forward(Eigen::MatrixXf::Ones(6, 4), 2, bad_state), bbs::shape_error,
+                              "state c (hidden size x batch) is 8 x 3, expected 8 x 2");
+  CHECK(bad_state[0].h == before.h);
+  CHECK(bad_state[0].c == before.c);
   auto short_state = state;
   short_state.pop_back();
   BBS_CHECK_THROWS_CONTAINING(lstm.forward(Eigen::MatrixXf::Zero(6, 4), 2, short_state), bbs::shape_error,

@@ -65,6 +65,11 @@ class GruCell {
 
   State zero_state(index batch) const { return {Matrix<activation_type>::Zero(hidden_size(), batch)}; }
 
+  /// Throws shape_error unless the state fits this cell and the batch.
+  void check_state(const State& state, index batch) const {
+    detail::require_shape(state.h, hidden_size(), batch, "GruCell", "state h (hidden size x batch)");
+  }
+
   /// One frame, x: input_size x batch; updates the state and returns h.
   Matrix<activation_type> step(const Matrix<activation_type>& x, State& state) const {
     return run(x, x.cols(), state, false);
@@ -73,8 +78,9 @@ class GruCell {
   /// A sequence xs: input_size x (T * batch), column t * batch + b; returns h of every frame in
   /// frame order, hidden_size x (T * batch). reverse = true walks frames T - 1 down to 0.
   Matrix<activation_type> run(const Matrix<activation_type>& xs, index batch, State& state, bool reverse) const {
+    detail::frames_of(xs.cols(), batch, "GruCell");  // the batch itself first
+    check_state(state, batch);
     const Matrix<activation_type> input_gates = detail::input_gates<Backend>(w_ih_, b_ih_, xs, batch, "GruCell");
-    detail::require_shape(state.h, hidden_size(), batch, "GruCell", "state h (hidden size x batch)");
     const index h = hidden_size();
     const index g = 3 * h;
     const index columns = xs.cols();

@@ -82,6 +82,12 @@ class LstmCell {
     return {Matrix<activation_type>::Zero(output_size(), batch), Matrix<activation_type>::Zero(hidden_size(), batch)};
   }
 
+  /// Throws shape_error unless the state fits this cell and the batch.
+  void check_state(const State& state, index batch) const {
+    detail::require_shape(state.h, output_size(), batch, "LstmCell", "state h (output size x batch)");
+    detail::require_shape(state.c, hidden_size(), batch, "LstmCell", "state c (hidden size x batch)");
+  }
+
   /// One frame, x: input_size x batch; updates the state and returns h.
   Matrix<activation_type> step(const Matrix<activation_type>& x, State& state) const {
     return run(x, x.cols(), state, false);
@@ -92,9 +98,9 @@ class LstmCell {
   /// reverse = true walks the frames from T - 1 down to 0 (the backward direction).
   Matrix<activation_type> run(const Matrix<activation_type>& xs, index batch, State& state, bool reverse) const {
     // Gates of every frame: bias, plus W_ih x for all frames in one product.
+    detail::frames_of(xs.cols(), batch, "LstmCell");  // the batch itself first
+    check_state(state, batch);
     Matrix<activation_type> gates = detail::input_gates<Backend>(w_ih_, bias_, xs, batch, "LstmCell");
-    detail::require_shape(state.h, output_size(), batch, "LstmCell", "state h (output size x batch)");
-    detail::require_shape(state.c, hidden_size(), batch, "LstmCell", "state c (hidden size x batch)");
     const index h = hidden_size();
     const index g = 4 * h;
     const index columns = xs.cols();

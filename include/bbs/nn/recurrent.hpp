@@ -133,7 +133,10 @@ class StackedRecurrent {
   /// output_size x (T * batch); `state` goes in as the initial state and comes out as the final
   /// one (the reverse direction's final state is the one after frame 0, as in PyTorch).
   Matrix<activation_type> forward(const Matrix<activation_type>& xs, index batch, State& state) const {
-    check_state(state);
+    check_state_count(state);
+    detail::frames_of(xs.cols(), batch, Cell::name);
+    // Every state before any layer runs, so that a bad one leaves the state untouched.
+    for (std::size_t i = 0; i < cells_.size(); ++i) cells_[i].check_state(state[i], batch);
     Matrix<activation_type> input = xs;
     for (index l = 0; l < layers_; ++l) {
       if (directions_ == 1) {
@@ -161,7 +164,7 @@ class StackedRecurrent {
   }
 
  private:
-  void check_state(const State& state) const {
+  void check_state_count(const State& state) const {
     if (static_cast<index>(state.size()) != layers_ * directions_) {
       bbs::detail::throw_error<shape_error>(Cell::name, " stack: the state has ", state.size(), " entries, expected ",
                                             layers_ * directions_, " (layers x directions)");
