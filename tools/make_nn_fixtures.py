@@ -13,6 +13,9 @@ as out_channels x (in_channels / groups * k * k) (PyTorch's flattening, which bb
 order, so an NCHW tensor reads back as NCHW memory and a (T, B, F) sequence as bbs's
 features x (T * B) column-major matrix transposed.
 
+lstm_proj also has state_dict.npz: its state_dict under the prefix "lstm." as
+tools/export_state_dict.py writes it, for bbs::nn::StateDict.
+
 Pruned cases: the bank-balanced mask is computed here in numpy (mask_bank_balanced, written
 independently of bbs::prune: per row, per bank of consecutive columns, keep the k entries of
 largest magnitude) and PyTorch runs with the masked (dense-with-zeros) weights. The unmasked
@@ -22,6 +25,8 @@ import os
 
 import numpy as np
 import torch
+
+from export_state_dict import export  # tools/export_state_dict.py, beside this file
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "data", "nn")
 
@@ -55,13 +60,18 @@ def mask_bank_balanced(w, bank_size, k):
     return mask
 
 
-def recurrent_case(case, kind, input_size, hidden, layers, bidirectional, frames, batch, proj=0, bank=None):
+def recurrent_case(case, kind, input_size, hidden, layers, bidirectional, frames, batch, proj=0, bank=None,
+                   state_dict_prefix=None):
     torch.manual_seed(sum(map(ord, case)))
     if kind == "lstm":
         m = torch.nn.LSTM(input_size, hidden, num_layers=layers, bidirectional=bidirectional, proj_size=proj)
     else:
         m = torch.nn.GRU(input_size, hidden, num_layers=layers, bidirectional=bidirectional)
     m.eval()
+    if state_dict_prefix is not None:
+        os.makedirs(os.path.join(OUT, case), exist_ok=True)
+        # The module's state_dict as a model holding it under that name would export it.
+        export({state_dict_prefix + k: v for k, v in m.state_dict().items()}, os.path.join(OUT, case, "state_dict.npz"))
     for name, p in m.named_parameters():
         save(case, name, p)  # unmasked: bbs prunes them itself
         if bank is not None and name.startswith("weight"):
@@ -164,7 +174,7 @@ def conv_cases():
 def main():
     torch.set_num_threads(1)
     recurrent_case("lstm_dense", "lstm", 6, 8, 2, True, 5, 3)
-    recurrent_case("lstm_proj", "lstm", 6, 8, 2, False, 4, 2, proj=5)
+    recurrent_case("lstm_proj", "lstm", 6, 8, 2, False, 4, 2, proj=5, state_dict_prefix="lstm.")
     recurrent_case("lstm_pruned", "lstm", 16, 16, 2, True, 6, 2, bank=(8, 2))
     recurrent_case("lstm_pruned_proj", "lstm", 16, 16, 1, False, 5, 1, proj=8, bank=(8, 2))
     recurrent_case("gru_dense", "gru", 6, 8, 2, True, 5, 3)

@@ -82,6 +82,7 @@
 #include "bbs/nn/conv.hpp"
 #include "bbs/nn/pooling.hpp"
 #include "bbs/nn/linear.hpp"
+#include "bbs/nn/state_dict.hpp"
 
 // Optional integrations, enabled when their headers are found.
 #if !defined(BBS_NO_XTENSOR) && __has_include(<xtensor/xtensor.hpp>)

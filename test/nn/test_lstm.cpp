@@ -240,3 +240,28 @@ TEST_CASE("LSTM shape errors say what was expected and what was found", "[nn][ls
   BBS_CHECK_THROWS_CONTAINING(bidirectional.step(Eigen::MatrixXf::Zero(6, 1), bstate), bbs::config_error,
                               "step() needs a unidirectional stack");
 }
+
+TEST_CASE("LSTM weights from an exported state_dict, by PyTorch's names", "[nn][lstm][state_dict]") {
+  const RecurrentCase c = lstm_cases()[1];  // lstm_proj; state_dict.npz holds it under "lstm."
+  const auto sd = bbs::nn::StateDict::load_npz(std::string(BBS_TEST_DATA_DIR) + "/nn/" + c.name + "/state_dict.npz");
+  CHECK(sd.contains("lstm.weight_hr_l1"));
+  const auto from_npz = bbs::nn::Lstm<float, bbs::backend::reference>::from_dense(
+      bbs::nn::recurrent_weights(sd, "lstm.", 2, false, true), 2, false, c.config);
+  auto state = initial_state<float, bbs::backend::reference>(c);
+  const Eigen::MatrixXf got = from_npz.forward(fixture_columns(c.name, "input"), c.batch, state);
+  // The same weights as the separate .npy files: the same bits as the fixture-built LSTM.
+  CHECK(got.cast<double>() == run_lstm<float, bbs::backend::reference>(c).output);
+
+  BBS_CHECK_THROWS_CONTAINING(bbs::nn::recurrent_weights(sd, "lstm.", 3, false, true), bbs::file_error,
+                              "no tensor \"lstm.weight_ih_l2\"; it holds lstm.bias_hh_l0");
+  BBS_CHECK_THROWS_CONTAINING(bbs::nn::recurrent_weights(sd, "rnn.", 1, false, true), bbs::file_error,
+                              "no tensor \"rnn.weight_ih_l0\"");
+  BBS_CHECK_THROWS_CONTAINING(bbs::nn::recurrent_weights(sd, "lstm.", 1, true, true), bbs::file_error,
+                              "no tensor \"lstm.weight_ih_l0_reverse\"");
+  // Read without its projection, weight_hh (32 x 5) does not fit hidden size 8.
+  const auto no_projection = bbs::nn::recurrent_weights(sd, "lstm.", 2, false, false);
+  BBS_CHECK_THROWS_CONTAINING(bbs::nn::LstmCell<float>::from_dense(no_projection[0], c.config), bbs::shape_error,
+                              "weight_hh (4 hidden x output size) is 32 x 5, expected 32 x 8");
+  BBS_CHECK_THROWS_CONTAINING(sd.vector("lstm.weight_ih_l0"), bbs::shape_error,
+                              "tensor \"lstm.weight_ih_l0\" has 2 dimensions, expected 1 (a vector)");
+}
