@@ -88,6 +88,19 @@
 #include "bbs/io/npy.hpp"
 #include "bbs/io/any_value_type.hpp"
 
+// Layers: LSTM, GRU, convolution, pooling and linear layers on the kernel dispatch (never a backend).
+#include "bbs/nn/fixed_activation.hpp"
+#include "bbs/nn/elementwise.hpp"
+#include "bbs/nn/layer_common.hpp"
+#include "bbs/nn/recurrent.hpp"
+#include "bbs/nn/lstm.hpp"
+#include "bbs/nn/gru.hpp"
+#include "bbs/nn/tensor.hpp"
+#include "bbs/nn/conv.hpp"
+#include "bbs/nn/pooling.hpp"
+#include "bbs/nn/linear.hpp"
+#include "bbs/nn/state_dict.hpp"
+
 // Optional integrations, enabled when their headers are found.
 #if !defined(BBS_NO_XTENSOR) && __has_include(<xtensor/xtensor.hpp>)
 #include "bbs/xtensor/xtensor.hpp"

@@ -1,0 +1,281 @@
+// Convolutions on NCHW tensors (nn/tensor.hpp), with PyTorch's semantics (torch.nn.Conv2d,
+// square kernels, zero padding, floor of the output size):
+// - Conv2d: groups = 1, weights bank-balanced (Cout x Cin * k * k, PyTorch's weight flattened),
+//   computed as im2col + one kernel::spmm over every output pixel of every image. A 1 x 1
+//   kernel (Conv2d::pointwise) makes im2col the NCHW -> pixel-column transposition: pointwise
+//   convolution is BBS SpMM over pixels.
+// - DepthwiseConv2d: groups = channels, dense weights (C x k * k: they are tiny), direct loops.
+// - BatchNorm2d (eval mode) folded into the preceding convolution when the layer is built:
+//   w' = w * gamma / sqrt(var + eps), b' = (b - mean) * gamma / sqrt(var + eps) + beta, in
+//   double, before pruning (a per-row scale keeps each row's magnitude order, so pruning the
+//   folded weights keeps the same entries as pruning the raw ones).
+#pragma once
+
+#ifndef BBS_UMBRELLA_INCLUDED
+#error "Internal bbs header: include <bbs/bbs.hpp> instead."
+#endif
+
+#include <cmath>
+#include <optional>
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+
+namespace bbs {
+namespace nn {
+
+/// An eval-mode torch.nn.BatchNorm2d, named as its state_dict.
+struct BatchNorm2dParams {
+  Eigen::VectorXf weight;  // gamma
+  Eigen::VectorXf bias;    // beta
+  Eigen::VectorXf running_mean;
+  Eigen::VectorXf running_var;
+  double eps = 1e-5;
+};
+
+/// Dense float weights of a convolution (or linear layer): weight is out_channels x
+/// (in_channels / groups * k * k), PyTorch's weight tensor flattened per output channel; bias
+/// has out_channels entries or none; an optional BatchNorm that follows it.
+struct ConvDenseWeights {
+  Eigen::MatrixXf weight;
+  Eigen::VectorXf bias;
+  std::optional<BatchNorm2dParams> batch_norm;
+};
+
+/// Square kernel size, stride and zero padding.
+struct ConvGeometry {
+  index kernel = 1;
+  index stride = 1;
+  index padding = 0;
+};
+
+/// The weights with the BatchNorm folded in (and no BatchNorm left); the bias becomes present.
+/// Throws shape_error when the BatchNorm or bias size is not the number of output channels.
+inline ConvDenseWeights fold_batch_norm(const ConvDenseWeights& w) {
+  const index out = w.weight.rows();
+  if (w.bias.size() != 0 && w.bias.size() != out) {
+    bbs::detail::throw_error<shape_error>("fold_batch_norm: the bias has ", w.bias.size(), " entries, expected ", out,
+                                          " (output channels) or none");
+  }
+  ConvDenseWeights folded{w.weight, w.bias.size() == 0 ? Eigen::VectorXf::Zero(out) : w.bias, std::nullopt};
+  if (!w.batch_norm) return folded;
+  const BatchNorm2dParams& bn = *w.batch_norm;
+  for (const auto* v : {&bn.weight, &bn.bias, &bn.running_mean, &bn.running_var}) {
+    if (v->size() != out) {
+      bbs::detail::throw_error<shape_error>("fold_batch_norm: a BatchNorm parameter has ", v->size(),
+                                            " entries, expected ", out, " (output channels of the convolution)");
+    }
+  }
+  for (index c = 0; c < out; ++c) {
+    const double scale = static_cast<double>(bn.weight(c)) / std::sqrt(static_cast<double>(bn.running_var(c)) + bn.eps);
+    folded.weight.row(c) = (w.weight.row(c).cast<double>() * scale).cast<float>();
+    folded.bias(c) =
+        static_cast<float>((static_cast<double>(folded.bias(c)) - bn.running_mean(c)) * scale + bn.bias(c));
+  }
+  return folded;
+}
+
+namespace detail {
+
+/// Output size of a convolution or pooling along one axis; shape_error / config_error for
+/// geometries PyTorch rejects too.
+inline index conv_output_size(index in, const ConvGeometry& g, const char* owner) {
+  if (g.kernel < 1 || g.stride < 1 || g.padding < 0) {
+    bbs::detail::throw_error<config_error>(owner, ": kernel ", g.kernel, ", stride ", g.stride, ", padding ", g.padding,
+                                           ", expected kernel >= 1, stride >= 1, padding >= 0");
+  }
+  if (in + 2 * g.padding < g.kernel) {
+    bbs::detail::throw_error<shape_error>(owner, ": the input is ", in, " wide with padding ", g.padding,
+                                          ", expected at least the kernel size ", g.kernel);
+  }
+  return (in + 2 * g.padding - g.kernel) / g.stride + 1;
+}
+
+template <typename A>
+void require_channels(const Tensor<A>& x, index channels, const char* owner) {
+  if (x.channels() != channels) {
+    bbs::detail::throw_error<shape_error>(owner, ": the input is ", x.shape_string(), " (N x C x H x W), expected ",
+                                          channels, " channels");
+  }
+}
+
+template <typename A>
+Vector<A> bias_activations(const Eigen::VectorXf& bias) {
+  return to_activations<A>(bias.cast<double>());
+}
+
+}  // namespace detail
+
+/// Standard k x k convolution (groups = 1) with bank-balanced weights of T on Backend.
+template <typename T, typename Backend = backend::automatic>
+class Conv2d {
+ public:
+  using value_type = T;
+  using activation_type = activation_t<T>;
+
+  /// weight: out x (in * k * k), bias: out entries. Throws shape_error / config_error.
+  Conv2d(BbsMatrix<T> weight, Vector<activation_type> bias, index in_channels, const ConvGeometry& geometry)
+      : w_(std::move(weight)), bias_(std::move(bias)), in_(in_channels), g_(geometry) {
+    detail::conv_output_size(g_.kernel, g_, "Conv2d");  // checks the geometry itself
+    detail::require_shape(w_, w_.rows(), in_ * g_.kernel * g_.kernel, "Conv2d",
+                          "weight (out channels x in channels * kernel * kernel)");
+    detail::require_shape(bias_, w_.rows(), 1, "Conv2d", "bias (out channels)");
+  }
+
+  /// Folds the BatchNorm if any, prunes with cfg (and quantizes for 16-bit T).
+  static Conv2d from_dense(const ConvDenseWeights& w, index in_channels, const ConvGeometry& geometry,
+                           const BankConfig& cfg) {
+    const ConvDenseWeights folded = fold_batch_norm(w);
+    if (folded.weight.cols() != in_channels * geometry.kernel * geometry.kernel) {
+      bbs::detail::throw_error<shape_error>("Conv2d: weight has ", folded.weight.cols(), " columns, expected ",
+                                            "in channels ", in_channels, " x kernel ", geometry.kernel, " x kernel ",
+                                            geometry.kernel, " = ", in_channels * geometry.kernel * geometry.kernel);
+    }
+    return Conv2d(detail::prune_to<T>(folded.weight, cfg), detail::bias_activations<activation_type>(folded.bias),
+                  in_channels, geometry);
+  }
+
+  /// A 1 x 1 convolution (stride 1, no padding): weight out x in.
+  static Conv2d pointwise(const ConvDenseWeights& w, const BankConfig& cfg) {
+    return from_dense(w, w.weight.cols(), ConvGeometry{1, 1, 0}, cfg);
+  }
+
+  index in_channels() const { return in_; }
+  index out_channels() const { return w_.rows(); }
+  const ConvGeometry& geometry() const { return g_; }
+  const BbsMatrix<T>& weight() const { return w_; }
+
+  Tensor<activation_type> forward(const Tensor<activation_type>& x) const {
+    detail::require_channels(x, in_, "Conv2d");
+    const index ho = detail::conv_output_size(x.height(), g_, "Conv2d");
+    const index wo = detail::conv_output_size(x.width(), g_, "Conv2d");
+    const index k = g_.kernel;
+    const index rows = in_ * k * k;
+    const index pixels = ho * wo;
+    const index columns = x.batch() * pixels;
+    // im2col: column (n, oy, ox), row c * k * k + ky * k + kx (PyTorch's weight order). Each
+    // image's patches are gathered pixel-contiguous (reads and writes along rows of the image),
+    // then transposed into pixel columns in one blocked pass; for a 1 x 1 kernel the image
+    // itself is the pixels x channels matrix.
+    activation_type* cols = detail::scratch<activation_type>(0, rows * columns);
+    Matrix<activation_type> patches(k == 1 && g_.stride == 1 && g_.padding == 0 ? 0 : pixels, rows);
+    for (index n = 0; n < x.batch(); ++n) {
+      const activation_type* image = x.data() + n * in_ * x.height() * x.width();
+      if (patches.size() == 0) {
+        detail::transpose_tiled(image, pixels, in_, cols + n * pixels * rows);
+        continue;
+      }
+      for (index c = 0; c < in_; ++c) {
+        for (index ky = 0; ky < k; ++ky) {
+          for (index kx = 0; kx < k; ++kx) {
+            activation_type* row = patches.data() + ((c * k + ky) * k + kx) * pixels;
+            for (index oy = 0; oy < ho; ++oy) {
+              const index iy = oy * g_.stride - g_.padding + ky;
+              const bool row_inside = iy >= 0 && iy < x.height();
+              for (index ox = 0; ox < wo; ++ox) {
+                const index ix = ox * g_.stride - g_.padding + kx;
+                row[oy * wo + ox] = row_inside && ix >= 0 && ix < x.width()
+                                        ? image[(c * x.height() + iy) * x.width() + ix]
+                                        : activation_type();
+              }
+            }
+          }
+        }
+      }
+      detail::transpose_tiled(patches.data(), pixels, rows, cols + n * pixels * rows);
+    }
+    activation_type* out_cols = detail::scratch<activation_type>(1, out_channels() * columns);
+    detail::repeat_columns_into(bias_, columns, out_cols);
+    detail::multiply_columns(Backend{}, w_, columns, cols, rows, scalar_t<T>(1), out_cols, out_channels());
+    auto y = Tensor<activation_type>::uninitialized(x.batch(), out_channels(), ho, wo);
+    for (index n = 0; n < x.batch(); ++n) {
+      detail::transpose_tiled(out_cols + n * pixels * out_channels(), out_channels(), pixels,
+                              y.data() + n * out_channels() * pixels);
+    }
+    return y;
+  }
+
+ private:
+  BbsMatrix<T> w_;
+  Vector<activation_type> bias_;
+  index in_ = 0;
+  ConvGeometry g_;
+};
+
+/// Depthwise convolution (groups = channels, one k x k filter per channel) with dense weights
+/// held as activations of T (activation_t<T>): it has no bank-balanced matrix to multiply.
+template <typename T>
+class DepthwiseConv2d {
+ public:
+  using value_type = T;
+  using activation_type = activation_t<T>;
+  using ops = elementwise<activation_type>;
+
+  /// weight: channels x (k * k), bias: channels entries.
+  DepthwiseConv2d(Matrix<activation_type> weight, Vector<activation_type> bias, const ConvGeometry& geometry)
+      : w_(std::move(weight)), bias_(std::move(bias)), g_(geometry) {
+    detail::conv_output_size(g_.kernel, g_, "DepthwiseConv2d");
+    detail::require_shape(w_, w_.rows(), g_.kernel * g_.kernel, "DepthwiseConv2d",
+                          "weight (channels x kernel * kernel)");
+    detail::require_shape(bias_, w_.rows(), 1, "DepthwiseConv2d", "bias (channels)");
+  }
+
+  /// Folds the BatchNorm if any and converts the weights (fixed point: fixed16's rounding).
+  static DepthwiseConv2d from_dense(const ConvDenseWeights& w, const ConvGeometry& geometry) {
+    const ConvDenseWeights folded = fold_batch_norm(w);
+    Matrix<activation_type> weight(folded.weight.rows(), folded.weight.cols());
+    for (index j = 0; j < weight.cols(); ++j)
+      for (index i = 0; i < weight.rows(); ++i) weight(i, j) = ops::from_float(folded.weight(i, j));
+    return DepthwiseConv2d(std::move(weight), detail::bias_activations<activation_type>(folded.bias), geometry);
+  }
+
+  index channels() const { return w_.rows(); }
+  const ConvGeometry& geometry() const { return g_; }
+
+  Tensor<activation_type> forward(const Tensor<activation_type>& x) const {
+    detail::require_channels(x, channels(), "DepthwiseConv2d");
+    const index ho = detail::conv_output_size(x.height(), g_, "DepthwiseConv2d");
+    const index wo = detail::conv_output_size(x.width(), g_, "DepthwiseConv2d");
+    const index k = g_.kernel;
+    auto y = Tensor<activation_type>::uninitialized(x.batch(), channels(), ho, wo);
+    // One output plane at a time: for each filter tap, the range of output columns whose input
+    // column lies inside the image, then a contiguous (vectorizable, for stride 1) row update.
+    std::vector<typename ops::sum_type> acc(static_cast<std::size_t>(ho * wo));
+    for (index n = 0; n < x.batch(); ++n) {
+      for (index c = 0; c < channels(); ++c) {
+        std::fill(acc.begin(), acc.end(), ops::start_sum(bias_(c)));
+        const activation_type* plane = x.data() + (n * channels() + c) * x.height() * x.width();
+        for (index ky = 0; ky < k; ++ky) {
+          for (index kx = 0; kx < k; ++kx) {
+            const activation_type w = w_(c, ky * k + kx);
+            const index shift = kx - g_.padding;  // ix = ox * stride + shift
+            const index first = shift >= 0 ? 0 : (-shift + g_.stride - 1) / g_.stride;
+            const index last = x.width() - 1 - shift < 0 ? 0 : std::min(wo, (x.width() - 1 - shift) / g_.stride + 1);
+            for (index oy = 0; oy < ho; ++oy) {
+              const index iy = oy * g_.stride - g_.padding + ky;
+              if (iy < 0 || iy >= x.height()) continue;
+              const activation_type* in = plane + iy * x.width();  // ox * stride + shift >= 0 from `first` on
+              auto* out = acc.data() + oy * wo;
+              for (index ox = first; ox < last; ++ox) {
+                out[ox] = ops::add_product(out[ox], w, in[ox * g_.stride + shift]);
+              }
+            }
+          }
+        }
+        activation_type* dst = y.data() + (n * channels() + c) * ho * wo;
+        for (index i = 0; i < ho * wo; ++i) dst[i] = ops::finish_sum(acc[static_cast<std::size_t>(i)]);
+      }
+    }
+    return y;
+  }
+
+ private:
+  Matrix<activation_type> w_;
+  Vector<activation_type> bias_;
+  ConvGeometry g_;
+};
+
+}  // namespace nn
+}  // namespace bbs

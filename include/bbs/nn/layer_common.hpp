@@ -1,0 +1,107 @@
+// What every layer shares: PyTorch's dense float weights to bank-balanced matrices of any value
+// type, float vectors to activations, the one place layers call the kernel dispatch
+// (multiply_columns), and shape checks whose messages say what was expected and what was found.
+#pragma once
+
+#ifndef BBS_UMBRELLA_INCLUDED
+#error "Internal bbs header: include <bbs/bbs.hpp> instead."
+#endif
+
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
+#include <Eigen/Core>
+
+namespace bbs {
+namespace nn {
+namespace detail {
+
+/// Prunes a dense float matrix to bank-balanced T: float and double directly, 16-bit types by
+/// pruning in float and quantizing the kept values (bbs::quantize's rounding rule).
+template <typename T>
+BbsMatrix<T> prune_to(const Eigen::MatrixXf& w, const BankConfig& cfg) {
+  if constexpr (std::is_same<T, float>::value) {
+    return prune<float>(w, cfg);
+  } else if constexpr (std::is_same<T, double>::value) {
+    return prune<double>(w.cast<double>(), cfg);
+  } else {
+    return quantize<T>(prune<float>(w, cfg)).value;
+  }
+}
+
+/// A float vector as activations of A (fixed point: rounded and saturated by fixed16's rule).
+template <typename A>
+Vector<A> to_activations(const Eigen::VectorXd& v) {
+  Vector<A> out(v.size());
+  for (index i = 0; i < v.size(); ++i) out(i) = elementwise<A>::from_float(v(i));
+  return out;
+}
+
+/// Y = A X + beta Y for n columns through the kernel dispatch (SpMV for one column, SpMM for more).
+template <typename Backend, typename T>
+void multiply_columns(Backend tag, const BbsMatrix<T>& a, index n, const activation_t<T>* x, index ldx,
+                      scalar_t<T> beta, activation_t<T>* y, index ldy) {
+  if (n == 1) {
+    kernel::spmv(tag, a.view(), scalar_t<T>(1), x, beta, y);
+  } else if (n > 1) {
+    kernel::spmm(tag, a.view(), n, scalar_t<T>(1), x, ldx, beta, y, ldy);
+  }
+}
+
+/// Per-thread scratch memory reused from call to call (a convolution's im2col columns and
+/// products, megabytes at image sizes): freeing and reallocating them on every call costs page
+/// faults that can exceed the arithmetic. Slot 0 and 1 of each activation type; the contents
+/// are unspecified on entry; a buffer stays allocated, at its largest size, until the thread ends.
+template <typename A>
+A* scratch(int slot, index size) {
+  thread_local std::vector<A> buffers[2];
+  std::vector<A>& b = buffers[slot];
+  if (static_cast<index>(b.size()) < size) b.resize(static_cast<std::size_t>(size));
+  return b.data();
+}
+
+/// Writes n copies of v as the columns of dst (bias broadcast): column by column, where Eigen's
+/// replicate() computes an index modulo per element.
+template <typename A>
+void repeat_columns_into(const Vector<A>& v, index n, A* dst) {
+  for (index j = 0; j < n; ++j) std::copy(v.data(), v.data() + v.size(), dst + j * v.size());
+}
+
+/// A matrix whose n columns are copies of v (bias broadcast): column by column, where Eigen's
+/// replicate() computes an index modulo per element.
+template <typename A>
+Matrix<A> repeat_columns(const Vector<A>& v, index n) {
+  Matrix<A> m(v.size(), n);
+  repeat_columns_into(v, n, m.data());
+  return m;
+}
+
+/// dst (cols x rows, column-major, leading dimension cols) = transpose of src (rows x cols,
+/// column-major, leading dimension rows), in tiles that stay in L1: the NCHW <-> pixel-column
+/// conversion of the convolutions, where an element-wise transpose strides through memory.
+template <typename A>
+void transpose_tiled(const A* src, index rows, index cols, A* dst) {
+  constexpr index tile = 16;
+  for (index j0 = 0; j0 < cols; j0 += tile) {
+    const index j1 = std::min(j0 + tile, cols);
+    for (index i0 = 0; i0 < rows; i0 += tile) {
+      const index i1 = std::min(i0 + tile, rows);
+      for (index i = i0; i < i1; ++i)
+        for (index j = j0; j < j1; ++j) dst[i * cols + j] = src[j * rows + i];
+    }
+  }
+}
+
+/// Throws shape_error unless m is rows x cols; `what` names the matrix and its owner.
+template <typename M>
+void require_shape(const M& m, index rows, index cols, const char* owner, const char* what) {
+  if (m.rows() != rows || m.cols() != cols) {
+    bbs::detail::throw_error<shape_error>(owner, ": ", what, " is ", m.rows(), " x ", m.cols(), ", expected ", rows,
+                                          " x ", cols);
+  }
+}
+
+}  // namespace detail
+}  // namespace nn
+}  // namespace bbs

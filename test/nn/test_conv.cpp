@@ -1,0 +1,255 @@
+// Convolution, pooling and linear layers (include/bbs/nn/conv.hpp, pooling.hpp, linear.hpp)
+// against PyTorch's outputs in test/data/nn/conv/ (tools/make_nn_fixtures.py): a
+// depthwise-separable block (depthwise 3x3 + BatchNorm + ReLU6, pruned pointwise 1x1 +
+// BatchNorm + ReLU6, MaxPool 2x2), depthwise with stride and padding, a dense 3x3 convolution
+// with BatchNorm and ReLU, average and global average pooling and a pruned linear layer; float
+// and fixed16<10>; every backend against the reference; shape errors.
+#include <cstdio>
+
+#include "nn/nn_fixtures.hpp"
+
+namespace {
+
+using bbs::index;
+using bbs::nn::ConvDenseWeights;
+using bbs::nn::ConvGeometry;
+using bbs::nn::Tensor;
+using bbs_test::fixture;
+using bbs_test::fixture_vector;
+using Q = bbs::fixed16<10>;  // range [-32, 32): the block's activations reach 6, the 3x3 conv ~10
+
+const std::string kCase = "conv";
+
+/// An N x C x H x W fixture (stored (N * C * H) x W) as a tensor of A.
+template <typename A>
+Tensor<A> tensor_fixture(const std::string& name, index n, index c, index h, index w) {
+  const Eigen::MatrixXf m = fixture(kCase, name);
+  REQUIRE(m.rows() == n * c * h);
+  REQUIRE(m.cols() == w);
+  Tensor<A> t(n, c, h, w);
+  for (index r = 0; r < m.rows(); ++r)
+    for (index x = 0; x < w; ++x) t.data()[r * w + x] = bbs::nn::elementwise<A>::from_float(m(r, x));
+  return t;
+}
+
+template <typename A>
+double max_difference(const Tensor<A>& got, const Tensor<float>& want) {
+  REQUIRE(got.shape_string() == want.shape_string());
+  double worst = 0;
+  for (index i = 0; i < got.size(); ++i) {
+    worst = std::max(worst, std::abs(bbs::nn::elementwise<A>::to_double(got.data()[i]) - want.data()[i]));
+  }
+  return worst;
+}
+
+template <typename A>
+bool identical(const Tensor<A>& a, const Tensor<A>& b) {
+  if (a.shape_string() != b.shape_string()) return false;
+  for (index i = 0; i < a.size(); ++i)
+    if (a.data()[i] != b.data()[i]) return false;
+  return true;
+}
+
+bbs::nn::BatchNorm2dParams batch_norm(const std::string& prefix) {
+  return {fixture_vector(kCase, prefix + "_gamma"), fixture_vector(kCase, prefix + "_beta"),
+          fixture_vector(kCase, prefix + "_mean"), fixture_vector(kCase, prefix + "_var"), 1e-5};
+}
+
+ConvDenseWeights dw_weights() { return {fixture(kCase, "dw_weight"), {}, batch_norm("dw_bn")}; }
+ConvDenseWeights pw_weights() { return {fixture(kCase, "pw_weight"), {}, batch_norm("pw_bn")}; }
+ConvDenseWeights conv3_weights() {
+  return {fixture(kCase, "conv3_weight"), fixture_vector(kCase, "conv3_bias"), batch_norm("conv3_bn")};
+}
+const bbs::BankConfig kPointwiseBanks(4, 2);  // as the fixture's mask: 75 % sparse
+const bbs::BankConfig kConv3Dense(8, 8);      // nnz_per_bank == bank_size: dense
+const bbs::BankConfig kLinearBanks(8, 2);
+
+/// Float tolerance of a K-term dot product against PyTorch's: both sides' sum error
+/// (dot_error_bound) on a magnitude of at most K * max|w| * max|x| plus the bias, twice for
+/// BatchNorm applied after the sum (PyTorch) rather than folded into the weights (bbs).
+double float_tolerance(index terms, double magnitude) {
+  return 4.0 * bbs::dot_error_bound<float>(terms + 4) * magnitude;
+}
+
+/// The depthwise-separable block and the other layers, on one value type and backend.
+template <typename T, typename Backend>
+struct Network {
+  using A = bbs::activation_t<T>;
+  bbs::nn::DepthwiseConv2d<T> dw = bbs::nn::DepthwiseConv2d<T>::from_dense(dw_weights(), ConvGeometry{3, 1, 1});
+  bbs::nn::Conv2d<T, Backend> pw = bbs::nn::Conv2d<T, Backend>::pointwise(pw_weights(), kPointwiseBanks);
+  bbs::nn::Conv2d<T, Backend> conv3 =
+      bbs::nn::Conv2d<T, Backend>::from_dense(conv3_weights(), 8, ConvGeometry{3, 2, 1}, kConv3Dense);
+  bbs::nn::Linear<T, Backend> linear = bbs::nn::Linear<T, Backend>::from_dense(
+      fixture(kCase, "linear_weight"), fixture_vector(kCase, "linear_bias"), kLinearBanks);
+
+  struct Outputs {
+    Tensor<A> dw, pw, maxpool, avgpool, gap, conv3;
+    bbs::nn::Matrix<A> linear;
+  };
+
+  Outputs run(const Tensor<A>& x) const {
+    Outputs o;
+    o.dw = dw.forward(x);
+    bbs::nn::relu6(o.dw);
+    o.pw = pw.forward(o.dw);
+    bbs::nn::relu6(o.pw);
+    o.maxpool = bbs::nn::max_pool2d(o.pw);
+    o.avgpool = bbs::nn::avg_pool2d(o.pw, 2);
+    o.gap = bbs::nn::global_avg_pool2d(o.pw);
+    o.linear = linear.forward(o.gap.as_columns());
+    o.conv3 = conv3.forward(x);
+    bbs::nn::relu(o.conv3);
+    return o;
+  }
+};
+
+struct Differences {
+  double dw, pw, maxpool, avgpool, gap, linear, conv3;
+};
+
+template <typename T>
+Differences differences_from_pytorch() {
+  using A = bbs::activation_t<T>;
+  const Network<T, bbs::backend::reference> net;
+  const auto o = net.run(tensor_fixture<A>("input", 2, 8, 9, 9));
+  const Eigen::MatrixXf linear_want = fixture(kCase, "linear_out").transpose();
+  return {max_difference(o.dw, tensor_fixture<float>("dw_out", 2, 8, 9, 9)),
+          max_difference(o.pw, tensor_fixture<float>("pw_out", 2, 16, 9, 9)),
+          max_difference(o.maxpool, tensor_fixture<float>("maxpool_out", 2, 16, 4, 4)),
+          max_difference(o.avgpool, tensor_fixture<float>("avgpool_out", 2, 16, 4, 4)),
+          max_difference(o.gap, tensor_fixture<float>("gap_out", 2, 16, 1, 1)),
+          bbs_test::max_abs_difference(bbs_test::to_double<A>(o.linear), linear_want.cast<double>()),
+          max_difference(o.conv3, tensor_fixture<float>("conv3_out", 2, 16, 5, 5))};
+}
+
+double max_abs(const Eigen::MatrixXf& m) { return static_cast<double>(m.cwiseAbs().maxCoeff()); }
+
+}  // namespace
+
+TEST_CASE("convolution, pooling and linear layers in float match PyTorch", "[nn][conv]") {
+  const auto d = differences_from_pytorch<float>();
+  const double x_max = max_abs(fixture(kCase, "input"));
+  // Depthwise: 9 terms of the input; pointwise: 8 terms of ReLU6 outputs (<= 6); the 3x3
+  // convolution: 72 terms of the input; linear: 16 terms of averages (<= 6).
+  const double tol_dw = float_tolerance(9, 9 * max_abs(bbs::nn::fold_batch_norm(dw_weights()).weight) * x_max + 1);
+  const double tol_pw = float_tolerance(8, 8 * max_abs(bbs::nn::fold_batch_norm(pw_weights()).weight) * 6 + 1) + tol_dw;
+  const double tol_conv3 =
+      float_tolerance(72, 72 * max_abs(bbs::nn::fold_batch_norm(conv3_weights()).weight) * x_max + 1);
+  const double tol_linear = float_tolerance(16, 16 * max_abs(fixture(kCase, "linear_weight")) * 6 + 1) + tol_pw;
+  std::printf(
+      "conv float: max |bbs - PyTorch| depthwise %.3g, pointwise %.3g, maxpool %.3g, avgpool %.3g, "
+      "global avgpool %.3g, linear %.3g, 3x3 conv %.3g\n",
+      d.dw, d.pw, d.maxpool, d.avgpool, d.gap, d.linear, d.conv3);
+  CHECK(d.dw <= tol_dw);
+  CHECK(d.pw <= tol_pw);
+  CHECK(d.maxpool <= tol_pw);  // pooling adds no error of its own beyond the mean's rounding
+  CHECK(d.avgpool <= tol_pw + 6 * bbs::dot_error_bound<float>(4));
+  CHECK(d.gap <= tol_pw + 6 * bbs::dot_error_bound<float>(81));
+  CHECK(d.linear <= tol_linear);
+  CHECK(d.conv3 <= tol_conv3);
+}
+
+TEST_CASE("depthwise convolution with stride, padding and bias matches PyTorch", "[nn][conv]") {
+  const auto x = tensor_fixture<float>("input", 2, 8, 9, 9);
+  const double x_max = max_abs(fixture(kCase, "input"));
+  const auto s2 = bbs::nn::DepthwiseConv2d<float>::from_dense(
+      {fixture(kCase, "dw_s2_weight"), fixture_vector(kCase, "dw_s2_bias"), std::nullopt}, ConvGeometry{3, 2, 1});
+  const double d2 = max_difference(s2.forward(x), tensor_fixture<float>("dw_s2_out", 2, 8, 5, 5));
+  const auto s3 = bbs::nn::DepthwiseConv2d<float>::from_dense({fixture(kCase, "dw_s3p2_weight"), {}, std::nullopt},
+                                                              ConvGeometry{3, 3, 2});
+  const double d3 = max_difference(s3.forward(x), tensor_fixture<float>("dw_s3p2_out", 2, 8, 4, 4));
+  std::printf("depthwise float: stride 2 padding 1 %.3g, stride 3 padding 2 %.3g\n", d2, d3);
+  CHECK(d2 <= float_tolerance(9, 9 * max_abs(fixture(kCase, "dw_s2_weight")) * x_max + 1));
+  CHECK(d3 <= float_tolerance(9, 9 * max_abs(fixture(kCase, "dw_s3p2_weight")) * x_max));
+  const double d_avg =
+      max_difference(bbs::nn::avg_pool2d(x, 3, 2), tensor_fixture<float>("avgpool3s2_out", 2, 8, 4, 4));
+  CHECK(d_avg <= 2 * bbs::dot_error_bound<float>(9) * x_max);
+}
+
+TEST_CASE("convolution, pooling and linear layers in fixed16<10> match PyTorch within quantization error",
+          "[nn][conv][fixed]") {
+  const auto d = differences_from_pytorch<Q>();
+  std::printf(
+      "conv fixed16<10>: max |bbs - PyTorch| depthwise %.3g, pointwise %.3g, maxpool %.3g, avgpool %.3g, "
+      "global avgpool %.3g, linear %.3g, 3x3 conv %.3g\n",
+      d.dw, d.pw, d.maxpool, d.avgpool, d.gap, d.linear, d.conv3);
+  // Half a step for each of the K weights and K inputs of a sum (|w|, |x| of order 1 and up to
+  // 6), the bias and the final rounding: (2K + 2) half steps, times the largest magnitude.
+  const double h = Q::resolution / 2;
+  const double x_max = max_abs(fixture(kCase, "input"));
+  const double dw_tol = h * (9 * x_max + 9 * 2 + 2);
+  const double pw_tol = h * (8 * 6 + 8 * 2 + 2) + 8 * dw_tol;
+  CHECK(d.dw <= dw_tol);
+  CHECK(d.pw <= pw_tol);
+  CHECK(d.maxpool <= pw_tol);
+  CHECK(d.avgpool <= pw_tol + h);
+  CHECK(d.gap <= pw_tol + h);
+  CHECK(d.linear <= h * (16 * 6 + 16 + 2) + 16 * pw_tol);
+  CHECK(d.conv3 <= h * (72 * x_max + 72 * 2 + 2));
+}
+
+TEST_CASE("convolution and linear layers on every backend match the reference backend", "[nn][conv][backend]") {
+  const auto check = [](auto value_tag) {
+    using T = decltype(value_tag);
+    using A = bbs::activation_t<T>;
+    const auto x = tensor_fixture<A>("input", 2, 8, 9, 9);
+    const auto want = Network<T, bbs::backend::reference>().run(x);
+    bbs_test::for_each_backend([&](auto backend) {
+      using Backend = decltype(backend);
+      INFO(bbs::value_traits<T>::name << " on " << Backend::name);
+      const auto got = Network<T, Backend>().run(x);
+      if constexpr (bbs::is_fixed16<T>::value) {
+        CHECK(identical(got.pw, want.pw));
+        CHECK(identical(got.conv3, want.conv3));
+        CHECK(got.linear == want.linear);
+      } else {
+        // Backends reorder the same sums: the bound of one side, on |w| |x| (ReLU6 outputs <= 6).
+        const double x_max = max_abs(fixture(kCase, "input"));
+        const double pw_w = max_abs(bbs::nn::fold_batch_norm(pw_weights()).weight);
+        const double conv3_w = max_abs(bbs::nn::fold_batch_norm(conv3_weights()).weight);
+        const double linear_w = max_abs(fixture(kCase, "linear_weight"));
+        CHECK(max_difference(got.pw, want.pw) <= float_tolerance(8, 8 * pw_w * 6 + 1));
+        CHECK(max_difference(got.conv3, want.conv3) <= float_tolerance(72, 72 * conv3_w * x_max + 1));
+        CHECK(bbs_test::max_abs_difference(got.linear, want.linear) <= float_tolerance(16, 16 * linear_w * 6 + 1));
+      }
+    });
+  };
+  check(float{});
+  check(Q{});
+}
+
+TEST_CASE("convolution, pooling and linear shape errors say what was expected and what was found",
+          "[nn][conv][errors]") {
+  using Conv = bbs::nn::Conv2d<float, bbs::backend::reference>;
+  using Depthwise = bbs::nn::DepthwiseConv2d<float>;
+  const Network<float, bbs::backend::reference> net;
+  const Tensor<float> seven_channels(1, 7, 9, 9);
+  BBS_CHECK_THROWS_CONTAINING(net.pw.forward(seven_channels), bbs::shape_error,
+                              "the input is 1 x 7 x 9 x 9 (N x C x H x W), expected 8 channels");
+  BBS_CHECK_THROWS_CONTAINING(net.dw.forward(seven_channels), bbs::shape_error, "expected 8 channels");
+  const Tensor<float> tiny(1, 8, 1, 1);
+  BBS_CHECK_THROWS_CONTAINING(Depthwise::from_dense(dw_weights(), ConvGeometry{3, 1, 0}).forward(tiny),
+                              bbs::shape_error,
+                              "the input is 1 wide with padding 0, expected at least the kernel size 3");
+  BBS_CHECK_THROWS_CONTAINING(Depthwise::from_dense(dw_weights(), ConvGeometry{3, 0, 1}), bbs::config_error,
+                              "kernel 3, stride 0, padding 1, expected kernel >= 1, stride >= 1, padding >= 0");
+  BBS_CHECK_THROWS_CONTAINING(Depthwise::from_dense(dw_weights(), ConvGeometry{5, 1, 2}), bbs::shape_error,
+                              "weight (channels x kernel * kernel) is 8 x 9, expected 8 x 25");
+  BBS_CHECK_THROWS_CONTAINING(Conv::from_dense(conv3_weights(), 7, ConvGeometry{3, 2, 1}, kConv3Dense),
+                              bbs::shape_error,
+                              "weight has 72 columns, expected in channels 7 x kernel 3 x kernel 3 = 63");
+  auto bad_bn = pw_weights();
+  bad_bn.batch_norm->running_var = Eigen::VectorXf::Ones(15);
+  BBS_CHECK_THROWS_CONTAINING(Conv::pointwise(bad_bn, kPointwiseBanks), bbs::shape_error,
+                              "a BatchNorm parameter has 15 entries, expected 16 (output channels of the convolution)");
+  auto bad_bias = pw_weights();
+  bad_bias.bias = Eigen::VectorXf::Zero(3);
+  BBS_CHECK_THROWS_CONTAINING(Conv::pointwise(bad_bias, kPointwiseBanks), bbs::shape_error,
+                              "the bias has 3 entries, expected 16 (output channels) or none");
+  BBS_CHECK_THROWS_CONTAINING(net.linear.forward(Eigen::MatrixXf::Zero(15, 2)), bbs::shape_error,
+                              "the input has 15 rows, expected in_features 16");
+  BBS_CHECK_THROWS_CONTAINING(bbs::nn::max_pool2d(tiny), bbs::shape_error,
+                              "the input is 1 wide with padding 0, expected at least the kernel size 2");
+  BBS_CHECK_THROWS_CONTAINING(bbs::nn::global_avg_pool2d(Tensor<float>(1, 2, 0, 3)), bbs::shape_error,
+                              "the input is 1 x 2 x 0 x 3, expected a height and width of at least 1");
+}
