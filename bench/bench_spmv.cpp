@@ -460,9 +460,10 @@ std::string cpu_isa() {
   if (__builtin_cpu_supports("avx512f")) s += "avx512f ";
   if (__builtin_cpu_supports("avx512bw")) s += "avx512bw ";
   if (__builtin_cpu_supports("avx512vl")) s += "avx512vl ";
+  if (__builtin_cpu_supports("avx512vnni")) s += "avx512vnni ";
 #endif
-  if (!s.empty()) s.pop_back();
-  return s.empty() ? "generic" : s;
+  s += std::string("(variant ") + bbs::simd_detail::isa_name(bbs::simd_detail::best_isa()) + ")";
+  return s;
 }
 
 void add_context(int repetitions) {
