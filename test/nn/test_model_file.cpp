@@ -4,6 +4,8 @@
 // (test/data/models/, written by tools/make_model_fixtures.py) PyTorch's own outputs.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <bbs/bbs.hpp>
 
 #include <cstdio>
@@ -34,6 +36,10 @@ Eigen::VectorXf positive_vector(bbs::index n, std::mt19937& gen) {
   return v;
 }
 
+std::string temp_path(const std::string& file) {
+  return (fs::temp_directory_path() / (std::to_string(::getpid()) + "_" + file)).string();
+}
+
 /// A model file assembled entry by entry, as a test writes it.
 struct Archive {
   bbs::detail::zip::Writer zip{"test"};
@@ -43,8 +49,9 @@ struct Archive {
     zip.add(name + ".npy", bbs::npy_bytes(m, shape));
   }
   void packed(const std::string& name, const bbs::BbsMatrix<float>& a) { zip.add(name + ".bbs", bbs::serialize(a)); }
+  /// A name of its own per process: CTest runs the test cases of this file in parallel processes.
   std::string write(const std::string& file) {
-    const std::string path = (fs::temp_directory_path() / file).string();
+    const std::string path = temp_path(file);
     zip.write(path);
     return path;
   }
@@ -174,13 +181,13 @@ TEMPLATE_TEST_CASE("save_model then load_model gives the same outputs bit for bi
   using A = bbs::activation_t<TestType>;
   const std::string dense_path = cnn_archive(cnn_weights()).write("bbs_test_cnn_src.bbsm");
   const auto model = bbs::nn::load_model<TestType>(dense_path);
-  const std::string saved = (fs::temp_directory_path() / "bbs_test_cnn_saved.bbsm").string();
+  const std::string saved = temp_path("bbs_test_cnn_saved.bbsm");
   bbs::nn::save_model(model, saved);
   const auto again = bbs::nn::load_model<TestType>(saved);
   const auto x = random_images<A>(2, 2, 9, 7, 5);
   CHECK(max_abs_difference(bbs_test::to_double<A>(again.forward(x)), bbs_test::to_double<A>(model.forward(x))) == 0.0);
   // Packed weights keep their type and pattern; nothing is pruned twice.
-  const std::string resaved = (fs::temp_directory_path() / "bbs_test_cnn_resaved.bbsm").string();
+  const std::string resaved = temp_path("bbs_test_cnn_resaved.bbsm");
   bbs::nn::save_model(again, resaved);
   CHECK(file_bytes(saved) == file_bytes(resaved));
   // The manifest is the documented text.
@@ -266,7 +273,7 @@ TEST_CASE("load_model_from_state_dict prunes a PyTorch state_dict with the manif
   Archive a = cnn_archive(w);
   const std::string model_path = a.write("bbs_test_cnn_for_sd.bbsm");
   const auto from_model = bbs::nn::load_model<float>(model_path);
-  const std::string manifest = (fs::temp_directory_path() / "bbs_test_model.txt").string();
+  const std::string manifest = temp_path("bbs_test_model.txt");
   std::ofstream(manifest) << cnn_manifest;
   // The same tensors as a state_dict .npz, which also holds BatchNorm's num_batches_tracked.
   Archive tensors;
@@ -360,7 +367,7 @@ TEST_CASE("a damaged model file is refused and save_model leaves nothing partial
 
   write(bytes);
   const auto model = bbs::nn::load_model<float>(path);
-  const fs::path dir = fs::temp_directory_path() / "bbs_test_no_such_dir";
+  const fs::path dir = temp_path("bbs_test_no_such_dir");
   CHECK_THROWS_AS(bbs::nn::save_model(model, (dir / "m.bbsm").string()), bbs::file_error);
   CHECK_FALSE(fs::exists(dir));
   for (const auto& p : {path, bare}) fs::remove(p);
