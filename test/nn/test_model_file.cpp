@@ -372,3 +372,22 @@ TEST_CASE("a damaged model file is refused and save_model leaves nothing partial
   CHECK_FALSE(fs::exists(dir));
   for (const auto& p : {path, bare}) fs::remove(p);
 }
+
+TEST_CASE("a loaded model runs on every backend: fixed16 bit for bit, float within rounding of the reference",
+          "[nn][model][backend]") {
+  const std::string path = cnn_archive(cnn_weights()).write("bbs_test_cnn_backends.bbsm");
+  using F = bbs::fixed16<10>;
+  const auto x = random_images<float>(3, 2, 9, 7, 21);
+  const auto xq = random_images<F>(3, 2, 9, 7, 21);
+  const Eigen::MatrixXf want = bbs::nn::load_model<float, bbs::backend::reference>(path).forward(x);
+  const Eigen::MatrixXd want_q = bbs_test::to_double<F>(bbs::nn::load_model<F, bbs::backend::reference>(path).forward(xq));
+  const auto check = [&](auto backend) {
+    using B = decltype(backend);
+    INFO(B::name);
+    CHECK(max_abs_difference(bbs::nn::load_model<float, B>(path).forward(x), want) < 1e-5);
+    CHECK(max_abs_difference(bbs_test::to_double<F>(bbs::nn::load_model<F, B>(path).forward(xq)), want_q) == 0.0);
+  };
+  check(bbs::backend::simd{});
+  check(bbs::backend::openmp{});
+  fs::remove(path);
+}
