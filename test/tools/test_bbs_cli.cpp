@@ -61,6 +61,27 @@ struct Workspace {
 
 std::string q(const std::string& path) { return "'" + path + "'"; }
 
+/// A command that must fail: its exit code (1 bad input, 2 bad usage, with the usage text) and a
+/// fragment of its message.
+struct Refusal {
+  std::string args;
+  int code;
+  std::string message;
+};
+
+/// Runs each refusal and checks that the workspace still holds exactly `files` afterwards.
+void check_refusals(const Workspace& ws, const std::vector<Refusal>& cases, const std::vector<std::string>& files) {
+  for (const Refusal& c : cases) {
+    INFO("bbs " << c.args);
+    const Run r = ws.bbs(c.args);
+    INFO(r.err);
+    CHECK(r.code == c.code);
+    CHECK_THAT(r.err, Catch::Contains(c.message));
+    if (c.code == 2) CHECK_THAT(r.err, Catch::Contains("usage:"));
+    CHECK(ws.files() == files);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("bbs prune writes the matrix bbs::prune computes and reports retained magnitude", "[tools][cli]") {
@@ -207,12 +228,7 @@ TEST_CASE("bbs refuses bad usage with exit code 2 and bad input with 1, leaving 
   bbs::save_npy(bbs_test::random_dense<float>(8, 16, 1).eval(), ws.file("w.npy"));
   const std::string in = q(ws.file("w.npy"));
   const std::string out = q(ws.file("out.bbs"));
-  struct Case {
-    std::string args;
-    int code;
-    std::string message;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<Refusal> cases = {
       {"", 2, "no command given"},
       {"frobnicate", 2, "unknown command 'frobnicate'"},
       {"prune " + in + " " + out + " --bank 8 --keep 2 --colour red", 2, "unknown option --colour"},
@@ -239,15 +255,7 @@ TEST_CASE("bbs refuses bad usage with exit code 2 and bad input with 1, leaving 
       {"info", 2, "expected FILE.bbs, got 0 arguments"},
       {"bench " + in + " --repeats 0", 2, "--repeats 0: expected an integer in [1, 1000]"},
   };
-  for (const Case& c : cases) {
-    INFO("bbs " << c.args);
-    const Run r = ws.bbs(c.args);
-    INFO(r.err);
-    CHECK(r.code == c.code);
-    CHECK_THAT(r.err, Catch::Contains(c.message));
-    if (c.code == 2) CHECK_THAT(r.err, Catch::Contains("usage:"));
-    CHECK(ws.files() == std::vector<std::string>{"w.npy"});  // nothing written, no temporary left
-  }
+  check_refusals(ws, cases, {"w.npy"});  // nothing written, no temporary left
 }
 
 namespace {
@@ -323,12 +331,7 @@ TEST_CASE("bbs eval refuses bad models, data and options with a message and no p
     zip.write(ws.file("narrow.npz"));
   }
   const std::string m = q(ws.file("m.bbsm")), d = q(ws.file("d.npz")), json = " --json " + q(ws.file("r.json"));
-  struct Case {
-    std::string args;
-    int code;
-    std::string message;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<Refusal> cases = {
       {"eval " + m, 2, "expected MODEL.bbsm DATA.npz, got 1 arguments"},
       {"eval " + m + " " + d + " --backend gpu" + json, 2, "--backend gpu: this build has all"},
       {"eval " + m + " " + d + " --type 'fixed16<3>'" + json, 2, "models run as float32 or fixed16<F> with F from 8 to 13"},
@@ -337,12 +340,5 @@ TEST_CASE("bbs eval refuses bad models, data and options with a message and no p
       {"eval " + d + " " + d + json, 1, "no model.txt entry; not a bbs model file"},
       {"eval " + m + " " + q(ws.file("none.npz")) + json, 1, "cannot open the file"},
   };
-  for (const Case& c : cases) {
-    INFO("bbs " << c.args);
-    const Run r = ws.bbs(c.args);
-    INFO(r.err);
-    CHECK(r.code == c.code);
-    CHECK_THAT(r.err, Catch::Contains(c.message));
-    CHECK(ws.files() == std::vector<std::string>{"d.npz", "m.bbsm", "narrow.npz", "x.npy"});
-  }
+  check_refusals(ws, cases, {"d.npz", "m.bbsm", "narrow.npz", "x.npy"});
 }
