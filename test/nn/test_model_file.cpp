@@ -391,3 +391,74 @@ TEST_CASE("a loaded model runs on every backend: fixed16 bit for bit, float with
   check(bbs::backend::openmp{});
   fs::remove(path);
 }
+
+namespace {
+
+/// A fixture of tools/make_model_fixtures.py: the model file and PyTorch's outputs on `x`.
+struct TorchCase {
+  const char* model;
+  const char* io;
+  bbs::index layers;  ///< matrix products on the longest path (recurrent: per frame, times frames)
+  bbs::index fan_in;  ///< the largest number of terms in one sum
+};
+
+std::string models_dir() { return std::string(BBS_TEST_DATA_DIR) + "/models/"; }
+
+/// Runs the model on the fixture's x (N x C x H x W images or N x T x F sequences).
+template <typename T>
+Eigen::MatrixXd run_fixture(const bbs::nn::Sequential<T>& model, const bbs::NpyArray& x) {
+  using A = bbs::activation_t<T>;
+  const bbs::index n = x.shape[0];
+  bbs::NpyArray flat = x;
+  flat.shape = {n, x.size() / n};
+  const Eigen::MatrixXf rows = flat.matrix<float>();
+  if (model.input_shape().kind == bbs::nn::DataKind::image) {
+    bbs::nn::Tensor<A> t(n, x.shape[1], x.shape[2], x.shape[3]);
+    for (bbs::index i = 0; i < n; ++i)
+      for (bbs::index j = 0; j < rows.cols(); ++j) t.data()[i * rows.cols() + j] = A(rows(i, j));
+    return bbs_test::to_double<A>(model.forward(t));
+  }
+  const bbs::index frames = x.shape[1], f = x.shape[2];
+  bbs::nn::Matrix<A> xs(f, frames * n);  // column t * n + b
+  for (bbs::index b = 0; b < n; ++b)
+    for (bbs::index t = 0; t < frames; ++t)
+      for (bbs::index i = 0; i < f; ++i) xs(i, t * n + b) = A(rows(b, t * f + i));
+  return bbs_test::to_double<A>(model.forward(xs, n));
+}
+
+}  // namespace
+
+TEST_CASE("models exported from PyTorch by tools/bbs_model.py give PyTorch's outputs", "[nn][model][pytorch]") {
+  const std::vector<TorchCase> cases = {
+      {"tiny_cnn.bbsm", "tiny_cnn_io.npz", 4, 27},
+      {"tiny_cnn_dense.bbsm", "tiny_cnn_io.npz", 4, 27},  // weights stored dense, pruned by the loader
+      {"tiny_lstm.bbsm", "tiny_lstm_io.npz", 2 * 5 + 1, 6 + 10 + 2},
+      {"tiny_gru.bbsm", "tiny_gru_io.npz", 4 + 1, 9 + 2},
+  };
+  for (const TorchCase& c : cases) {
+    INFO(c.model);
+    std::map<std::string, bbs::NpyArray> io;
+    for (auto& a : bbs::read_npz(models_dir() + c.io)) io.emplace(a.first, std::move(a.second));
+    const Eigen::MatrixXd want = io.at("out").matrix<double>().transpose();  // classes x N
+    const double scale = std::max(1.0, want.cwiseAbs().maxCoeff());
+    // float: each product on the path rounds its sum on both sides (bbs and PyTorch); 8 for the
+    // BatchNorm folding and the activation functions' own rounding.
+    const Eigen::MatrixXd got = run_fixture(bbs::nn::load_model<float>(models_dir() + c.model), io.at("x"));
+    const double d = max_abs_difference(got, want);
+    std::printf("%s: float max |bbs - PyTorch| %.3g\n", c.model, d);
+    CHECK(d <= 2.0 * double(c.layers) * bbs::dot_error_bound<float>(c.fan_in) * scale * 8);
+    for (bbs::index i = 0; i < want.cols(); ++i) {
+      Eigen::Index a = 0, b = 0;
+      got.col(i).maxCoeff(&a);
+      want.col(i).maxCoeff(&b);
+      CHECK(a == b);
+    }
+    // fixed16<10>: half a step per weight, input and rounding of every sum on the path, with
+    // the activations' approximation (docs/NN.md) on the recurrent ones.
+    using Q = bbs::fixed16<10>;
+    const Eigen::MatrixXd q = run_fixture(bbs::nn::load_model<Q>(models_dir() + c.model), io.at("x"));
+    const double dq = max_abs_difference(q, want);
+    std::printf("%s: fixed16<10> max |bbs - PyTorch| %.3g\n", c.model, dq);
+    CHECK(dq <= Q::resolution / 2 * double(c.layers) * double(2 * c.fan_in + 2) * scale);
+  }
+}
