@@ -313,9 +313,9 @@ TEST_CASE("bbs eval runs a model file on every backend and reports accuracy, out
   const Run i = ws.bbs("info " + q(ws.file("m.bbsm")));
   CHECK(i.code == 0);
   CHECK_THAT(i.out, Catch::Contains("linear name=fc in=4 out=3 bank=4 nnz=4") && Catch::Contains("fc.weight: 3 x 4"));
-  const Run b = ws.bbs("bench " + q(ws.file("m.bbsm")) + " --repeats 1 --min-time 0");
+  const Run b = ws.bbs("bench " + q(ws.file("m.bbsm")) + " --repeats 1 --min-time 0 --baseline " + q(ws.file("m.bbsm")));
   CHECK(b.code == 0);
-  CHECK_THAT(b.out, Catch::Contains("4 features -> 3 features"));
+  CHECK_THAT(b.out, Catch::Contains("4 features -> 3 features") && Catch::Contains("baseline (us)") && Catch::Contains("speedup"));
 }
 
 TEST_CASE("bbs eval refuses bad models, data and options with a message and no partial file", "[tools][cli][model]") {

@@ -42,7 +42,8 @@ const char* const usage_text =
     "  bbs eval MODEL.bbsm DATA.npz [--type float32|fixed16<F>] [--backend NAME|all] [--batch N]\n"
     "           [--limit N] [--baseline DENSE.bbsm] [--json OUT.json] [--outputs OUT.npy] [--quiet]\n"
     "  bbs info MODEL.bbsm            (a model file: its layers and weights)\n"
-    "  bbs bench MODEL.bbsm [--type T] [--batch N] [--repeats R] [--min-time SECONDS]\n"
+    "  bbs bench MODEL.bbsm [--type T] [--baseline DENSE.bbsm] [--batch N] [--frames T] [--repeats R]\n"
+    "            [--min-time SECONDS]\n"
     "types T: float32 float64 bfloat16 float16 fixed16<F> fixed8<Fw,Fx> (also fixed16:F, fixed8:Fw,Fx;\n"
     "         F and Fw may be auto: the finest width that holds the largest weight)\n";
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -300,10 +301,11 @@ int model_info(const std::string& path) {
 }
 
 int model_bench(int argc, char** argv) {
-  const Args args(argc, argv, {"batch", "repeats", "min-time", "type"}, {});
+  const Args args(argc, argv, {"batch", "repeats", "min-time", "type", "baseline", "frames"}, {});
   args.expect_positional(1, "MODEL.bbsm");
   const std::string path = args.positional[0];
   const auto batch = static_cast<bbs::index>(parse_integer("batch", args.get("batch", "1"), 1, 4096));
+  const auto frames = static_cast<bbs::index>(parse_integer("frames", args.get("frames", "8"), 1, 1 << 20));
   const int repeats = static_cast<int>(parse_integer("repeats", args.get("repeats", "5"), 1, 1000));
   const double min_time = parse_number("min-time", args.get("min-time", "0.05"));
   if (!(min_time >= 0 && min_time <= 60)) throw UsageError("--min-time " + args.get("min-time") + ": expected 0 to 60 seconds");
@@ -311,20 +313,35 @@ int model_bench(int argc, char** argv) {
   with_model_type(parse_type(type_text), [&](auto t) {
     using T = decltype(t);
     const auto model = bbs::nn::load_model<T>(path);
-    // Random inputs of the model's shape: one sequence of 8 frames for recurrent models.
+    std::optional<bbs::nn::Sequential<T>> baseline;
+    if (args.has("baseline")) {
+      baseline.emplace(bbs::nn::load_model<T>(args.get("baseline")));
+      if (!(baseline->input_shape() == model.input_shape())) {
+        bbs::detail::throw_error<bbs::shape_error>("--baseline ", args.get("baseline"), " takes ",
+                                                   baseline->input_shape().str(), "; ", path, " takes ",
+                                                   model.input_shape().str());
+      }
+    }
+    // Random inputs of the model's shape (sequences of --frames frames).
     const bbs::nn::DataShape& in = model.input_shape();
     DataSet d;
-    const bbs::index per_sample =
-        in.kind == bbs::nn::DataKind::image ? in.channels * in.height * in.width : in.features * (in.kind == bbs::nn::DataKind::sequence ? 8 : 1);
+    const bbs::index per_sample = in.kind == bbs::nn::DataKind::image ? in.channels * in.height * in.width
+                                  : in.kind == bbs::nn::DataKind::sequence ? in.features * frames
+                                                                           : in.features;
     d.x = Eigen::MatrixXf::Random(batch, per_sample);
     std::printf("%s: %s -> %s, batch %ld, %s, median of %d runs of at least %g s\n", path.c_str(), in.str().c_str(),
                 model.output_shape().str().c_str(), static_cast<long>(batch), type_text.c_str(), repeats, min_time);
-    std::printf("%-12s %14s\n", "backend", "time (us)");
+    std::printf("%-12s %14s %16s %9s\n", "backend", "time (us)", baseline ? "baseline (us)" : "", baseline ? "speedup" : "");
     const std::string previous = bbs::default_backend();
     for (const std::string& name : bbs::backend_names()) {
       bbs::set_default_backend(name);
       const double s = median_seconds([&] { run_batch(model, d, 0, batch); }, repeats, min_time);
-      std::printf("%-12s %14.1f\n", name.c_str(), s * 1e6);
+      if (baseline) {
+        const double b = median_seconds([&] { run_batch(*baseline, d, 0, batch); }, repeats, min_time);
+        std::printf("%-12s %14.1f %16.1f %8.2fx\n", name.c_str(), s * 1e6, b * 1e6, b / s);
+      } else {
+        std::printf("%-12s %14.1f\n", name.c_str(), s * 1e6);
+      }
       std::fflush(stdout);
     }
     bbs::set_default_backend(previous);
