@@ -257,21 +257,18 @@ struct Context {
   const ModelOptions& options;
 };
 
-/// The bank configuration for a dense weight of layer `name`: options.banks, then the manifest's
-/// bank= / nnz=, then options.default_bank.
+/// The statement's bank= / nnz=, if it gives them (both or neither).
 inline std::optional<BankConfig> manifest_bank(const Statement& s) {
-  if (!s.has("bank") && !s.has("nnz")) {
-    s.integer_or("bank", 0, 0);
-    s.integer_or("nnz", 0, 0);
-    return std::nullopt;
-  }
+  if (!s.has("bank") && !s.has("nnz")) return std::nullopt;
   const index bank = s.integer("bank", 1, max_bank_size);
   const index nnz = s.integer("nnz", 0, bank);
   return BankConfig{bank, nnz};
 }
 
 /// One bank-balanced weight of `rows x cols` (flattened from `shape` when stored dense), with an
-/// optional row transform (BatchNorm folding) applied in float before conversion to T.
+/// optional row transform (BatchNorm folding) applied in float before conversion to T. A packed
+/// weight is used as it is (and must agree with `declared`); a dense one is pruned with
+/// options.banks[layer], else `declared` (the manifest's), else options.default_bank.
 template <typename T, typename Fold>
 BbsMatrix<T> weight(Context& c, const Statement& s, const std::string& layer, const std::string& name,
                     const std::vector<index>& shape, const char* meaning, const std::optional<BankConfig>& declared,
