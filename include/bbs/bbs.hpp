@@ -28,10 +28,12 @@
 
 // Backends: one folder each, same file names; the reference backend is the specification.
 #include "bbs/backend/spmm_by_columns.hpp"
+#include "bbs/backend/spmm_row_major_by_columns.hpp"
 #include "bbs/backend/row_ranges.hpp"
 #include "bbs/backend/reference/spmv.hpp"
 #include "bbs/backend/reference/spmv_transposed.hpp"
 #include "bbs/backend/reference/spmm.hpp"
+#include "bbs/backend/reference/spmm_row_major.hpp"
 #include "bbs/backend/simd/isa.hpp"
 #include "bbs/backend/simd/row_groups.hpp"
 #include "bbs/backend/simd/spmv_avx512.hpp"
@@ -43,11 +45,14 @@
 #include "bbs/backend/simd/spmm_avx512.hpp"
 #include "bbs/backend/simd/spmm_avx2.hpp"
 #include "bbs/backend/simd/spmm.hpp"
+#include "bbs/backend/simd/spmm_row_major_avx512.hpp"
+#include "bbs/backend/simd/spmm_row_major.hpp"
 #ifdef _OPENMP
 #include "bbs/backend/openmp/partition.hpp"
 #include "bbs/backend/openmp/spmv.hpp"
 #include "bbs/backend/openmp/spmv_transposed.hpp"
 #include "bbs/backend/openmp/spmm.hpp"
+#include "bbs/backend/openmp/spmm_row_major.hpp"
 #endif
 // The FPGA backend, opt-in: the CMake target bbs::fpga defines BBS_WITH_FPGA and puts
 // backends/ on the include path (the device layout and kernel come from backends/fpga/hw).
@@ -63,6 +68,7 @@
 #include "bbs/backend/fpga/spmv.hpp"
 #include "bbs/backend/fpga/spmv_transposed.hpp"
 #include "bbs/backend/fpga/spmm.hpp"
+#include "bbs/backend/fpga/spmm_row_major.hpp"
 #endif
 #include "bbs/backend/registry.hpp"
 

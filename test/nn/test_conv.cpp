@@ -218,6 +218,56 @@ TEST_CASE("convolution and linear layers on every backend match the reference ba
   check(Q{});
 }
 
+TEST_CASE("convolutions over many pixels match a direct convolution on every backend", "[nn][conv][backend]") {
+  // 380 pixels per image: several 64-pixel tiles of the row-major kernel and a partial one; a
+  // partial last bank (12 input channels, bank 8) and an odd number of output channels.
+  const bbs::index in = 12, out = 7, h = 20, w = 19;
+  Tensor<float> x(2, in, h, w);
+  const Eigen::VectorXf v = bbs_test::random_dense<float>(x.size(), 1, 41);
+  for (bbs::index i = 0; i < x.size(); ++i) x.data()[i] = v(i);
+  for (const ConvGeometry g : {ConvGeometry{1, 1, 0}, ConvGeometry{3, 1, 1}, ConvGeometry{3, 2, 0}}) {
+    const Eigen::VectorXf bias = bbs_test::random_dense<float>(out, 1, 43);
+    const ConvDenseWeights dense{bbs_test::random_dense<float>(out, in * g.kernel * g.kernel, 42), bias, std::nullopt};
+    const auto cfg = bbs::BankConfig(8, 3);
+    const auto layer = bbs::nn::Conv2d<float, bbs::backend::reference>::from_dense(dense, in, g, cfg);
+    const Eigen::MatrixXd wd = layer.weight().toDense().cast<double>();
+    const bbs::index ho = (h + 2 * g.padding - g.kernel) / g.stride + 1;
+    const bbs::index wo = (w + 2 * g.padding - g.kernel) / g.stride + 1;
+    // Direct convolution in double from the pruned weights.
+    Eigen::MatrixXd want(x.batch() * out * ho, wo), scale(x.batch() * out * ho, wo);
+    for (bbs::index n = 0; n < x.batch(); ++n)
+      for (bbs::index o = 0; o < out; ++o)
+        for (bbs::index oy = 0; oy < ho; ++oy)
+          for (bbs::index ox = 0; ox < wo; ++ox) {
+            double sum = dense.bias(o), abs_sum = std::abs(dense.bias(o));
+            for (bbs::index c = 0; c < in; ++c)
+              for (bbs::index ky = 0; ky < g.kernel; ++ky)
+                for (bbs::index kx = 0; kx < g.kernel; ++kx) {
+                  const bbs::index iy = oy * g.stride - g.padding + ky, ix = ox * g.stride - g.padding + kx;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                  const double p = wd(o, (c * g.kernel + ky) * g.kernel + kx) * x.data()[((n * in + c) * h + iy) * w + ix];
+                  sum += p;
+                  abs_sum += std::abs(p);
+                }
+            want((n * out + o) * ho + oy, ox) = sum;
+            scale((n * out + o) * ho + oy, ox) = abs_sum;
+          }
+    bbs_test::for_each_backend([&](auto backend) {
+      using Backend = decltype(backend);
+      INFO("kernel " << g.kernel << ", stride " << g.stride << ", padding " << g.padding << " on " << Backend::name);
+      const bbs::nn::Conv2d<float, Backend> conv(layer.weight(), bias, in, g);
+      const Tensor<float> y = conv.forward(x);
+      REQUIRE(y.batch() == x.batch());
+      REQUIRE(y.channels() == out);
+      REQUIRE(y.height() == ho);
+      REQUIRE(y.width() == wo);
+      const Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> got(
+          y.data(), want.rows(), want.cols());
+      bbs_test::require_close(got, want, scale, 2 * bbs::dot_error_bound<float>(in * g.kernel * g.kernel + 2));
+    });
+  }
+}
+
 TEST_CASE("convolution, pooling and linear shape errors say what was expected and what was found",
           "[nn][conv][errors]") {
   using Conv = bbs::nn::Conv2d<float, bbs::backend::reference>;

@@ -99,6 +99,35 @@ TEST_CASE("fixed-point sigmoid and tanh stay within their bound on every input",
   check(std::integral_constant<int, 14>{});
 }
 
+TEST_CASE("vectorized fixed-point sigmoid and tanh are bit-exact with the scalar functions on every input",
+          "[nn][activation]") {
+  // sigmoid_in_place / tanh_in_place run 16 values per AVX-512 vector where the CPU has it (and a
+  // scalar tail): every raw value, at an odd length so the tail runs too.
+  const auto check = [](auto tag) {
+    constexpr int F = decltype(tag)::value;
+    using P = bbs::fixed16<F>;
+    using ops = bbs::nn::elementwise<P>;
+    std::vector<P> all;
+    for (std::int32_t raw = -32768; raw <= 32767; ++raw) all.push_back(P::from_raw(static_cast<std::int16_t>(raw)));
+    all.push_back(P::from_raw(7));  // 65537 values: a tail of one
+    std::vector<P> sig = all, th = all;
+    ops::sigmoid_in_place(sig.data(), static_cast<bbs::index>(sig.size()));
+    ops::tanh_in_place(th.data(), static_cast<bbs::index>(th.size()));
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      if (!(sig[i] == bbs::nn::fixed_sigmoid(all[i]) && th[i] == bbs::nn::fixed_tanh(all[i]))) {
+        INFO("F " << F << ", raw " << all[i].raw());
+        REQUIRE(sig[i].raw() == bbs::nn::fixed_sigmoid(all[i]).raw());
+        REQUIRE(th[i].raw() == bbs::nn::fixed_tanh(all[i]).raw());
+      }
+    }
+  };
+  check(std::integral_constant<int, 0>{});
+  check(std::integral_constant<int, 1>{});
+  check(std::integral_constant<int, 4>{});
+  check(std::integral_constant<int, 12>{});
+  check(std::integral_constant<int, 15>{});
+}
+
 TEST_CASE("LSTM in float matches PyTorch", "[nn][lstm]") {
   for (const auto& c : lstm_cases()) {
     const auto r = run_lstm<float, bbs::backend::reference>(c);

@@ -46,6 +46,26 @@ void spmm(Backend tag, const CsbView<T>& a, index n, scalar_t<T> alpha, const ac
   }
 }
 
+/// Y = alpha * A * X + beta * Y with X (A.cols x n) and Y (A.rows x n) row-major: row c of X at
+/// x + c * ldx, row r of Y at y + r * ldy, ldx >= n and ldy >= n. An NCHW image is a row-major
+/// channels x pixels matrix, so a pointwise convolution is this product with no transposition.
+/// Output (r, p) follows the rules of spmv on column p (reference/spmm_row_major.hpp); beta == 0
+/// ignores Y's contents. Throws shape_error for a negative n or a leading dimension below n.
+template <typename Backend, typename T>
+void spmm_row_major(Backend tag, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x,
+                    index ldx, scalar_t<T> beta, activation_t<T>* y, index ldy) {
+  if constexpr (std::is_same<Backend, backend::automatic>::value) {
+    detail::visit_default_backend([&](auto b) { kernel::spmm_row_major(b, a, n, alpha, x, ldx, beta, y, ldy); });
+  } else {
+    if (n < 0 || ldx < n || ldy < n) {
+      detail::throw_error<shape_error>("spmm_row_major: n = ", n, ", ldx = ", ldx, ", ldy = ", ldy,
+                                       ", expected n >= 0 and leading dimensions of at least n (X is ", a.cols,
+                                       " x n, Y is ", a.rows, " x n, row-major)");
+    }
+    backend::spmm_row_major(tag, a, n, alpha, x, ldx, beta, y, ldy);
+  }
+}
+
 /// Y = alpha * A^T * X + beta * Y, one transposed SpMV per column of X.
 template <typename Backend, typename T>
 void spmm_transposed(Backend tag, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x,

@@ -1,9 +1,9 @@
 // Convolutions on NCHW tensors (nn/tensor.hpp), with PyTorch's semantics (torch.nn.Conv2d,
 // square kernels, zero padding, floor of the output size):
 // - Conv2d: groups = 1, weights bank-balanced (Cout x Cin * k * k, PyTorch's weight flattened),
-//   computed as im2col + one kernel::spmm over every output pixel of every image. A 1 x 1
-//   kernel (Conv2d::pointwise) makes im2col the NCHW -> pixel-column transposition: pointwise
-//   convolution is BBS SpMM over pixels.
+//   computed per image as W times the im2col matrix (channels * k * k x pixels) with the
+//   row-major kernel::spmm_row_major, straight into the NCHW output. A 1 x 1 kernel
+//   (Conv2d::pointwise) needs no im2col: the NCHW image is already the channels x pixels matrix.
 // - DepthwiseConv2d: groups = channels, dense weights (C x k * k: they are tiny), direct loops.
 // - BatchNorm2d (eval mode) folded into the preceding convolution when the layer is built:
 //   w' = w * gamma / sqrt(var + eps), b' = (b - mean) * gamma / sqrt(var + eps) + beta, in
@@ -155,45 +155,44 @@ class Conv2d {
     const index k = g_.kernel;
     const index rows = in_ * k * k;
     const index pixels = ho * wo;
-    const index columns = x.batch() * pixels;
-    // im2col: column (n, oy, ox), row c * k * k + ky * k + kx (PyTorch's weight order). Each
-    // image's patches are gathered pixel-contiguous (reads and writes along rows of the image),
-    // then transposed into pixel columns in one blocked pass; for a 1 x 1 kernel the image
-    // itself is the pixels x channels matrix.
-    activation_type* cols = detail::scratch<activation_type>(0, rows * columns);
-    Matrix<activation_type> patches(k == 1 && g_.stride == 1 && g_.padding == 0 ? 0 : pixels, rows);
+    const bool pointwise = k == 1 && g_.stride == 1 && g_.padding == 0;
+    // An NCHW image is a row-major channels x pixels matrix, the layout kernel::spmm_row_major
+    // reads and writes: each output image is W (out x rows) times the image's im2col matrix (rows
+    // x pixels, row c * k * k + ky * k + kx, PyTorch's weight order), written in place. A 1 x 1
+    // kernel with stride 1 and no padding multiplies the image itself.
+    // Rows of the im2col matrix start on cache lines (a stride of whole 64-byte lines).
+    constexpr index line = 64 / static_cast<index>(sizeof(activation_type));
+    const index stride = (pixels + line - 1) / line * line;
+    activation_type* patches = pointwise ? nullptr : detail::scratch<activation_type>(0, rows * stride);
+    auto y = Tensor<activation_type>::uninitialized(x.batch(), out_channels(), ho, wo);
     for (index n = 0; n < x.batch(); ++n) {
       const activation_type* image = x.data() + n * in_ * x.height() * x.width();
-      if (patches.size() == 0) {
-        detail::transpose_tiled(image, pixels, in_, cols + n * pixels * rows);
-        continue;
-      }
-      for (index c = 0; c < in_; ++c) {
-        for (index ky = 0; ky < k; ++ky) {
-          for (index kx = 0; kx < k; ++kx) {
-            activation_type* row = patches.data() + ((c * k + ky) * k + kx) * pixels;
-            for (index oy = 0; oy < ho; ++oy) {
-              const index iy = oy * g_.stride - g_.padding + ky;
-              const bool row_inside = iy >= 0 && iy < x.height();
-              for (index ox = 0; ox < wo; ++ox) {
-                const index ix = ox * g_.stride - g_.padding + kx;
-                row[oy * wo + ox] = row_inside && ix >= 0 && ix < x.width()
-                                        ? image[(c * x.height() + iy) * x.width() + ix]
-                                        : activation_type();
+      if (!pointwise) {
+        // Gathered along rows of the image: reads and writes are both pixel-contiguous.
+        for (index c = 0; c < in_; ++c) {
+          for (index ky = 0; ky < k; ++ky) {
+            for (index kx = 0; kx < k; ++kx) {
+              activation_type* row = patches + ((c * k + ky) * k + kx) * stride;
+              for (index oy = 0; oy < ho; ++oy) {
+                const index iy = oy * g_.stride - g_.padding + ky;
+                const bool row_inside = iy >= 0 && iy < x.height();
+                for (index ox = 0; ox < wo; ++ox) {
+                  const index ix = ox * g_.stride - g_.padding + kx;
+                  row[oy * wo + ox] = row_inside && ix >= 0 && ix < x.width()
+                                          ? image[(c * x.height() + iy) * x.width() + ix]
+                                          : activation_type();
+                }
               }
             }
           }
         }
       }
-      detail::transpose_tiled(patches.data(), pixels, rows, cols + n * pixels * rows);
-    }
-    activation_type* out_cols = detail::scratch<activation_type>(1, out_channels() * columns);
-    detail::repeat_columns_into(bias_, columns, out_cols);
-    detail::multiply_columns(Backend{}, w_, columns, cols, rows, scalar_t<T>(1), out_cols, out_channels());
-    auto y = Tensor<activation_type>::uninitialized(x.batch(), out_channels(), ho, wo);
-    for (index n = 0; n < x.batch(); ++n) {
-      detail::transpose_tiled(out_cols + n * pixels * out_channels(), out_channels(), pixels,
-                              y.data() + n * out_channels() * pixels);
+      activation_type* out = y.data() + n * out_channels() * pixels;
+      // Output channel r starts as its bias; the product adds onto it (beta = 1: fixed point rounds
+      // the sum and the bias once, as in the column-major path).
+      for (index r = 0; r < out_channels(); ++r) std::fill(out + r * pixels, out + (r + 1) * pixels, bias_(r));
+      detail::multiply_rows(Backend{}, w_, pixels, pointwise ? image : patches, pointwise ? pixels : stride,
+                            scalar_t<T>(1), out, pixels);
     }
     return y;
   }

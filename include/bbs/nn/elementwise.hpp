@@ -83,11 +83,12 @@ struct elementwise<fixed16<F>> {
   }
   static A sigmoid(A x) { return fixed_sigmoid(x); }
   static A tanh(A x) { return fixed_tanh(x); }
+  /// The gates, n at a time: AVX-512 where the CPU runs it, bit for bit the scalar functions.
   static void sigmoid_in_place(A* p, index n) {
-    for (index i = 0; i < n; ++i) p[i] = fixed_sigmoid(p[i]);
+    detail::fixed_activation_in_place<true>(p, n, [](A v) { return fixed_sigmoid(v); });
   }
   static void tanh_in_place(A* p, index n) {
-    for (index i = 0; i < n; ++i) p[i] = fixed_tanh(p[i]);
+    detail::fixed_activation_in_place<false>(p, n, [](A v) { return fixed_tanh(v); });
   }
   static A relu(A x) { return x.raw() > 0 ? x : A(); }
   /// 6 saturates for F >= 13 (the range is below 4): ReLU6 then clamps at the largest value.

@@ -1,6 +1,7 @@
 // What every layer shares: PyTorch's dense float weights to bank-balanced matrices of any value
 // type, float vectors to activations, the one place layers call the kernel dispatch
-// (multiply_columns), and shape checks whose messages say what was expected and what was found.
+// (multiply_columns, multiply_rows), and shape checks whose messages say what was expected and
+// what was found.
 #pragma once
 
 #ifndef BBS_UMBRELLA_INCLUDED
@@ -49,14 +50,23 @@ void multiply_columns(Backend tag, const BbsMatrix<T>& a, index n, const activat
   }
 }
 
-/// Per-thread scratch memory reused from call to call (a convolution's im2col columns and
-/// products, megabytes at image sizes): freeing and reallocating them on every call costs page
-/// faults that can exceed the arithmetic. Slot 0 and 1 of each activation type; the contents
+/// Y = A X + beta Y for n columns with X (A.cols x n) and Y (A.rows x n) stored row by row
+/// (NCHW images), through kernel::spmm_row_major.
+template <typename Backend, typename T>
+void multiply_rows(Backend tag, const BbsMatrix<T>& a, index n, const activation_t<T>* x, index ldx,
+                   scalar_t<T> beta, activation_t<T>* y, index ldy) {
+  if (n > 0) kernel::spmm_row_major(tag, a.view(), n, scalar_t<T>(1), x, ldx, beta, y, ldy);
+}
+
+/// Per-thread scratch memory reused from call to call (a convolution's im2col matrix, megabytes
+/// at image sizes): freeing and reallocating it on every call costs page faults that can exceed
+/// the arithmetic. Slot 0 and 1 of each activation type; the contents
 /// are unspecified on entry; a buffer stays allocated, at its largest size, until the thread ends.
+/// 64-byte aligned (a cache line, one zmm), as the kernels' vector loads want their rows.
 template <typename A>
 A* scratch(int slot, index size) {
-  thread_local std::vector<A> buffers[2];
-  std::vector<A>& b = buffers[slot];
+  thread_local std::vector<A, simd_detail::cacheline_allocator<A>> buffers[2];
+  auto& b = buffers[slot];
   if (static_cast<index>(b.size()) < size) b.resize(static_cast<std::size_t>(size));
   return b.data();
 }
@@ -75,22 +85,6 @@ Matrix<A> repeat_columns(const Vector<A>& v, index n) {
   Matrix<A> m(v.size(), n);
   repeat_columns_into(v, n, m.data());
   return m;
-}
-
-/// dst (cols x rows, column-major, leading dimension cols) = transpose of src (rows x cols,
-/// column-major, leading dimension rows), in tiles that stay in L1: the NCHW <-> pixel-column
-/// conversion of the convolutions, where an element-wise transpose strides through memory.
-template <typename A>
-void transpose_tiled(const A* src, index rows, index cols, A* dst) {
-  constexpr index tile = 16;
-  for (index j0 = 0; j0 < cols; j0 += tile) {
-    const index j1 = std::min(j0 + tile, cols);
-    for (index i0 = 0; i0 < rows; i0 += tile) {
-      const index i1 = std::min(i0 + tile, rows);
-      for (index i = i0; i < i1; ++i)
-        for (index j = j0; j < j1; ++j) dst[i * cols + j] = src[j * rows + i];
-    }
-  }
 }
 
 /// Throws shape_error unless m is rows x cols; `what` names the matrix and its owner.
