@@ -84,6 +84,7 @@
 // time; .npy / .npz arrays.
 #include "bbs/io/checksum.hpp"
 #include "bbs/io/files.hpp"
+#include "bbs/io/zip.hpp"
 #include "bbs/io/csb_file.hpp"
 #include "bbs/io/npy.hpp"
 #include "bbs/io/any_value_type.hpp"
@@ -100,6 +101,8 @@
 #include "bbs/nn/pooling.hpp"
 #include "bbs/nn/linear.hpp"
 #include "bbs/nn/state_dict.hpp"
+#include "bbs/nn/sequential.hpp"
+#include "bbs/nn/model_file.hpp"
 
 // Optional integrations, enabled when their headers are found.
 #if !defined(BBS_NO_XTENSOR) && __has_include(<xtensor/xtensor.hpp>)

@@ -61,6 +61,27 @@ struct Workspace {
 
 std::string q(const std::string& path) { return "'" + path + "'"; }
 
+/// A command that must fail: its exit code (1 bad input, 2 bad usage, with the usage text) and a
+/// fragment of its message.
+struct Refusal {
+  std::string args;
+  int code;
+  std::string message;
+};
+
+/// Runs each refusal and checks that the workspace still holds exactly `files` afterwards.
+void check_refusals(const Workspace& ws, const std::vector<Refusal>& cases, const std::vector<std::string>& files) {
+  for (const Refusal& c : cases) {
+    INFO("bbs " << c.args);
+    const Run r = ws.bbs(c.args);
+    INFO(r.err);
+    CHECK(r.code == c.code);
+    CHECK_THAT(r.err, Catch::Contains(c.message));
+    if (c.code == 2) CHECK_THAT(r.err, Catch::Contains("usage:"));
+    CHECK(ws.files() == files);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("bbs prune writes the matrix bbs::prune computes and reports retained magnitude", "[tools][cli]") {
@@ -207,12 +228,7 @@ TEST_CASE("bbs refuses bad usage with exit code 2 and bad input with 1, leaving 
   bbs::save_npy(bbs_test::random_dense<float>(8, 16, 1).eval(), ws.file("w.npy"));
   const std::string in = q(ws.file("w.npy"));
   const std::string out = q(ws.file("out.bbs"));
-  struct Case {
-    std::string args;
-    int code;
-    std::string message;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<Refusal> cases = {
       {"", 2, "no command given"},
       {"frobnicate", 2, "unknown command 'frobnicate'"},
       {"prune " + in + " " + out + " --bank 8 --keep 2 --colour red", 2, "unknown option --colour"},
@@ -239,13 +255,90 @@ TEST_CASE("bbs refuses bad usage with exit code 2 and bad input with 1, leaving 
       {"info", 2, "expected FILE.bbs, got 0 arguments"},
       {"bench " + in + " --repeats 0", 2, "--repeats 0: expected an integer in [1, 1000]"},
   };
-  for (const Case& c : cases) {
-    INFO("bbs " << c.args);
-    const Run r = ws.bbs(c.args);
-    INFO(r.err);
-    CHECK(r.code == c.code);
-    CHECK_THAT(r.err, Catch::Contains(c.message));
-    if (c.code == 2) CHECK_THAT(r.err, Catch::Contains("usage:"));
-    CHECK(ws.files() == std::vector<std::string>{"w.npy"});  // nothing written, no temporary left
+  check_refusals(ws, cases, {"w.npy"});  // nothing written, no temporary left
+}
+
+namespace {
+
+/// A model file of one linear layer, 4 features -> 3 classes, with dense weights pruned by the
+/// loader at bank 4, nnz 4 (no pruning).
+Eigen::MatrixXf write_linear_model(const std::string& path) {
+  Eigen::MatrixXf w(3, 4);
+  w << 1, 0, 0, 0.5f, 0, 1, 0, 0.25f, 0, 0, 1, -0.5f;
+  bbs::detail::zip::Writer zip("test");
+  zip.add("model.txt", std::string("bbs-model 1\ninput features features=4\nlinear name=fc in=4 out=3 bank=4 nnz=4\n"));
+  zip.add("fc.weight.npy", bbs::npy_bytes(w));
+  zip.write(path);
+  return w;
+}
+
+/// x (10 x 4) and labels y: the true class (argmax of W x) for the first 7 samples, a wrong one
+/// for the last 3.
+void write_data(const std::string& path, const Eigen::MatrixXf& w, Eigen::MatrixXf& x) {
+  x = bbs_test::random_dense<float>(10, 4, 3);
+  Eigen::MatrixXf y(10, 1);
+  for (bbs::index i = 0; i < 10; ++i) {
+    Eigen::Index best = 0;
+    (w * x.row(i).transpose()).maxCoeff(&best);
+    y(i, 0) = static_cast<float>(i < 7 ? best : (best + 1) % 3);
   }
+  bbs::detail::zip::Writer zip("test");
+  zip.add("x.npy", bbs::npy_bytes(x));
+  zip.add("y.npy", bbs::npy_bytes(y, {10}));
+  zip.write(path);
+}
+
+}  // namespace
+
+TEST_CASE("bbs eval runs a model file on every backend and reports accuracy, outputs and JSON", "[tools][cli][model]") {
+  Workspace ws;
+  const Eigen::MatrixXf w = write_linear_model(ws.file("m.bbsm"));
+  Eigen::MatrixXf x;
+  write_data(ws.file("d.npz"), w, x);
+  const Run r = ws.bbs("eval " + q(ws.file("m.bbsm")) + " " + q(ws.file("d.npz")) + " --batch 3 --json " +
+                       q(ws.file("r.json")) + " --outputs " + q(ws.file("o.npy")));
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("10 samples"));
+  for (const std::string& name : bbs::backend_names()) CHECK_THAT(r.out, Catch::Contains(name) && Catch::Contains("70.00%"));
+  CHECK_THAT(slurp(ws.file("r.json")), Catch::Contains("\"accuracy\": 0.7,") && Catch::Contains("\"correct\": 7"));
+  const Eigen::MatrixXf outputs = bbs::read_npy(ws.file("o.npy")).matrix<float>();
+  CHECK((outputs - x * w.transpose()).cwiseAbs().maxCoeff() < 1e-6f);
+  // fixed16 rounds, the predictions stay.
+  const Run f = ws.bbs("eval " + q(ws.file("m.bbsm")) + " " + q(ws.file("d.npz")) + " --type 'fixed16<12>' --backend reference");
+  INFO(f.err);
+  CHECK(f.code == 0);
+  CHECK_THAT(f.out, Catch::Contains("reference") && Catch::Contains("70.00%"));
+  // info and bench recognise a model file.
+  const Run i = ws.bbs("info " + q(ws.file("m.bbsm")));
+  CHECK(i.code == 0);
+  CHECK_THAT(i.out, Catch::Contains("linear name=fc in=4 out=3 bank=4 nnz=4") && Catch::Contains("fc.weight: 3 x 4"));
+  const Run b = ws.bbs("bench " + q(ws.file("m.bbsm")) + " --repeats 1 --min-time 0 --baseline " + q(ws.file("m.bbsm")));
+  CHECK(b.code == 0);
+  CHECK_THAT(b.out, Catch::Contains("4 features -> 3 features") && Catch::Contains("baseline (us)") && Catch::Contains("speedup"));
+}
+
+TEST_CASE("bbs eval refuses bad models, data and options with a message and no partial file", "[tools][cli][model]") {
+  Workspace ws;
+  const Eigen::MatrixXf w = write_linear_model(ws.file("m.bbsm"));
+  Eigen::MatrixXf x;
+  write_data(ws.file("d.npz"), w, x);
+  bbs::save_npy(x, ws.file("x.npy"));
+  {
+    bbs::detail::zip::Writer zip("test");
+    zip.add("x.npy", bbs::npy_bytes(Eigen::MatrixXf(x.leftCols(3))));
+    zip.add("y.npy", bbs::npy_bytes(Eigen::MatrixXf::Zero(10, 1), {10}));
+    zip.write(ws.file("narrow.npz"));
+  }
+  const std::string m = q(ws.file("m.bbsm")), d = q(ws.file("d.npz")), json = " --json " + q(ws.file("r.json"));
+  const std::vector<Refusal> cases = {
+      {"eval " + m, 2, "expected MODEL.bbsm DATA.npz, got 1 arguments"},
+      {"eval " + m + " " + d + " --backend gpu" + json, 2, "--backend gpu: this build has all"},
+      {"eval " + m + " " + d + " --type 'fixed16<3>'" + json, 2, "models run as float32 or fixed16<F> with F from 8 to 13"},
+      {"eval " + m + " " + q(ws.file("narrow.npz")) + json, 1, "x is N x 3; the model takes N x 4"},
+      {"eval " + m + " " + q(ws.file("x.npy")) + json, 1, "not a ZIP archive"},
+      {"eval " + d + " " + d + json, 1, "no model.txt entry; not a bbs model file"},
+      {"eval " + m + " " + q(ws.file("none.npz")) + json, 1, "cannot open the file"},
+  };
+  check_refusals(ws, cases, {"d.npz", "m.bbsm", "narrow.npz", "x.npy"});
 }

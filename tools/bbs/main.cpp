@@ -1,5 +1,6 @@
 // bbs: the command-line tool. Prunes dense weights into bbs files, describes them, converts them
-// between value types and to .npy / Matrix Market, and times them on every backend against Eigen.
+// between value types and to .npy / Matrix Market, and times them on every backend against Eigen;
+// runs model files over labelled data (models.cpp).
 //
 //   bbs prune IN.npy|IN.npz OUT.bbs --bank B (--keep K | --sparsity S) [--array NAME] [--type T]
 //             [--block N] [--no-report] [--quiet]
@@ -25,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "value_types.hpp"
 
 namespace bbs_cli {
@@ -37,125 +39,13 @@ const char* const usage_text =
     "  bbs info FILE.bbs\n"
     "  bbs convert IN.bbs OUT.bbs|OUT.npy|OUT.mtx [--type T] [--quiet]\n"
     "  bbs bench FILE.bbs [--batch N] [--repeats R] [--min-time SECONDS]\n"
+    "  bbs eval MODEL.bbsm DATA.npz [--type float32|fixed16<F>] [--backend NAME|all] [--batch N]\n"
+    "           [--limit N] [--baseline DENSE.bbsm] [--json OUT.json] [--outputs OUT.npy] [--quiet]\n"
+    "  bbs info MODEL.bbsm            (a model file: its layers and weights)\n"
+    "  bbs bench MODEL.bbsm [--type T] [--baseline DENSE.bbsm] [--batch N] [--frames T] [--repeats R]\n"
+    "            [--min-time SECONDS]\n"
     "types T: float32 float64 bfloat16 float16 fixed16<F> fixed8<Fw,Fx> (also fixed16:F, fixed8:Fw,Fx;\n"
     "         F and Fw may be auto: the finest width that holds the largest weight)\n";
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-/// Positional arguments and --options of one command; every option must be known to it.
-struct Args {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> options;
-  std::set<std::string> flags;
-
-  Args(int argc, char** argv, const std::set<std::string>& valued, const std::set<std::string>& flag_names) {
-    for (int i = 2; i < argc; ++i) {
-      std::string a = argv[i];
-      if (a.rfind("--", 0) != 0) {
-        positional.push_back(a);
-        continue;
-      }
-      std::string value;
-      const std::size_t eq = a.find('=');
-      const bool inline_value = eq != std::string::npos;
-      if (inline_value) {
-        value = a.substr(eq + 1);
-        a = a.substr(0, eq);
-      }
-      const std::string name = a.substr(2);
-      if (flag_names.count(name) != 0 && !inline_value) {
-        flags.insert(name);
-      } else if (valued.count(name) != 0) {
-        if (!inline_value) {
-          if (i + 1 >= argc) throw UsageError("option --" + name + " needs a value");
-          value = argv[++i];
-        }
-        options[name] = value;
-      } else {
-        throw UsageError("unknown option --" + name);
-      }
-    }
-  }
-
-  bool has(const std::string& name) const { return options.count(name) != 0; }
-  std::string get(const std::string& name, const std::string& fallback = "") const {
-    const auto it = options.find(name);
-    return it == options.end() ? fallback : it->second;
-  }
-  void expect_positional(std::size_t n, const char* what) const {
-    if (positional.size() != n) {
-      throw UsageError(std::string("expected ") + what + ", got " + std::to_string(positional.size()) + " arguments");
-    }
-  }
-};
-
-long long parse_integer(const std::string& name, const std::string& text, long long lo, long long hi) {
-  std::size_t used = 0;
-  long long v = 0;
-  try {
-    v = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || text.empty() || v < lo || v > hi) {
-    throw UsageError("--" + name + " " + text + ": expected an integer in [" + std::to_string(lo) + ", " +
-                     std::to_string(hi) + "]");
-  }
-  return v;
-}
-
-double parse_number(const std::string& name, const std::string& text) {
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || text.empty()) throw UsageError("--" + name + " " + text + ": expected a number");
-  return v;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-/// Step-by-step progress on stderr: "bbs prune: reading w.npy ... 0.12 s".
-class Progress {
- public:
-  Progress(const char* command, bool quiet) : command_(command), quiet_(quiet) {}
-  template <typename F>
-  auto step(const std::string& what, F&& f) {
-    if (!quiet_) std::cerr << "bbs " << command_ << ": " << what << " ..." << std::flush;
-    const auto t0 = std::chrono::steady_clock::now();
-    try {
-      if constexpr (std::is_void<decltype(f())>::value) {
-        f();
-        done(t0);
-      } else {
-        auto result = f();
-        done(t0);
-        return result;
-      }
-    } catch (...) {
-      if (!quiet_) std::cerr << " failed\n";
-      throw;
-    }
-  }
-
- private:
-  void done(std::chrono::steady_clock::time_point t0) const {
-    if (quiet_) return;
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    char text[32];
-    std::snprintf(text, sizeof(text), " %.2f s\n", s);
-    std::cerr << text;
-  }
-  const char* command_;
-  bool quiet_;
-};
 
 /// The dense matrix in an .npy file, or in an .npz archive (--array, or its only array).
 Eigen::MatrixXd read_dense(const std::string& path, const std::string& array) {
@@ -320,26 +210,6 @@ int convert(int argc, char** argv) {
   return 0;
 }
 
-/// Median seconds of one call of f over `repeats` timed runs of at least min_time each.
-template <typename F>
-double median_seconds(F&& f, int repeats, double min_time) {
-  f();  // warm-up: caches, derived arrangements, thread pools
-  std::vector<double> samples;
-  for (int r = 0; r < repeats; ++r) {
-    long iterations = 0;
-    const auto t0 = std::chrono::steady_clock::now();
-    double elapsed = 0;
-    do {
-      f();
-      ++iterations;
-      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    } while (elapsed < min_time);
-    samples.push_back(elapsed / double(iterations));
-  }
-  std::sort(samples.begin(), samples.end());
-  return samples[samples.size() / 2];
-}
-
 /// The float matrix's values as fixed point Q: raw = value * 2^frac_bits, exact for values read
 /// from a file of that storage with that width.
 template <typename Q>
@@ -432,6 +302,10 @@ int main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
   try {
     if (command == "prune") return bbs_cli::prune(argc, argv);
+    if (command == "eval") return bbs_cli::eval(argc, argv);
+    if ((command == "info" || command == "bench") && argc > 2 && bbs_cli::is_model_file(argv[2])) {
+      return command == "info" ? bbs_cli::model_info(argv[2]) : bbs_cli::model_bench(argc, argv);
+    }
     if (command == "info") return bbs_cli::info(argc, argv);
     if (command == "convert") return bbs_cli::convert(argc, argv);
     if (command == "bench") return bbs_cli::bench(argc, argv);

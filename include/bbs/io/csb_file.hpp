@@ -63,13 +63,8 @@ inline constexpr std::size_t at_nnz_per_bank = 44;
 inline constexpr std::size_t at_payload_bytes = 48;
 inline constexpr std::size_t at_reserved = 56;
 
-// memcpy keeps unaligned reads defined; the host is little-endian like the file (core/config.hpp).
-template <typename U>
-U read_le(const unsigned char* p) {
-  U v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
+using detail::read_le;
+// memcpy keeps unaligned writes defined; the host is little-endian like the file (core/config.hpp).
 template <typename U>
 void write_le(unsigned char* p, U v) {
   std::memcpy(p, &v, sizeof v);

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <string>
@@ -119,6 +120,14 @@ class AtomicFile {
   std::FILE* file_ = nullptr;
   bool created_ = false;
 };
+
+/// A little-endian unsigned integer from unaligned bytes (the files bbs reads are little-endian).
+template <typename U>
+U read_le(const unsigned char* p) {
+  U v;
+  std::memcpy(&v, p, sizeof v);  // memcpy keeps unaligned reads defined; the host is little-endian (core/config.hpp)
+  return v;
+}
 
 /// Reads at most `limit` bytes from the start of a regular file.
 inline std::vector<unsigned char> read_file(const std::string& path, std::uint64_t limit, const std::string& source) {

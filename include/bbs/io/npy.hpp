@@ -196,12 +196,7 @@ inline double element(const unsigned char* p, const std::string& dtype) {
   }
 }
 
-template <typename U>
-U read_le(const unsigned char* p) {
-  U v = 0;
-  for (std::size_t i = 0; i < sizeof(U); ++i) v = static_cast<U>(v | (static_cast<U>(p[i]) << (8 * i)));
-  return v;
-}
+using detail::read_le;
 
 }  // namespace npy
 }  // namespace detail
@@ -280,88 +275,11 @@ inline NpyArray read_npy(const std::string& path) {
 /// archive, a compressed entry (numpy.savez_compressed), a CRC mismatch, or a bad .npy inside.
 inline std::vector<std::pair<std::string, NpyArray>> parse_npz(const void* data, std::size_t size,
                                                               const std::string& source) {
-  using detail::throw_error;
-  using detail::npy::read_le;
   const auto* p = static_cast<const unsigned char*>(data);
-  // End of central directory: 22 bytes plus a comment of up to 65535, at the very end.
-  constexpr std::size_t eocd_size = 22;
-  if (size < eocd_size) throw_error<file_error>(source, ": not a ZIP archive (too short for an .npz)");
-  std::size_t eocd = size - eocd_size + 1;
-  const std::size_t lowest = size > eocd_size + 65535 ? size - eocd_size - 65535 : 0;
-  do {
-    --eocd;
-    if (read_le<std::uint32_t>(p + eocd) == 0x06054b50u) break;
-  } while (eocd > lowest);
-  if (read_le<std::uint32_t>(p + eocd) != 0x06054b50u) {
-    throw_error<file_error>(source, ": not a ZIP archive (no end-of-central-directory record)");
-  }
-  std::uint64_t entries = read_le<std::uint16_t>(p + eocd + 10);
-  std::uint64_t dir_at = read_le<std::uint32_t>(p + eocd + 16);
-  // ZIP64: the real counts live in the ZIP64 end-of-central-directory record.
-  if ((entries == 0xFFFF || dir_at == 0xFFFFFFFFu) && eocd >= 20 && read_le<std::uint32_t>(p + eocd - 20) == 0x07064b50u) {
-    const std::uint64_t z64 = read_le<std::uint64_t>(p + eocd - 20 + 8);
-    if (z64 > size || size - z64 < 56 || read_le<std::uint32_t>(p + z64) != 0x06064b50u) {
-      throw_error<file_error>(source, ": broken ZIP64 end-of-central-directory record");
-    }
-    entries = read_le<std::uint64_t>(p + z64 + 32);
-    dir_at = read_le<std::uint64_t>(p + z64 + 48);
-  }
   std::vector<std::pair<std::string, NpyArray>> arrays;
-  std::uint64_t at = dir_at;
-  for (std::uint64_t i = 0; i < entries; ++i) {
-    if (at > size || size - at < 46 || read_le<std::uint32_t>(p + at) != 0x02014b50u) {
-      throw_error<file_error>(source, ": broken ZIP central directory (entry ", i, ")");
-    }
-    const unsigned method = read_le<std::uint16_t>(p + at + 10);
-    const std::uint32_t crc = read_le<std::uint32_t>(p + at + 16);
-    std::uint64_t compressed = read_le<std::uint32_t>(p + at + 20);
-    std::uint64_t uncompressed = read_le<std::uint32_t>(p + at + 24);
-    const std::size_t name_len = read_le<std::uint16_t>(p + at + 28);
-    const std::size_t extra_len = read_le<std::uint16_t>(p + at + 30);
-    const std::size_t comment_len = read_le<std::uint16_t>(p + at + 32);
-    std::uint64_t local = read_le<std::uint32_t>(p + at + 42);
-    if (size - at - 46 < name_len + extra_len + comment_len) {
-      throw_error<file_error>(source, ": broken ZIP central directory (entry ", i, " runs past the end)");
-    }
-    std::string name(reinterpret_cast<const char*>(p + at + 46), name_len);
-    // ZIP64 extended information: 8-byte fields for the 32-bit ones that hold 0xFFFFFFFF, in order.
-    for (std::size_t x = at + 46 + name_len; x + 4 <= at + 46 + name_len + extra_len;) {
-      const unsigned id = read_le<std::uint16_t>(p + x);
-      const std::size_t len = read_le<std::uint16_t>(p + x + 2);
-      if (x + 4 + len > at + 46 + name_len + extra_len) break;
-      if (id == 0x0001) {
-        std::size_t f = x + 4;
-        const auto take = [&](std::uint64_t& v) {
-          if (v == 0xFFFFFFFFu && f + 8 <= x + 4 + len) {
-            v = read_le<std::uint64_t>(p + f);
-            f += 8;
-          }
-        };
-        take(uncompressed);
-        take(compressed);
-        take(local);
-      }
-      x += 4 + len;
-    }
-    at += 46 + name_len + extra_len + comment_len;
-    const std::string entry = source + " [" + name + "]";
-    if (method != 0) {
-      throw_error<file_error>(entry, ": the entry is compressed (ZIP method ", method,
-                              "); bbs reads uncompressed archives (numpy.savez, not numpy.savez_compressed)");
-    }
-    if (local > size || size - local < 30 || read_le<std::uint32_t>(p + local) != 0x04034b50u) {
-      throw_error<file_error>(entry, ": broken ZIP local header");
-    }
-    const std::uint64_t start =
-        local + 30 + read_le<std::uint16_t>(p + local + 26) + read_le<std::uint16_t>(p + local + 28);
-    if (compressed != uncompressed || start > size || size - start < compressed) {
-      throw_error<file_error>(entry, ": truncated (", compressed, " data bytes expected)");
-    }
-    if (crc32(p + start, static_cast<std::size_t>(compressed)) != crc) {
-      throw_error<file_error>(entry, ": CRC-32 mismatch: the data is corrupt");
-    }
-    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0) name.resize(name.size() - 4);
-    arrays.emplace_back(name, parse_npy(p + start, static_cast<std::size_t>(compressed), entry));
+  for (detail::zip::Entry& e : detail::zip::entries(p, size, source)) {
+    if (e.name.size() > 4 && e.name.compare(e.name.size() - 4, 4, ".npy") == 0) e.name.resize(e.name.size() - 4);
+    arrays.emplace_back(e.name, parse_npy(p + e.offset, e.size, e.source));
   }
   return arrays;
 }
@@ -373,29 +291,53 @@ inline std::vector<std::pair<std::string, NpyArray>> read_npz(const std::string&
   return parse_npz(bytes.data(), bytes.size(), source);
 }
 
-/// Writes a float or double matrix as a 2-D C-order .npy file (version 1.0, '<f4' or '<f8'),
-/// atomically (io/files.hpp): the destination holds the old file or the whole new one.
+/// A float or double matrix as the bytes of a C-order .npy file (version 1.0, '<f4' or '<f8') of
+/// the given shape (default: rows x cols; a shape must hold rows * cols elements, taken in
+/// row-major order, e.g. {out, in, k, k} for a convolution weight flattened per output channel).
 template <typename Derived>
-void save_npy(const Eigen::DenseBase<Derived>& m, const std::string& path) {
+std::vector<unsigned char> npy_bytes(const Eigen::DenseBase<Derived>& m, std::vector<index> shape = {}) {
   using T = typename Derived::Scalar;
-  static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "save_npy: float or double matrices");
+  static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "npy_bytes: float or double matrices");
+  if (shape.empty()) shape = {m.rows(), m.cols()};
+  index count = 1;
+  std::string dims;
+  for (index d : shape) {
+    count *= d;
+    dims += detail::concat(dims.empty() ? "" : ", ", d);
+  }
+  if (shape.size() == 1) dims += ",";  // Python's one-element tuple
+  if (count != m.rows() * m.cols()) {
+    detail::throw_error<shape_error>("bbs::npy_bytes: shape holds ", count, " elements, the matrix ", m.rows() * m.cols());
+  }
   std::string header = detail::concat("{'descr': '", sizeof(T) == 4 ? "<f4" : "<f8", "', 'fortran_order': False, 'shape': (",
-                                      m.rows(), ", ", m.cols(), "), }");
+                                      dims, "), }");
   // Magic, version, length and header padded with spaces to a multiple of 64, ending in '\n'.
   const std::size_t total = (10 + header.size() + 1 + 63) / 64 * 64;
   header.append(total - 10 - header.size() - 1, ' ');
   header.push_back('\n');
-  if (header.size() > 0xFFFF) detail::throw_error<shape_error>("bbs::save_npy: ", path, ": the header is too long");
-  unsigned char prefix[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<unsigned char>(header.size() & 0xFF),
-                              static_cast<unsigned char>(header.size() >> 8)};
-  detail::AtomicFile out(path, "bbs::save_npy");
-  out.write(prefix, sizeof(prefix));
-  out.write(header.data(), header.size());
-  std::vector<T> row(static_cast<std::size_t>(m.cols()));
+  if (header.size() > 0xFFFF) detail::throw_error<shape_error>("bbs::npy_bytes: the header is too long");
+  const unsigned char prefix[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<unsigned char>(header.size() & 0xFF),
+                                    static_cast<unsigned char>(header.size() >> 8)};
+  std::vector<unsigned char> out(sizeof(prefix) + header.size() + static_cast<std::size_t>(m.rows() * m.cols()) * sizeof(T));
+  std::memcpy(out.data(), prefix, sizeof(prefix));
+  std::memcpy(out.data() + sizeof(prefix), header.data(), header.size());
+  unsigned char* dst = out.data() + 10 + header.size();
   for (index i = 0; i < m.rows(); ++i) {
-    for (index j = 0; j < m.cols(); ++j) row[static_cast<std::size_t>(j)] = m.derived()(i, j);
-    if (!row.empty()) out.write(row.data(), row.size() * sizeof(T));
+    for (index j = 0; j < m.cols(); ++j, dst += sizeof(T)) {
+      const T v = m.derived()(i, j);
+      std::memcpy(dst, &v, sizeof(T));
+    }
   }
+  return out;
+}
+
+/// Writes a float or double matrix as a 2-D C-order .npy file (npy_bytes), atomically
+/// (io/files.hpp): the destination holds the old file or the whole new one.
+template <typename Derived>
+void save_npy(const Eigen::DenseBase<Derived>& m, const std::string& path) {
+  const std::vector<unsigned char> bytes = npy_bytes(m);
+  detail::AtomicFile out(path, "bbs::save_npy");
+  out.write(bytes.data(), bytes.size());
   out.commit();
 }
 

@@ -146,6 +146,7 @@ class Conv2d {
   index out_channels() const { return w_.rows(); }
   const ConvGeometry& geometry() const { return g_; }
   const BbsMatrix<T>& weight() const { return w_; }
+  const Vector<activation_type>& bias() const { return bias_; }
 
   Tensor<activation_type> forward(const Tensor<activation_type>& x) const {
     detail::require_channels(x, in_, "Conv2d");
@@ -233,6 +234,9 @@ class DepthwiseConv2d {
 
   index channels() const { return w_.rows(); }
   const ConvGeometry& geometry() const { return g_; }
+  /// channels x (k * k), row-major taps.
+  const Matrix<activation_type>& weight() const { return w_; }
+  const Vector<activation_type>& bias() const { return bias_; }
 
   Tensor<activation_type> forward(const Tensor<activation_type>& x) const {
     detail::require_channels(x, channels(), "DepthwiseConv2d");

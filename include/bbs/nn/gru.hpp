@@ -62,6 +62,8 @@ class GruCell {
   index output_size() const { return hidden_size(); }
   const BbsMatrix<T>& weight_ih() const { return w_ih_; }
   const BbsMatrix<T>& weight_hh() const { return w_hh_; }
+  const Vector<activation_type>& bias_ih() const { return b_ih_; }
+  const Vector<activation_type>& bias_hh() const { return b_hh_; }
 
   State zero_state(index batch) const { return {Matrix<activation_type>::Zero(hidden_size(), batch)}; }
 

@@ -32,6 +32,7 @@ class Linear {
   index in_features() const { return w_.cols(); }
   index out_features() const { return w_.rows(); }
   const BbsMatrix<T>& weight() const { return w_; }
+  const Vector<activation_type>& bias() const { return bias_; }
 
   /// x: in_features x batch (any Eigen expression); returns out_features x batch.
   template <typename Derived>

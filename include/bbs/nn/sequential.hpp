@@ -1,0 +1,483 @@
+// A sequential container of layers: what a bbs model file (model_file.hpp, docs/MODEL_FORMAT.md)
+// loads into. Data flows as Activations of one of three kinds: an NCHW image batch, a sequence
+// (features x (T * batch), column t * batch + b) or a feature batch (features x batch). Every
+// layer states the shape it turns its input into, and Sequential::add checks that the shapes
+// chain when the model is built, so a model that loads runs on any input of its declared shape.
+#pragma once
+
+#ifndef BBS_UMBRELLA_INCLUDED
+#error "Internal bbs header: include <bbs/bbs.hpp> instead."
+#endif
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+
+namespace bbs {
+namespace nn {
+
+enum class DataKind { image, sequence, features };
+
+/// The shape of the data between two layers, without the batch (and frame) count.
+struct DataShape {
+  DataKind kind = DataKind::features;
+  index channels = 0, height = 0, width = 0;  ///< image
+  index features = 0;                         ///< sequence and features
+
+  static DataShape image(index c, index h, index w) { return {DataKind::image, c, h, w, 0}; }
+  static DataShape sequence(index f) { return {DataKind::sequence, 0, 0, 0, f}; }
+  static DataShape feature_batch(index f) { return {DataKind::features, 0, 0, 0, f}; }
+
+  /// "image 3 x 28 x 28", "sequence of 8 features", "64 features": for messages.
+  std::string str() const {
+    switch (kind) {
+      case DataKind::image:
+        return bbs::detail::concat("image ", channels, " x ", height, " x ", width);
+      case DataKind::sequence:
+        return bbs::detail::concat("sequence of ", features, " features");
+      default:
+        return bbs::detail::concat(features, " features");
+    }
+  }
+  bool operator==(const DataShape& o) const {
+    return kind == o.kind && channels == o.channels && height == o.height && width == o.width && features == o.features;
+  }
+};
+
+/// The data itself: `image` for DataKind::image, else `columns` (and `batch` always).
+template <typename A>
+struct Activations {
+  DataKind kind = DataKind::features;
+  Tensor<A> image;
+  Matrix<A> columns;
+  index batch = 0;
+};
+
+/// A dense tensor to save: values row-major as `values` (rows x cols) and its .npy shape.
+struct DenseTensor {
+  Eigen::MatrixXf values;
+  std::vector<index> shape;
+};
+
+/// What save_model writes for one layer: its manifest statement and its tensors.
+template <typename T>
+struct LayerRecord {
+  std::string keyword;
+  std::vector<std::pair<std::string, std::string>> keys;  ///< in manifest order
+  std::vector<std::pair<std::string, const BbsMatrix<T>*>> sparse;
+  std::vector<std::pair<std::string, DenseTensor>> dense;
+
+  template <typename V>
+  void key(const std::string& k, const V& v) {
+    keys.emplace_back(k, bbs::detail::concat(v));
+  }
+};
+
+/// One layer of a Sequential on value type T and Backend.
+template <typename T, typename Backend>
+class Layer {
+ public:
+  using activation_type = activation_t<T>;
+  virtual ~Layer() = default;
+  /// The manifest keyword: "conv2d", "relu6", ...
+  virtual const char* keyword() const = 0;
+  /// The layer's name in the model (its tensors' prefix); empty for layers without tensors.
+  virtual std::string name() const { return {}; }
+  /// The output shape for input `in`; shape_error saying what it expects when `in` does not fit.
+  virtual DataShape output_shape(const DataShape& in) const = 0;
+  virtual void forward(Activations<activation_type>& x) const = 0;
+  virtual LayerRecord<T> record() const = 0;
+};
+
+namespace detail {
+
+/// "linear 'fc'" or "relu6": for messages.
+template <typename T, typename Backend>
+std::string describe(const Layer<T, Backend>& l) {
+  return l.name().empty() ? std::string(l.keyword()) : bbs::detail::concat(l.keyword(), " '", l.name(), "'");
+}
+
+[[noreturn]] inline void wrong_input(const char* keyword, const std::string& expected, const DataShape& in) {
+  bbs::detail::throw_error<shape_error>(keyword, ": expects ", expected, ", the data is ", in.str());
+}
+
+inline void require_kind(const char* keyword, const DataShape& in, DataKind kind, const char* expected) {
+  if (in.kind != kind) wrong_input(keyword, expected, in);
+}
+
+inline DenseTensor dense_of(Eigen::MatrixXf values, std::vector<index> shape) { return {std::move(values), std::move(shape)}; }
+
+template <typename A>
+DenseTensor dense_vector(const Vector<A>& v) {
+  Eigen::MatrixXf m(v.size(), 1);
+  for (index i = 0; i < v.size(); ++i) m(i, 0) = static_cast<float>(elementwise<A>::to_double(v(i)));
+  return {std::move(m), {v.size()}};
+}
+
+}  // namespace detail
+
+/// conv2d: Conv2d with its name.
+template <typename T, typename Backend>
+class Conv2dLayer final : public Layer<T, Backend> {
+ public:
+  using typename Layer<T, Backend>::activation_type;
+  Conv2dLayer(std::string name, Conv2d<T, Backend> conv) : name_(std::move(name)), conv_(std::move(conv)) {}
+  const char* keyword() const override { return "conv2d"; }
+  std::string name() const override { return name_; }
+  DataShape output_shape(const DataShape& in) const override {
+    if (in.kind != DataKind::image || in.channels != conv_.in_channels()) {
+      detail::wrong_input(keyword(), bbs::detail::concat("an image of ", conv_.in_channels(), " channels"), in);
+    }
+    return DataShape::image(conv_.out_channels(), detail::conv_output_size(in.height, conv_.geometry(), "conv2d"),
+                            detail::conv_output_size(in.width, conv_.geometry(), "conv2d"));
+  }
+  void forward(Activations<activation_type>& x) const override { x.image = conv_.forward(x.image); }
+  LayerRecord<T> record() const override {
+    LayerRecord<T> r{keyword(), {}, {}, {}};
+    const ConvGeometry& g = conv_.geometry();
+    r.key("name", name_);
+    r.key("in", conv_.in_channels());
+    r.key("out", conv_.out_channels());
+    r.key("kernel", g.kernel);
+    r.key("stride", g.stride);
+    r.key("padding", g.padding);
+    r.key("bank", conv_.weight().bankSize());
+    r.key("nnz", conv_.weight().nnzPerBank());
+    r.sparse.emplace_back(name_ + ".weight", &conv_.weight());
+    r.dense.emplace_back(name_ + ".bias", detail::dense_vector(conv_.bias()));
+    return r;
+  }
+
+ private:
+  std::string name_;
+  Conv2d<T, Backend> conv_;
+};
+
+/// depthwise_conv2d: DepthwiseConv2d with its name.
+template <typename T, typename Backend>
+class DepthwiseConv2dLayer final : public Layer<T, Backend> {
+ public:
+  using typename Layer<T, Backend>::activation_type;
+  DepthwiseConv2dLayer(std::string name, DepthwiseConv2d<T> conv) : name_(std::move(name)), conv_(std::move(conv)) {}
+  const char* keyword() const override { return "depthwise_conv2d"; }
+  std::string name() const override { return name_; }
+  DataShape output_shape(const DataShape& in) const override {
+    if (in.kind != DataKind::image || in.channels != conv_.channels()) {
+      detail::wrong_input(keyword(), bbs::detail::concat("an image of ", conv_.channels(), " channels"), in);
+    }
+    return DataShape::image(in.channels, detail::conv_output_size(in.height, conv_.geometry(), "depthwise_conv2d"),
+                            detail::conv_output_size(in.width, conv_.geometry(), "depthwise_conv2d"));
+  }
+  void forward(Activations<activation_type>& x) const override { x.image = conv_.forward(x.image); }
+  LayerRecord<T> record() const override {
+    LayerRecord<T> r{keyword(), {}, {}, {}};
+    const ConvGeometry& g = conv_.geometry();
+    const index k = g.kernel;
+    r.key("name", name_);
+    r.key("channels", conv_.channels());
+    r.key("kernel", k);
+    r.key("stride", g.stride);
+    r.key("padding", g.padding);
+    Eigen::MatrixXf w(conv_.channels(), k * k);
+    for (index i = 0; i < w.rows(); ++i)
+      for (index j = 0; j < w.cols(); ++j)
+        w(i, j) = static_cast<float>(elementwise<activation_type>::to_double(conv_.weight()(i, j)));
+    r.dense.emplace_back(name_ + ".weight", detail::dense_of(std::move(w), {conv_.channels(), 1, k, k}));
+    r.dense.emplace_back(name_ + ".bias", detail::dense_vector(conv_.bias()));
+    return r;
+  }
+
+ private:
+  std::string name_;
+  DepthwiseConv2d<T> conv_;
+};
+
+/// relu and relu6, on any kind of data.
+template <typename T, typename Backend>
+class ReluLayer final : public Layer<T, Backend> {
+ public:
+  using typename Layer<T, Backend>::activation_type;
+  explicit ReluLayer(bool six) : six_(six) {}
+  const char* keyword() const override { return six_ ? "relu6" : "relu"; }
+  DataShape output_shape(const DataShape& in) const override { return in; }
+  void forward(Activations<activation_type>& x) const override {
+    using ops = elementwise<activation_type>;
+    activation_type* p = x.kind == DataKind::image ? x.image.data() : x.columns.data();
+    const index n = x.kind == DataKind::image ? x.image.size() : x.columns.size();
+    for (index i = 0; i < n; ++i) p[i] = six_ ? ops::relu6(p[i]) : ops::relu(p[i]);
+  }
+  LayerRecord<T> record() const override { return {keyword(), {}, {}, {}}; }
+
+ private:
+  bool six_;
+};
+
+/// max_pool2d, avg_pool2d (kernel, stride) and global_avg_pool2d.
+template <typename T, typename Backend>
+class PoolLayer final : public Layer<T, Backend> {
+ public:
+  using typename Layer<T, Backend>::activation_type;
+  enum class Kind { max, average, global_average };
+  PoolLayer(Kind kind, index kernel = 2, index stride = 0) : kind_(kind), kernel_(kernel), stride_(stride == 0 ? kernel : stride) {
+    if (kind_ != Kind::global_average && (kernel_ < 1 || stride_ < 1)) {
+      bbs::detail::throw_error<config_error>(keyword(), ": kernel ", kernel_, " and stride ", stride_,
+                                             ", expected both at least 1");
+    }
+  }
+  const char* keyword() const override {
+    return kind_ == Kind::max ? "max_pool2d" : kind_ == Kind::average ? "avg_pool2d" : "global_avg_pool2d";
+  }
+  DataShape output_shape(const DataShape& in) const override {
+    detail::require_kind(keyword(), in, DataKind::image, "an image");
+    if (kind_ == Kind::global_average) {
+      if (in.height * in.width == 0) detail::wrong_input(keyword(), "an image of at least 1 x 1 pixels", in);
+      return DataShape::image(in.channels, 1, 1);
+    }
+    if (in.height < kernel_ || in.width < kernel_) {
+      detail::wrong_input(keyword(), bbs::detail::concat("an image of at least ", kernel_, " x ", kernel_, " pixels"), in);
+    }
+    return DataShape::image(in.channels, (in.height - kernel_) / stride_ + 1, (in.width - kernel_) / stride_ + 1);
+  }
+  void forward(Activations<activation_type>& x) const override {
+    if (kind_ == Kind::max) {
+      x.image = max_pool2d(x.image, kernel_, stride_);
+    } else if (kind_ == Kind::average) {
+      x.image = avg_pool2d(x.image, kernel_, stride_);
+    } else {
+      x.image = global_avg_pool2d(x.image);
+    }
+  }
+  LayerRecord<T> record() const override {
+    LayerRecord<T> r{keyword(), {}, {}, {}};
+    if (kind_ != Kind::global_average) {
+      r.key("kernel", kernel_);
+      r.key("stride", stride_);
+    }
+    return r;
+  }
+
+ private:
+  Kind kind_;
+  index kernel_, stride_;
+};
+
+/// flatten: image N x C x H x W -> features (C H W) x N (torch.flatten(x, 1), transposed);
+/// last_step: sequence -> the last frame's features.
+template <typename T, typename Backend>
+class ReshapeLayer final : public Layer<T, Backend> {
+ public:
+  using typename Layer<T, Backend>::activation_type;
+  explicit ReshapeLayer(bool last_step) : last_step_(last_step) {}
+  const char* keyword() const override { return last_step_ ? "last_step" : "flatten"; }
+  DataShape output_shape(const DataShape& in) const override {
+    if (last_step_) {
+      detail::require_kind(keyword(), in, DataKind::sequence, "a sequence");
+      return DataShape::feature_batch(in.features);
+    }
+    detail::require_kind(keyword(), in, DataKind::image, "an image");
+    return DataShape::feature_batch(in.channels * in.height * in.width);
+  }
+  void forward(Activations<activation_type>& x) const override {
+    if (last_step_) {
+      const index frames = detail::frames_of(x.columns.cols(), x.batch, "last_step");
+      if (frames == 0) bbs::detail::throw_error<shape_error>("last_step: the sequence has no frames");
+      Matrix<activation_type> last = x.columns.rightCols(x.batch);
+      x.columns = std::move(last);
+    } else {
+      x.columns = x.image.as_columns();
+      x.image = Tensor<activation_type>();
+    }
+    x.kind = DataKind::features;
+  }
+  LayerRecord<T> record() const override { return {keyword(), {}, {}, {}}; }
+
+ private:
+  bool last_step_;
+};
+
+/// linear: Linear with its name, on features or on every frame of a sequence.
+template <typename T, typename Backend>
+class LinearLayer final : public Layer<T, Backend> {
+ public:
+  using typename Layer<T, Backend>::activation_type;
+  LinearLayer(std::string name, Linear<T, Backend> linear) : name_(std::move(name)), linear_(std::move(linear)) {}
+  const char* keyword() const override { return "linear"; }
+  std::string name() const override { return name_; }
+  DataShape output_shape(const DataShape& in) const override {
+    if (in.kind == DataKind::image || in.features != linear_.in_features()) {
+      detail::wrong_input(keyword(), bbs::detail::concat(linear_.in_features(), " features (in=", linear_.in_features(), ")"),
+                          in);
+    }
+    DataShape out = in;
+    out.features = linear_.out_features();
+    return out;
+  }
+  void forward(Activations<activation_type>& x) const override { x.columns = linear_.forward(x.columns); }
+  LayerRecord<T> record() const override {
+    LayerRecord<T> r{keyword(), {}, {}, {}};
+    r.key("name", name_);
+    r.key("in", linear_.in_features());
+    r.key("out", linear_.out_features());
+    r.key("bank", linear_.weight().bankSize());
+    r.key("nnz", linear_.weight().nnzPerBank());
+    r.sparse.emplace_back(name_ + ".weight", &linear_.weight());
+    r.dense.emplace_back(name_ + ".bias", detail::dense_vector(linear_.bias()));
+    return r;
+  }
+
+ private:
+  std::string name_;
+  Linear<T, Backend> linear_;
+};
+
+/// lstm and gru: a StackedRecurrent run over the whole sequence from a zero state.
+template <typename T, typename Backend, typename Stack>
+class RecurrentLayer final : public Layer<T, Backend> {
+ public:
+  using typename Layer<T, Backend>::activation_type;
+  static constexpr bool is_lstm = std::is_same<typename Stack::cell_type, LstmCell<T, Backend>>::value;
+  RecurrentLayer(std::string name, Stack stack) : name_(std::move(name)), stack_(std::move(stack)) {}
+  const char* keyword() const override { return is_lstm ? "lstm" : "gru"; }
+  std::string name() const override { return name_; }
+  const Stack& stack() const { return stack_; }
+  DataShape output_shape(const DataShape& in) const override {
+    if (in.kind != DataKind::sequence || in.features != stack_.input_size()) {
+      detail::wrong_input(keyword(), bbs::detail::concat("a sequence of ", stack_.input_size(), " features (input=",
+                                                         stack_.input_size(), ")"),
+                          in);
+    }
+    return DataShape::sequence(stack_.output_size());
+  }
+  void forward(Activations<activation_type>& x) const override {
+    auto state = stack_.zero_state(x.batch);
+    x.columns = stack_.forward(x.columns, x.batch, state);
+  }
+  LayerRecord<T> record() const override {
+    LayerRecord<T> r{keyword(), {}, {}, {}};
+    const auto& first = stack_.cell(0, 0);
+    r.key("name", name_);
+    r.key("input", stack_.input_size());
+    r.key("hidden", first.hidden_size());
+    r.key("layers", stack_.num_layers());
+    r.key("bidirectional", stack_.num_directions() == 2 ? 1 : 0);
+    if constexpr (is_lstm) r.key("proj", first.has_projection() ? first.output_size() : 0);
+    r.key("bank", first.weight_ih().bankSize());
+    r.key("nnz", first.weight_ih().nnzPerBank());
+    for (index l = 0; l < stack_.num_layers(); ++l) {
+      for (index d = 0; d < stack_.num_directions(); ++d) {
+        const auto& c = stack_.cell(l, d);
+        const std::string suffix = bbs::detail::concat("_l", l, d == 1 ? "_reverse" : "");
+        r.sparse.emplace_back(name_ + ".weight_ih" + suffix, &c.weight_ih());
+        r.sparse.emplace_back(name_ + ".weight_hh" + suffix, &c.weight_hh());
+        if constexpr (is_lstm) {
+          r.dense.emplace_back(name_ + ".bias_ih" + suffix, detail::dense_vector(c.bias()));
+          if (c.has_projection()) r.sparse.emplace_back(name_ + ".weight_hr" + suffix, &c.weight_hr());
+        } else {
+          r.dense.emplace_back(name_ + ".bias_ih" + suffix, detail::dense_vector(c.bias_ih()));
+          r.dense.emplace_back(name_ + ".bias_hh" + suffix, detail::dense_vector(c.bias_hh()));
+        }
+      }
+    }
+    return r;
+  }
+
+ private:
+  std::string name_;
+  Stack stack_;
+};
+
+/// Layers run in order on data of a declared input shape. Move-only.
+template <typename T, typename Backend = backend::automatic>
+class Sequential {
+ public:
+  using value_type = T;
+  using activation_type = activation_t<T>;
+  using layer_type = Layer<T, Backend>;
+
+  explicit Sequential(DataShape input = DataShape::feature_batch(0)) : input_(input), output_(input) {}
+
+  /// Appends a layer after checking that it takes the current output shape (shape_error naming
+  /// the layer's position and what it expects otherwise).
+  Sequential& add(std::unique_ptr<layer_type> layer) {
+    try {
+      output_ = layer->output_shape(output_);
+    } catch (const shape_error& e) {
+      bbs::detail::throw_error<shape_error>("layer ", layers_.size() + 1, " (", detail::describe(*layer), "): ", e.what());
+    }
+    layers_.push_back(std::move(layer));
+    return *this;
+  }
+
+  const DataShape& input_shape() const { return input_; }
+  const DataShape& output_shape() const { return output_; }
+  std::size_t size() const { return layers_.size(); }
+  const layer_type& layer(std::size_t i) const { return *layers_.at(i); }
+
+  /// Runs every layer on `x` (of the input shape and any batch).
+  Activations<activation_type> run(Activations<activation_type> x) const {
+    check_input(x);
+    for (const auto& l : layers_) l->forward(x);
+    return x;
+  }
+
+  /// An image batch (input image ...) to the output's columns: features x batch (an image
+  /// output comes flattened as by `flatten`).
+  Matrix<activation_type> forward(const Tensor<activation_type>& images) const {
+    Activations<activation_type> x;
+    x.kind = DataKind::image;
+    x.image = images;
+    x.batch = images.batch();
+    return columns_of(run(std::move(x)));
+  }
+
+  /// A sequence (input sequence: features x (T * batch)) or a feature batch (input features:
+  /// features x batch) to the output's columns.
+  Matrix<activation_type> forward(const Matrix<activation_type>& xs, index batch) const {
+    Activations<activation_type> x;
+    x.kind = input_.kind;
+    x.columns = xs;
+    x.batch = batch;
+    return columns_of(run(std::move(x)));
+  }
+
+ private:
+  void check_input(const Activations<activation_type>& x) const {
+    if (x.kind != input_.kind) {
+      bbs::detail::throw_error<shape_error>("Sequential: the model takes ", input_.str(), ", the input is ",
+                                            x.kind == DataKind::image ? "an image" : "columns");
+    }
+    if (x.kind == DataKind::image) {
+      const Tensor<activation_type>& t = x.image;
+      if (t.channels() != input_.channels || t.height() != input_.height || t.width() != input_.width) {
+        bbs::detail::throw_error<shape_error>("Sequential: the input is ", t.shape_string(), ", the model takes N x ",
+                                              input_.channels, " x ", input_.height, " x ", input_.width);
+      }
+      return;
+    }
+    if (x.columns.rows() != input_.features) {
+      bbs::detail::throw_error<shape_error>("Sequential: the input has ", x.columns.rows(), " rows, the model takes ",
+                                            input_.str());
+    }
+    if (input_.kind == DataKind::sequence) {
+      detail::frames_of(x.columns.cols(), x.batch, "Sequential");
+    } else if (x.columns.cols() != x.batch) {
+      bbs::detail::throw_error<shape_error>("Sequential: the input has ", x.columns.cols(), " columns, expected the batch ",
+                                            x.batch);
+    }
+  }
+
+  static Matrix<activation_type> columns_of(Activations<activation_type> x) {
+    if (x.kind == DataKind::image) return x.image.as_columns();
+    return std::move(x.columns);
+  }
+
+  DataShape input_;
+  DataShape output_;
+  std::vector<std::unique_ptr<layer_type>> layers_;
+};
+
+}  // namespace nn
+}  // namespace bbs
