@@ -18,12 +18,14 @@ build-study-smoke/):
    exported with ``bbs_model.export_model`` (``<run>/model.bbsm``), its PyTorch test logits saved
    (``torch_logits.npy``), and the task's test set written in the format of ``bbs eval``
    (``<task>/test.npz``).
-2. ``eval``: runs ``bbs eval MODEL.bbsm TEST.npz --type float32`` and ``--type fixed16<F>`` (the
+2. ``check``: re-reads every model file with ``bbs_model.build_torch_model`` and compares its
+   logits with the trained model's (catches an export that is not the trained function).
+3. ``eval``: runs ``bbs eval MODEL.bbsm TEST.npz --type float32`` and ``--type fixed16<F>`` (the
    CLI from ``--bbs``, default build-s/tools/bbs/bbs) with ``--json`` and ``--outputs``, and
    compares the C++ predictions with PyTorch's. Runs already evaluated are skipped.
-3. ``report``: docs/accuracy.json, docs/ACCURACY.md and docs/accuracy.png (smoke mode: in the
+4. ``report``: docs/accuracy.json, docs/ACCURACY.md and docs/accuracy.png (smoke mode: in the
    work directory instead).
-4. ``ship`` (only when asked for, not part of ``all``): copies each task's dense model and its
+5. ``ship`` (only when asked for, not part of ``all``): copies each task's dense model and its
    best BBS model at 87.5 % to models/ and writes models/README.md.
 
 Tasks:
@@ -78,11 +80,11 @@ MACHINE = "AMD EPYC (Zen 5), 2 cores, one PyTorch thread"
 CONFIG = {
     "full": {
         "digits": dict(hidden=64, batch=128, dense_steps=800, ft_steps=500, lr=5e-3, ft_lr=3e-3, seeds=1),
-        "fashion": dict(train=30000, test=None, batch=128, dense_steps=1000, ft_steps=160, lr=3e-3, ft_lr=1e-3,
+        "fashion": dict(train=30000, test=None, batch=128, dense_steps=1000, ft_steps=48, lr=3e-3, ft_lr=1e-3,
                         seeds=1),
     },
     "smoke": {
-        "digits": dict(hidden=32, batch=64, dense_steps=60, ft_steps=20, lr=3e-3, ft_lr=1e-3, seeds=1),
+        "digits": dict(hidden=32, batch=64, dense_steps=150, ft_steps=40, lr=3e-3, ft_lr=1e-3, seeds=1),
         "fashion": dict(train=1024, test=300, batch=64, dense_steps=20, ft_steps=8, lr=3e-3, ft_lr=1e-3, seeds=1),
     },
 }
@@ -129,11 +131,12 @@ def fashion_scale():
 
 
 def normalise(x, x_scale=None, x_offset=None):
-    """The float input of a data file's x, computed in float32 as bbs eval does."""
+    """The float input of a data file's x as bbs eval computes it: x * x_scale + x_offset in
+    double, rounded to float32."""
     x = np.asarray(x)
     if x_scale is None:
         return x.astype(np.float32)
-    return x.astype(np.float32) * np.float32(x_scale) + np.float32(x_offset)
+    return (x.astype(np.float64) * float(x_scale) + float(x_offset)).astype(np.float32)
 
 
 def write_eval_npz(path, x, y, x_scale=None, x_offset=None):
@@ -160,6 +163,8 @@ class DepthwiseConv2d(torch.nn.Conv2d):
         super().__init__(channels, channels, kernel, stride=stride, padding=padding, groups=channels, bias=bias)
 
     def forward(self, x):
+        if not torch.is_grad_enabled():  # inference: PyTorch's kernel is fast enough without gradients
+            return super().forward(x)
         k, s, p = self.kernel_size[0], self.stride[0], self.padding[0]
         xp = F.pad(x, (p, p, p, p))
         h = (x.shape[2] + 2 * p - k) // s + 1
@@ -308,10 +313,10 @@ def max_activation(model, x):
 
 
 def choose_frac_bits(max_abs):
-    """The finest fixed16 fraction width (at most 12) whose range [-2^(15-F), 2^(15-F)) holds
+    """The finest fixed16 fraction width (8 .. 12) whose range [-2^(15-F), 2^(15-F)) holds
     max_abs with a 2x margin."""
     f = 15 - max(0, math.ceil(math.log2(max(2.0 * max_abs, 1e-9))))
-    return int(max(4, min(12, f)))
+    return int(max(8, min(12, f)))  # bbs eval runs fixed16<8> .. fixed16<13>
 
 
 def method_settings(method, sparsity):
@@ -384,8 +389,14 @@ def phase_train(args, mode):
             task_meta["runs"].append(name)
             print(f"[{task_name}] {name}: torch accuracy {meta['torch_accuracy']:.4f} ({time.time() - t0:.1f} s)", flush=True)
             dense_state = {k: v.clone() for k, v in dense.state_dict().items()}
-            for method in methods:
-                for s in sparsities:
+            # The most telling sparsities first (87.5 %, then 93.75 %, ...), so that a run cut short by
+            # --deadline has whole columns of the grid.
+            order = sorted(sparsities, key=lambda v: (v != 0.875, -v))
+            for s in order:
+                for method in methods:
+                    if args.deadline and time.time() > args.deadline_at:
+                        print(f"[{task_name}] deadline reached: {method} at {s} and later runs not trained", flush=True)
+                        break
                     t0 = time.time()
                     name = run_name(method, s, seed)
                     if done_run(task, name, args.force) is not None:
@@ -423,10 +434,13 @@ def phase_train(args, mode):
 # C++ evaluation.
 
 
-def cpp_eval(bbs, model, data, value_type, json_path, outputs_path):
-    cmd = [bbs, "eval", model, data, "--type", value_type, "--json", json_path, "--outputs", outputs_path]
+def cpp_eval(bbs, model, data, value_type, json_path, outputs_path, backend):
+    """One ``bbs eval`` (one backend, no latency timing, one OpenMP thread); its JSON result."""
+    cmd = [bbs, "eval", model, data, "--type", value_type, "--backend", backend, "--latency-samples", "0",
+           "--quiet", "--json", json_path, "--outputs", outputs_path]
     t0 = time.time()
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = dict(os.environ, OMP_NUM_THREADS=str(args_threads[0]))
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     if proc.returncode != 0:
         return {"error": f"exit {proc.returncode}: {proc.stdout.strip()[-500:]}", "command": " ".join(cmd)}
     with open(json_path) as f:
@@ -435,7 +449,47 @@ def cpp_eval(bbs, model, data, value_type, json_path, outputs_path):
     return result
 
 
+def test_inputs(path):
+    """A bbs eval data file's float inputs, shaped for the PyTorch models, and its labels."""
+    d = np.load(path)
+    x = normalise(d["x"], d["x_scale"], d["x_offset"]) if "x_scale" in d else normalise(d["x"])
+    if x.ndim == 3 and "x_scale" in d:  # N, H, W images of one channel
+        x = x[:, None]
+    return x, d["y"]
+
+
+def phase_check(args, mode):
+    """Re-reads every exported model with bbs_model.build_torch_model (a PyTorch interpreter of
+    the model file) and compares its logits with the trained model's: the export is the model."""
+    from bbs_model import build_torch_model
+
+    torch.set_num_threads(args.threads)
+    for task_name in args.tasks:
+        tdir = os.path.join(args.work, task_name)
+        with open(os.path.join(tdir, "task.json")) as f:
+            task_meta = json.load(f)
+        x, _ = test_inputs(os.path.join(tdir, "test.npz"))
+        worst = (0.0, 1.0)
+        for name in task_meta["runs"]:
+            meta_path = os.path.join(tdir, name, "meta.json")
+            with open(meta_path) as f:
+                meta = json.load(f)
+            ref = np.load(os.path.join(tdir, name, "torch_logits.npy"))
+            out = logits(build_torch_model(os.path.join(tdir, name, "model.bbsm")), x)
+            meta["export_check"] = {"max_abs_diff": float(np.abs(out - ref).max()),
+                                    "agreement": float((out.argmax(1) == ref.argmax(1)).mean())}
+            worst = (max(worst[0], meta["export_check"]["max_abs_diff"]), min(worst[1], meta["export_check"]["agreement"]))
+            with open(meta_path, "w") as f:
+                json.dump(meta, f, indent=1)
+        print(f"[{task_name}] export check: the model files reproduce PyTorch's logits within {worst[0]:.2e}, "
+              f"same predictions on {100 * worst[1]:.2f} % or more", flush=True)
+
+
+args_threads = [1]
+
+
 def phase_eval(args, mode):
+    args_threads[0] = args.threads
     bbs = args.bbs
     if not (os.path.isfile(bbs) and os.access(bbs, os.X_OK)):
         print(f"eval: no bbs CLI at {bbs}; build it (cmake --build build-s --target bbs) or pass --bbs", file=sys.stderr)
@@ -457,7 +511,8 @@ def phase_eval(args, mode):
                 if not args.force and key in meta.get("cpp", {}) and "error" not in meta["cpp"][key]:
                     continue
                 res = cpp_eval(bbs, os.path.join(rdir, "model.bbsm"), os.path.join(tdir, "test.npz"), vtype,
-                               os.path.join(rdir, f"cpp_{key}.json"), os.path.join(rdir, f"cpp_{key}_logits.npy"))
+                               os.path.join(rdir, f"cpp_{key}.json"), os.path.join(rdir, f"cpp_{key}_logits.npy"),
+                               args.backend)
                 res["value_type"] = vtype
                 if "error" not in res:
                     out = np.load(os.path.join(rdir, f"cpp_{key}_logits.npy"))
@@ -478,6 +533,18 @@ def phase_eval(args, mode):
 
 TASK_TITLES = {"digits": "Digits, LSTM (hidden 64) sequence classifier",
                "fashion": "Fashion-MNIST, depthwise-separable CNN"}
+
+
+TASK_SETUP = {
+    "digits": "LSTM 8 -> 64 (one layer), last step, Linear 64 -> 10; inputs: the 8 rows of an 8 x 8 digit "
+              "(pixel / 16) as 8 time steps. Pruned: weight_ih_l0 (256 x 8), weight_hh_l0 (256 x 64) and the "
+              "Linear (10 x 64). weight_ih has 8 columns: a bank of 16 .. 64 is one partial bank of width 8 "
+              "that keeps min(nnz, 8), so BBS with banks above 8 prunes weight_ih less (see the actual sparsity).",
+    "fashion": "conv 3x3 1 -> 64 stride 2 + BN + ReLU6; two blocks of depthwise 3x3 + BN + ReLU6, pointwise "
+               "1x1 + BN + ReLU6, MaxPool 2 (64 -> 128, 128 -> 128); global average pool; Linear 128 -> 10. "
+               "Pruned: the pointwise convolutions (128 x 64, 128 x 128) and the Linear (10 x 128); the first "
+               "convolution (9 weights per filter) and the depthwise filters stay dense.",
+}
 
 
 def collect(args):
@@ -554,6 +621,8 @@ def phase_report(args, mode):
                   f"{cfg['seeds'] if 'seeds' in cfg else 1} seed(s) (cells are means over seeds); dense "
                   f"{cfg['dense_steps']} steps, fine-tuning {cfg['ft_steps']} steps of batch {cfg['batch']}. "
                   f"Fixed point: fixed16<{fb}> (F chosen from the dense model's largest activation with a 2x margin).", "",
+                  TASK_SETUP.get(task_name, ""), "",
+                  f"Training took {sum(r.get('train_seconds', 0) for r in task['runs']) / 60:.1f} min (one thread, summed over runs).", "",
                   "Cells: PyTorch / C++ float32 / C++ fixed16 test accuracy, %.", ""]
         sp = task["sparsities"]
         lines.append("| method | " + " | ".join(f"{100 * s:g} %" for s in sp) + " |")
@@ -564,13 +633,13 @@ def phase_report(args, mode):
             lines.append("| dense | " + " | ".join([cell] + [""] * (len(sp) - 1)) + " |")
         for m in task["methods"]:
             row = [f"{pct(cells[(m, s)]['torch'])} / {pct(cells[(m, s)]['cpp_float'])} / "
-                   f"{pct(cells[(m, s)]['cpp_fixed'])}" if (m, s) in cells else "" for s in sp]
+                   f"{pct(cells[(m, s)]['cpp_fixed'])}" if (m, s) in cells else "not run" for s in sp]
             lines.append(f"| {m} | " + " | ".join(row) + " |")
         lines += ["", "Actual sparsity of the pruned matrices, %:", ""]
         lines.append("| method | " + " | ".join(f"{100 * s:g} %" for s in sp) + " |")
         lines.append("|---|" + "---|" * len(sp))
         for m in task["methods"]:
-            lines.append(f"| {m} | " + " | ".join(pct(cells[(m, s)]["actual_sparsity"], 1) if (m, s) in cells else ""
+            lines.append(f"| {m} | " + " | ".join(pct(cells[(m, s)]["actual_sparsity"], 1) if (m, s) in cells else "not run"
                                                   for s in sp) + " |")
         # Targets.
         lines += ["", "Targets:", ""]
@@ -588,6 +657,11 @@ def phase_report(args, mode):
             ok = "met" if worst[1] >= -0.003 else "MISSED"
             lines.append(f"- fixed16<{fb}> vs float32 (C++): largest loss {100 * -worst[1]:.2f} points "
                          f"({worst[0][0]} at {100 * worst[0][1]:g} %); target at most 0.3 points: {ok}")
+        checks = [r["export_check"] for r in task["runs"] if "export_check" in r]
+        if checks:
+            lines.append(f"- export check (model file re-read in PyTorch by `bbs_model.build_torch_model`): logits within "
+                         f"{max(c['max_abs_diff'] for c in checks):.1e} of the trained model's, same predictions on "
+                         f"{100 * min(c['agreement'] for c in checks):.2f} % of test samples or more")
         agree = [(k, v["min_agreement_float"]) for k, v in cells.items() if v["min_agreement_float"] is not None]
         if agree:
             worst = min(agree, key=lambda kv: kv[1])
@@ -697,7 +771,7 @@ def phase_ship(args, mode):
 def main():
     ap = argparse.ArgumentParser(description="BBS accuracy study (see the module docstring)")
     ap.add_argument("--smoke", action="store_true", help="tiny data and budgets, reduced grid (CI)")
-    ap.add_argument("--phase", choices=["train", "eval", "report", "ship", "all"], default="all")
+    ap.add_argument("--phase", choices=["train", "check", "eval", "report", "ship", "all"], default="all")
     ap.add_argument("--work", help="work directory (default build-study or build-study-smoke)")
     ap.add_argument("--out", help="report directory (default docs/, smoke: the work directory)")
     ap.add_argument("--bbs", default=os.path.join(ROOT, "build-s", "tools", "bbs", "bbs"), help="the bbs CLI")
@@ -705,15 +779,20 @@ def main():
     ap.add_argument("--methods", nargs="+", choices=METHODS)
     ap.add_argument("--sparsities", nargs="+", type=float)
     ap.add_argument("--seeds", type=int, help="seeds per task (default: the mode's)")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="PyTorch threads and OMP_NUM_THREADS of bbs eval")
+    ap.add_argument("--backend", default="simd", help="eval: the bbs backend (bbs eval --backend)")
     ap.add_argument("--ship-dir", help="ship: where the models go (default models/)")
+    ap.add_argument("--deadline", type=float, help="train: start no run after this many minutes")
     ap.add_argument("--force", action="store_true", help="train / eval: redo runs and evaluations already done")
     args = ap.parse_args()
     mode = "smoke" if args.smoke else "full"
     args.work = args.work or os.path.join(ROOT, "build-study-smoke" if args.smoke else "build-study")
     t0 = time.time()
+    args.deadline_at = t0 + 60 * (args.deadline or 0)
     if args.phase in ("train", "all"):
         phase_train(args, mode)
+    if args.phase in ("check", "all"):
+        phase_check(args, mode)
     if args.phase in ("eval", "all"):
         if args.phase == "all" and not os.path.isfile(args.bbs):
             print(f"eval skipped: no bbs CLI at {args.bbs}", file=sys.stderr)
