@@ -496,10 +496,17 @@ def phase_eval(args, mode):
         sys.exit(2)
     for task_name in args.tasks:
         tdir = os.path.join(args.work, task_name)
-        with open(os.path.join(tdir, "task.json")) as f:
-            task_meta = json.load(f)
+        if os.path.isfile(os.path.join(tdir, "task.json")):
+            with open(os.path.join(tdir, "task.json")) as f:
+                task_meta = json.load(f)
+        else:  # training still running: the runs finished so far, float32 only
+            task_meta = {"runs": sorted(d for d in os.listdir(tdir) if os.path.isfile(os.path.join(tdir, d, "meta.json")))}
         y = np.load(os.path.join(tdir, "test.npz"))["y"]
-        types = {"float32": "float32", "fixed16": f"fixed16<{task_meta['frac_bits']}>"}
+        types = {"float32": "float32"}
+        if "frac_bits" in task_meta and "fixed16" in args.types:
+            types["fixed16"] = f"fixed16<{task_meta['frac_bits']}>"
+        if "float32" not in args.types:
+            del types["float32"]
         t_task = time.time()
         for name in task_meta["runs"]:
             rdir = os.path.join(tdir, name)
@@ -641,6 +648,10 @@ def phase_report(args, mode):
         for m in task["methods"]:
             lines.append(f"| {m} | " + " | ".join(pct(cells[(m, s)]["actual_sparsity"], 1) if (m, s) in cells else "not run"
                                                   for s in sp) + " |")
+        missing = [f"{m} at {100 * s:g} %" for s in sp for m in task["methods"] if (m, s) not in cells]
+        if missing:
+            lines += ["", f"Not run: {', '.join(missing)} (the train phase stopped at its `--deadline`; "
+                      "sparsities run in the order 87.5, 93.75, 75, 50 %)."]
         # Targets.
         lines += ["", "Targets:", ""]
         unst = cells.get(("unstructured", 0.875))
@@ -721,7 +732,8 @@ SHIP_NAMES = {"digits": "digits_lstm", "fashion": "fashion_dscnn"}
 
 def phase_ship(args, mode):
     """Copies each task's dense model and its best BBS model at 87.5 % (highest PyTorch accuracy;
-    ties to bank 16, then the smaller bank) to models/<task>_{dense,bbs}.bbsm, with models/README.md."""
+    ties to bank 16, then the smaller bank) to models/<task>_{dense,bbs}.bbsm, with models/README.md
+    and models/<task>.fixed_type (the fixed16<F> the study evaluated, read by scripts/demo)."""
     results = collect(args)
     out_dir = args.ship_dir or os.path.join(ROOT, "models")
     os.makedirs(out_dir, exist_ok=True)
@@ -740,6 +752,8 @@ def phase_ship(args, mode):
             continue
         best = max(bbs, key=lambda r: (round(r["torch_accuracy"], 6), r["method"] == "bbs16", -int(r["method"][3:])))
         fb = task.get("frac_bits")
+        with open(os.path.join(out_dir, f"{SHIP_NAMES[task_name]}.fixed_type"), "w") as f:
+            f.write(f"fixed16<{fb}>\n")  # the fixed-point type scripts/demo runs the models in
         for kind, r in (("dense", dense), ("bbs", best)):
             name = f"{SHIP_NAMES[task_name]}_{kind}.bbsm"
             src = os.path.join(args.work, task_name, run_name(r["method"], r["sparsity"], r["seed"]), "model.bbsm")
@@ -782,6 +796,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="PyTorch threads and OMP_NUM_THREADS of bbs eval")
     ap.add_argument("--backend", default="simd", help="eval: the bbs backend (bbs eval --backend)")
     ap.add_argument("--ship-dir", help="ship: where the models go (default models/)")
+    ap.add_argument("--types", nargs="+", default=["float32", "fixed16"], choices=["float32", "fixed16"],
+                    help="eval: the value types to run (fixed16<F> with the task's F)")
     ap.add_argument("--deadline", type=float, help="train: start no run after this many minutes")
     ap.add_argument("--force", action="store_true", help="train / eval: redo runs and evaluations already done")
     args = ap.parse_args()
