@@ -616,7 +616,14 @@ def phase_report(args, mode):
              "BBS bank sizes 8 .. 64 keep `BankConfig::from_sparsity(bank, s)` entries per bank, so "
              "bank 8 at 93.75 % keeps 1 of 8 (87.5 %); the *actual* column gives the sparsity of the "
              "pruned matrices. Unstructured and block models are stored as dense BBS matrices (bank = "
-             "columns), which compute the same function.", ""]
+             "columns), which compute the same function.", "",
+             "**Caveats of this run.** The machine was shared (load 6 to 8 on its 2 cores while it ran), so "
+             "the Fashion-MNIST fine-tuning budget was cut to 48 steps of 128 images (6144 images, a fifth of "
+             "an epoch) per model: at 87.5 % and 93.75 % no method recovers (unstructured 69.9 %, BBS 40 to "
+             "57 %, dense 88.9 %), so those columns compare how fast each pattern recovers, not the accuracy "
+             "it reaches; BBS's miss there is not evidence against BBS at a real budget. Digits: one seed and "
+             "540 test samples (one sample = 0.19 points); BBS banks above 8 prune the 8-column weight_ih "
+             "less (the actual-sparsity table), bank 8 is the like-for-like comparison.", ""]
     summary_json = {}
     for task_name, task in results["tasks"].items():
         cells = summarize(task)
@@ -670,7 +677,8 @@ def phase_report(args, mode):
                          f"({worst[0][0]} at {100 * worst[0][1]:g} %); target at most 0.3 points: {ok}")
         checks = [r["export_check"] for r in task["runs"] if "export_check" in r]
         if checks:
-            lines.append(f"- export check (model file re-read in PyTorch by `bbs_model.build_torch_model`): logits within "
+            lines.append(f"- export check of {len(checks)} of {len(task['runs'])} models (model file re-read in PyTorch by "
+                         f"`bbs_model.build_torch_model`, `--phase check`): logits within "
                          f"{max(c['max_abs_diff'] for c in checks):.1e} of the trained model's, same predictions on "
                          f"{100 * min(c['agreement'] for c in checks):.2f} % of test samples or more")
         agree = [(k, v["min_agreement_float"]) for k, v in cells.items() if v["min_agreement_float"] is not None]
@@ -678,7 +686,11 @@ def phase_report(args, mode):
             worst = min(agree, key=lambda kv: kv[1])
             ok = "met" if worst[1] >= 0.999 else "MISSED"
             lines.append(f"- C++ float32 predictions equal PyTorch's on at least {100 * worst[1]:.2f} % of test samples "
-                         f"(worst: {worst[0][0]} at {100 * worst[0][1]:g} %); target >= 99.9 %: {ok}")
+                         f"in every model; target >= 99.9 %: {ok}")
+            fixed = [v["agreement_fixed"] for v in cells.values() if v["agreement_fixed"] is not None]
+            if fixed:
+                lines.append(f"- C++ fixed16<{fb}> predictions equal PyTorch's on at least {100 * min(fixed):.2f} % "
+                             "(no target; rounding moves samples near a decision boundary both ways)")
         else:
             lines.append("- C++ evaluation not run yet (`--phase eval`).")
         lines.append("")
