@@ -80,7 +80,7 @@ MACHINE = "AMD EPYC (Zen 5), 2 cores, one PyTorch thread"
 CONFIG = {
     "full": {
         "digits": dict(hidden=64, batch=128, dense_steps=800, ft_steps=500, lr=5e-3, ft_lr=3e-3, seeds=1),
-        "fashion": dict(train=30000, test=None, batch=128, dense_steps=1000, ft_steps=48, lr=3e-3, ft_lr=1e-3,
+        "fashion": dict(train=30000, test=None, batch=128, dense_steps=1000, ft_steps=240, lr=3e-3, ft_lr=1e-3,
                         seeds=1),
     },
     "smoke": {
