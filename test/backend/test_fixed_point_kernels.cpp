@@ -304,6 +304,36 @@ TEMPLATE_TEST_CASE("Eigen products of fixed-point matrices and vectors follow th
   require_same_bits<bbs::activation_t<Q>>(VecX<Q>(ys.col(0)), kernel(1, 0, z));
 }
 
+TEMPLATE_TEST_CASE("fixed-point SIMD kernels sum every row width and write exactly the rows of any range",
+                   "[backend][fixed_point]", fixed16<12>, (fixed8<7, 12>)) {
+  // A row's lanes are k rounded up to even; when half of that divides 16 (k = 1, 2, 3..4, 7..8,
+  // 15..16, 31..32) the row sums are reduced in registers, else lane by lane. Row ranges that cut
+  // a group fall back to the lane-by-lane sums and must leave other rows alone (openmp hands out
+  // such ranges).
+  using Q = TestType;
+  using X = bbs::activation_t<Q>;
+  using bbs::simd_detail::Isa;
+  for (bbs::index k = 1; k <= 34; ++k) {
+    const Shape s{45, 150, bbs::BankConfig(64, k)};
+    const auto a = random_fixed_matrix<Q>(s, 40 + static_cast<std::uint32_t>(k));
+    const VecX<Q> x = random_fixed_vector<X>(s.cols, 7);
+    const VecX<Q> y0 = random_fixed_vector<X>(s.rows, 8);
+    VecX<Q> want = y0;
+    bbs::kernel::spmv(bbs::backend::reference{}, a.view(), 0.5f, x.data(), 1.0f, want.data());
+    for (Isa isa : bbs::simd_detail::all_isas) {
+      if (!bbs::simd_detail::cpu_supports(isa)) continue;
+      for (const auto& range : std::vector<std::pair<bbs::index, bbs::index>>{{0, 45}, {0, 13}, {5, 45}, {3, 4}, {17, 40}}) {
+        INFO(s.name() << ", " << bbs::simd_detail::isa_name(isa) << ", rows " << range.first << ".." << range.second);
+        VecX<Q> got = y0;
+        bbs::simd_detail::spmv_rows(isa, a.view(), range.first, range.second, 0.5f, x.data(), 1.0f, got.data());
+        VecX<Q> expect = y0;
+        expect.segment(range.first, range.second - range.first) = want.segment(range.first, range.second - range.first);
+        require_same_bits<X>(got, expect);
+      }
+    }
+  }
+}
+
 TEMPLATE_TEST_CASE("fixed-point SIMD kernels wrap like the reference at the integer extremes", "[backend][fixed_point]",
                    fixed16<15>, (fixed8<7, 15>)) {
   // -32768 * -32768 twice is 2^31: vpmaddwd returns -2^31, the same value modulo 2^32. Every

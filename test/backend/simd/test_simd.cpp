@@ -208,3 +208,39 @@ TEST_CASE("dispatch runs the best variant the CPU supports", "[backend][simd]") 
   if (cpu_supports(Isa::avx512_vnni)) CHECK(cpu_supports(Isa::avx512));
   CHECK(std::string(bbs::simd_detail::isa_name(Isa::avx512_vnni)) == "avx512_vnni");
 }
+
+#ifdef BBS_SIMD_HAVE_AVX512
+TEST_CASE("the AVX-512 fixed-point epilogue equals fixed_rules::scale_and_add at the extremes", "[backend][simd][fixed_point]") {
+  // Eight rows per int64 vector, the last step masked: every length up to 19 covers full and
+  // partial steps. Sums, alpha, beta and y at their extremes make every saturation and rounding
+  // branch happen.
+  if (skip_unsupported(Isa::avx512)) return;
+  namespace rules = bbs::fixed_rules;
+  std::mt19937 rng(91);
+  const std::uint32_t sum_edges[] = {0u, 1u, 0x7FFFFFFFu, 0x80000000u, 0xFFFFFFFFu, 0x8000u, 0xFFFF7FFFu};
+  const std::int16_t y_edges[] = {0, 1, -1, 32767, -32768};
+  const std::int32_t scale_edges[] = {0, 1, -1, 65536, -65536, 32768, 2147483647, -2147483647};
+  for (int frac_bits : {0, 1, 7, 12, 15}) {
+    for (std::int32_t alpha_q : scale_edges) {
+      for (std::int32_t beta_q : scale_edges) {
+        for (bbs::index n = 1; n <= 19; n += 6) {
+          std::vector<std::uint32_t> sums(static_cast<std::size_t>(n));
+          std::vector<std::int16_t> y(static_cast<std::size_t>(n) + 1), want;
+          for (std::size_t i = 0; i < sums.size(); ++i) {
+            sums[i] = rng() % 3 == 0 ? sum_edges[rng() % 7] : static_cast<std::uint32_t>(rng()) >> (rng() % 32);
+            y[i] = rng() % 3 == 0 ? y_edges[rng() % 5] : static_cast<std::int16_t>(rng());
+          }
+          y.back() = 12345;  // past the end: must stay as it is
+          want = y;
+          for (std::size_t i = 0; i < sums.size(); ++i) {
+            want[i] = rules::scale_and_add(rules::to_signed(sums[i]), alpha_q, beta_q, beta_q == 0 ? 0 : y[i], frac_bits);
+          }
+          bbs::simd_detail::scale_and_add_avx512(sums.data(), n, alpha_q, beta_q, frac_bits, y.data());
+          INFO("F " << frac_bits << ", alpha_q " << alpha_q << ", beta_q " << beta_q << ", n " << n);
+          REQUIRE(y == want);
+        }
+      }
+    }
+  }
+}
+#endif

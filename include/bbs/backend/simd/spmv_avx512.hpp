@@ -117,6 +117,44 @@ BBS_TARGET_AVX512 inline __m512 load_weights_avx512(const Eigen::half* p) {
   return _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
+/// Row sums of a group's accumulators without leaving registers, for rows of P lanes (floats, or
+/// int32 pair sums) when P divides 16, so that no row spans two vectors: log2(P) shifted adds leave
+/// each row's sum in its first lane, and a compress packs those lanes to the front (the register
+/// form: vpcompressd to memory is slow on Zen 4). Rows of other widths: applies is false.
+struct RowSumsInRegisters {
+  bool applies = false;
+  index rows_per_vector = 0;  // 16 / P
+  int steps = 0;              // log2(P)
+  __m512i shift_by[4];        // lane i <- lane (i + 2^s) mod 16
+  __mmask16 row_heads = 0;    // lanes 0, P, 2P, ...
+
+  BBS_TARGET_AVX512 explicit RowSumsInRegisters(index p) {
+    applies = p >= 1 && p <= 16 && (p & (p - 1)) == 0;
+    if (!applies) return;
+    rows_per_vector = 16 / p;
+    for (index i = 0; i < 16; i += p) row_heads = static_cast<__mmask16>(row_heads | (1u << i));
+    for (index s = 1; s < p; s *= 2, ++steps) {
+      alignas(64) std::int32_t idx[16];
+      for (int i = 0; i < 16; ++i) idx[i] = static_cast<std::int32_t>((i + s) % 16);
+      shift_by[steps] = _mm512_load_si512(idx);
+    }
+  }
+
+  /// The mask of the first n lanes (n <= 16).
+  static __mmask16 first(index n) { return static_cast<__mmask16>((1u << n) - 1); }
+
+  /// Lane j < rows_per_vector: the sum of row j of v (lanes j P .. j P + P - 1), modulo 2^32.
+  BBS_TARGET_AVX512 __m512i sums(__m512i v) const {
+    for (int s = 0; s < steps; ++s) v = _mm512_add_epi32(v, _mm512_permutexvar_epi32(shift_by[s], v));
+    return _mm512_maskz_compress_epi32(row_heads, v);
+  }
+  /// The same for floats, added pairwise (a tree, not left to right as finish_row_group).
+  BBS_TARGET_AVX512 __m512 sums(__m512 v) const {
+    for (int s = 0; s < steps; ++s) v = _mm512_add_ps(v, _mm512_permutexvar_ps(shift_by[s], v));
+    return _mm512_maskz_compress_ps(row_heads, v);
+  }
+};
+
 /// Groups whose lanes fit CH registers: one accumulator per register, x loaded once per bank for
 /// all of them. T: float, Eigen::bfloat16 or Eigen::half weights; x, y and the sums are float.
 template <typename T, int NX, int CH>
@@ -125,7 +163,11 @@ BBS_TARGET_AVX512 void spmv_avx512_shared_x(const RowGroups<T>& g, index first, 
   const index nb = g.num_banks;
   const SliceMasks<NX> full(g.bank_size);
   const SliceMasks<NX> tail(g.cols - (nb - 1) * g.bank_size);
+  const RowSumsInRegisters row_sums(g.row_lanes);
+  const __m512 alpha_v = _mm512_set1_ps(alpha);
+  const __m512 beta_v = _mm512_set1_ps(beta);
   alignas(64) float lanes[16 * CH];
+  float part[16 * CH];  // a cut group's outputs, see below
   for (index group = first / g.group_rows; group * g.group_rows < last; ++group) {
     const T* v = g.block_values(group, 0);
     const std::uint8_t* id = g.block_indices(group, 0);
@@ -140,7 +182,36 @@ BBS_TARGET_AVX512 void spmv_avx512_shared_x(const RowGroups<T>& g, index first, 
       }
     }
     for (int c = 0; c < CH; ++c) _mm512_store_ps(lanes + 16 * c, acc[c]);
-    finish_row_group(g, group, lanes, first, last, alpha, beta, y);
+    if (!row_sums.applies) {
+      finish_row_group(g, group, lanes, first, last, alpha, beta, y);
+      continue;
+    }
+    // y = alpha * sum + beta * y, 16 / P rows per vector, the sums read back from `lanes` (store
+    // forwarding: with acc[c] here GCC spilled the accumulators inside the loop above). A group
+    // cut by [first, last) (the openmp backend's row ranges) goes through `part`, so that each row
+    // gets the same arithmetic whichever range computes it: results never depend on the threads.
+    const index group_first = group * g.group_rows;
+    const index r0 = std::max(first, group_first);
+    const index r1 = std::min(last, group_first + g.group_rows);
+    const bool whole = r0 == group_first && r1 == group_first + g.group_rows;
+    if (!whole) {
+      for (index j = 0; j < g.group_rows; ++j) {
+        const index r = group_first + j;
+        part[j] = beta != 0.0f && r >= r0 && r < r1 ? y[r] : 0.0f;
+      }
+    }
+    float* out = whole ? y + group_first : part;
+    index rows = g.group_rows;
+    for (const float* l = lanes; rows > 0; l += 16) {
+      const index n = std::min(rows, row_sums.rows_per_vector);
+      const __mmask16 m = RowSumsInRegisters::first(n);
+      __m512 r = _mm512_mul_ps(alpha_v, row_sums.sums(_mm512_load_ps(l)));
+      if (beta != 0.0f) r = _mm512_add_ps(r, _mm512_mul_ps(beta_v, _mm512_maskz_loadu_ps(m, out)));
+      _mm512_mask_storeu_ps(out, m, r);
+      out += n;
+      rows -= n;
+    }
+    if (!whole) std::copy(part + (r0 - group_first), part + (r1 - group_first), y + r0);
   }
 }
 
