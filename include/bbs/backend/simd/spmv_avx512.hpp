@@ -117,41 +117,63 @@ BBS_TARGET_AVX512 inline __m512 load_weights_avx512(const Eigen::half* p) {
   return _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-/// Row sums of a group's accumulators without leaving registers, for rows of P lanes (floats, or
-/// int32 pair sums) when P divides 16, so that no row spans two vectors: log2(P) shifted adds leave
-/// each row's sum in its first lane, and a compress packs those lanes to the front (the register
-/// form: vpcompressd to memory is slow on Zen 4). Rows of other widths: applies is false.
+/// Row sums of a group's accumulators in registers, for rows of P lanes (floats, or int32 pair
+/// sums) when P divides 16, so that no row spans two vectors: log2(P) shifted adds leave each row's
+/// sum in its first lane, and one masked permute per vector moves those lanes to their row's place
+/// in a vector of 16 rows. The kernels then write 16 rows with one store. (Writing each vector's
+/// few rows with a masked store, followed by a masked load of the next rows of y, stalled store
+/// forwarding: the float LSTM step got 15 % slower instead of faster.) Other widths: applies is
+/// false.
 struct RowSumsInRegisters {
   bool applies = false;
-  index rows_per_vector = 0;  // 16 / P
-  int steps = 0;              // log2(P)
-  __m512i shift_by[4];        // lane i <- lane (i + 2^s) mod 16
-  __mmask16 row_heads = 0;    // lanes 0, P, 2P, ...
+  index p = 0;                 // P
+  int steps = 0;               // log2(P)
+  __m512i shift_by[4];         // lane i <- lane (i + 2^s) mod 16
+  __m512i place[16];           // vector q of 16 rows' P vectors: lane q 16 / P + j <- lane j P
+  __mmask16 place_mask[16];    // lanes q 16 / P .. (q + 1) 16 / P - 1
 
-  BBS_TARGET_AVX512 explicit RowSumsInRegisters(index p) {
+  BBS_TARGET_AVX512 explicit RowSumsInRegisters(index lanes_per_row) : p(lanes_per_row) {
     applies = p >= 1 && p <= 16 && (p & (p - 1)) == 0;
     if (!applies) return;
-    rows_per_vector = 16 / p;
-    for (index i = 0; i < 16; i += p) row_heads = static_cast<__mmask16>(row_heads | (1u << i));
+    alignas(64) std::int32_t idx[16];
     for (index s = 1; s < p; s *= 2, ++steps) {
-      alignas(64) std::int32_t idx[16];
       for (int i = 0; i < 16; ++i) idx[i] = static_cast<std::int32_t>((i + s) % 16);
       shift_by[steps] = _mm512_load_si512(idx);
+    }
+    const index rows_per_vector = 16 / p;
+    for (index q = 0; q < p; ++q) {
+      place_mask[q] = static_cast<__mmask16>(((1u << rows_per_vector) - 1) << (q * rows_per_vector));
+      for (index l = 0; l < 16; ++l) {
+        const index j = l - q * rows_per_vector;
+        idx[l] = j >= 0 && j < rows_per_vector ? static_cast<std::int32_t>(j * p) : 0;
+      }
+      place[q] = _mm512_load_si512(idx);
     }
   }
 
   /// The mask of the first n lanes (n <= 16).
   static __mmask16 first(index n) { return static_cast<__mmask16>((1u << n) - 1); }
 
-  /// Lane j < rows_per_vector: the sum of row j of v (lanes j P .. j P + P - 1), modulo 2^32.
-  BBS_TARGET_AVX512 __m512i sums(__m512i v) const {
-    for (int s = 0; s < steps; ++s) v = _mm512_add_epi32(v, _mm512_permutexvar_epi32(shift_by[s], v));
-    return _mm512_maskz_compress_epi32(row_heads, v);
+  /// Lane j: the sum of row 16 o + j of the `vectors` vectors at v (row i: lanes i P .. i P + P - 1
+  /// of them, counted across vectors), modulo 2^32; 0 past the last row.
+  BBS_TARGET_AVX512 __m512i rows(const std::uint32_t* v, index vectors, index o) const {
+    __m512i r = _mm512_setzero_si512();
+    for (index q = 0; q < p && o * p + q < vectors; ++q) {
+      __m512i t = _mm512_load_si512(reinterpret_cast<const void*>(v + 16 * (o * p + q)));
+      for (int s = 0; s < steps; ++s) t = _mm512_add_epi32(t, _mm512_permutexvar_epi32(shift_by[s], t));
+      r = _mm512_mask_permutexvar_epi32(r, place_mask[q], place[q], t);
+    }
+    return r;
   }
-  /// The same for floats, added pairwise (a tree, not left to right as finish_row_group).
-  BBS_TARGET_AVX512 __m512 sums(__m512 v) const {
-    for (int s = 0; s < steps; ++s) v = _mm512_add_ps(v, _mm512_permutexvar_ps(shift_by[s], v));
-    return _mm512_maskz_compress_ps(row_heads, v);
+  /// The same for floats, added as a tree (not left to right as finish_row_group).
+  BBS_TARGET_AVX512 __m512 rows(const float* v, index vectors, index o) const {
+    __m512 r = _mm512_setzero_ps();
+    for (index q = 0; q < p && o * p + q < vectors; ++q) {
+      __m512 t = _mm512_load_ps(v + 16 * (o * p + q));
+      for (int s = 0; s < steps; ++s) t = _mm512_add_ps(t, _mm512_permutexvar_ps(shift_by[s], t));
+      r = _mm512_mask_permutexvar_ps(r, place_mask[q], place[q], t);
+    }
+    return r;
   }
 };
 
@@ -186,7 +208,7 @@ BBS_TARGET_AVX512 void spmv_avx512_shared_x(const RowGroups<T>& g, index first, 
       finish_row_group(g, group, lanes, first, last, alpha, beta, y);
       continue;
     }
-    // y = alpha * sum + beta * y, 16 / P rows per vector, the sums read back from `lanes` (store
+    // y = alpha * sum + beta * y, 16 rows per store, the sums read back from `lanes` (store
     // forwarding: with acc[c] here GCC spilled the accumulators inside the loop above). A group
     // cut by [first, last) (the openmp backend's row ranges) goes through `part`, so that each row
     // gets the same arithmetic whichever range computes it: results never depend on the threads.
@@ -201,15 +223,11 @@ BBS_TARGET_AVX512 void spmv_avx512_shared_x(const RowGroups<T>& g, index first, 
       }
     }
     float* out = whole ? y + group_first : part;
-    index rows = g.group_rows;
-    for (const float* l = lanes; rows > 0; l += 16) {
-      const index n = std::min(rows, row_sums.rows_per_vector);
-      const __mmask16 m = RowSumsInRegisters::first(n);
-      __m512 r = _mm512_mul_ps(alpha_v, row_sums.sums(_mm512_load_ps(l)));
+    for (index o = 0; 16 * o < g.group_rows; ++o, out += 16) {
+      const __mmask16 m = RowSumsInRegisters::first(std::min<index>(16, g.group_rows - 16 * o));
+      __m512 r = _mm512_mul_ps(alpha_v, row_sums.rows(lanes, CH, o));
       if (beta != 0.0f) r = _mm512_add_ps(r, _mm512_mul_ps(beta_v, _mm512_maskz_loadu_ps(m, out)));
       _mm512_mask_storeu_ps(out, m, r);
-      out += n;
-      rows -= n;
     }
     if (!whole) std::copy(part + (r0 - group_first), part + (r1 - group_first), y + r0);
   }

@@ -99,14 +99,11 @@ BBS_TARGET_AVX512 void sums_avx512_fixed_point(const RowGroups<W>& g, index firs
     for (int c = 0; c < CH; ++c) _mm512_store_si512(reinterpret_cast<void*>(pairs + 16 * c), acc[c]);
     const index group_first = group * g.group_rows;
     if (row_sums.applies && group_first >= first && group_first + g.group_rows <= last) {
-      // As the float kernel: the row sums from `pairs` in registers, 16 / P rows per vector.
-      index rows = g.group_rows;
+      // As the float kernel: the row sums from `pairs` in registers, one store per 16 rows.
       std::uint32_t* out = sums + (group_first - first);
-      for (const std::uint32_t* p = pairs; rows > 0; p += 16) {
-        const index n = std::min(rows, row_sums.rows_per_vector);
-        _mm512_mask_storeu_epi32(out, RowSumsInRegisters::first(n), row_sums.sums(_mm512_load_si512(p)));
-        out += n;
-        rows -= n;
+      for (index o = 0; 16 * o < g.group_rows; ++o) {
+        _mm512_mask_storeu_epi32(out + 16 * o, RowSumsInRegisters::first(std::min<index>(16, g.group_rows - 16 * o)),
+                                 row_sums.rows(pairs, CH, o));
       }
       continue;
     }
