@@ -322,7 +322,8 @@ TEMPLATE_TEST_CASE("fixed-point SIMD kernels sum every row width and write exact
     bbs::kernel::spmv(bbs::backend::reference{}, a.view(), 0.5f, x.data(), 1.0f, want.data());
     for (Isa isa : bbs::simd_detail::all_isas) {
       if (!bbs::simd_detail::cpu_supports(isa)) continue;
-      for (const auto& range : std::vector<std::pair<bbs::index, bbs::index>>{{0, 45}, {0, 13}, {5, 45}, {3, 4}, {17, 40}}) {
+      for (const auto& range :
+           std::vector<std::pair<bbs::index, bbs::index>>{{0, 45}, {0, 13}, {5, 45}, {3, 4}, {17, 40}}) {
         INFO(s.name() << ", " << bbs::simd_detail::isa_name(isa) << ", rows " << range.first << ".." << range.second);
         VecX<Q> got = y0;
         bbs::simd_detail::spmv_rows(isa, a.view(), range.first, range.second, 0.5f, x.data(), 1.0f, got.data());

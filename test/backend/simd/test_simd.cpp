@@ -38,23 +38,26 @@ TEMPLATE_TEST_CASE("every SIMD variant the CPU runs matches dense Eigen on every
 
 TEMPLATE_TEST_CASE("every SIMD variant computes any row range alone", "[backend][simd]", float, double) {
   // The openmp backend hands each thread a row range; ranges that cut a row group in two must
-  // write exactly their own rows.
-  const auto a = bbs_test::random_bbs<TestType>({29, 200, bbs::BankConfig(64, 3)}, 5);
-  const auto x = bbs_test::random_vector<TestType>(200, 6);
-  const Eigen::Matrix<TestType, Eigen::Dynamic, 1> want = a.toDense() * x;
-  for (Isa isa : all_variants) {
-    if (skip_unsupported(isa)) continue;
-    for (bbs::index first : {0, 1, 7, 16, 28}) {
-      for (bbs::index last : {first, first + 1, bbs::index(17), bbs::index(29)}) {
-        if (last < first || last > 29) continue;
-        INFO("rows " << first << ".." << last << ", variant " << bbs::simd_detail::isa_name(isa));
-        Eigen::Matrix<TestType, Eigen::Dynamic, 1> y = Eigen::Matrix<TestType, Eigen::Dynamic, 1>::Constant(29, 99);
-        bbs::simd_detail::spmv_rows(isa, a.view(), first, last, TestType(1), x.data(), TestType(0), y.data());
-        for (bbs::index r = 0; r < 29; ++r) {
-          if (r >= first && r < last) {
-            CHECK(std::abs(y[r] - want[r]) <= 1e-4 * (1 + std::abs(want[r])));
-          } else {
-            CHECK(y[r] == TestType(99));
+  // write exactly their own rows (y = A x + 0.5 y). k = 3: row sums lane by lane; k = 1, 4, 8,
+  // 16: in registers, a cut group through a copy.
+  for (bbs::index k : {3, 1, 4, 8, 16}) {
+    const auto a = bbs_test::random_bbs<TestType>({29, 200, bbs::BankConfig(64, k)}, 5);
+    const auto x = bbs_test::random_vector<TestType>(200, 6);
+    const Eigen::Matrix<TestType, Eigen::Dynamic, 1> want = a.toDense() * x;
+    for (Isa isa : all_variants) {
+      if (skip_unsupported(isa)) continue;
+      for (bbs::index first : {0, 1, 7, 16, 28}) {
+        for (bbs::index last : {first, first + 1, bbs::index(17), bbs::index(29)}) {
+          if (last < first || last > 29) continue;
+          INFO("k " << k << ", rows " << first << ".." << last << ", variant " << bbs::simd_detail::isa_name(isa));
+          Eigen::Matrix<TestType, Eigen::Dynamic, 1> y = Eigen::Matrix<TestType, Eigen::Dynamic, 1>::Constant(29, 99);
+          bbs::simd_detail::spmv_rows(isa, a.view(), first, last, TestType(1), x.data(), TestType(0.5), y.data());
+          for (bbs::index r = 0; r < 29; ++r) {
+            if (r >= first && r < last) {
+              CHECK(std::abs(y[r] - (want[r] + 49.5)) <= 1e-4 * (1 + std::abs(want[r] + 49.5)));
+            } else {
+              CHECK(y[r] == TestType(99));
+            }
           }
         }
       }
@@ -210,7 +213,8 @@ TEST_CASE("dispatch runs the best variant the CPU supports", "[backend][simd]") 
 }
 
 #ifdef BBS_SIMD_HAVE_AVX512
-TEST_CASE("the AVX-512 fixed-point epilogue equals fixed_rules::scale_and_add at the extremes", "[backend][simd][fixed_point]") {
+TEST_CASE("the AVX-512 fixed-point epilogue equals fixed_rules::scale_and_add at the extremes",
+          "[backend][simd][fixed_point]") {
   // Eight rows per int64 vector, the last step masked: every length up to 19 covers full and
   // partial steps. Sums, alpha, beta and y at their extremes make every saturation and rounding
   // branch happen.
@@ -233,7 +237,8 @@ TEST_CASE("the AVX-512 fixed-point epilogue equals fixed_rules::scale_and_add at
           y.back() = 12345;  // past the end: must stay as it is
           want = y;
           for (std::size_t i = 0; i < sums.size(); ++i) {
-            want[i] = rules::scale_and_add(rules::to_signed(sums[i]), alpha_q, beta_q, beta_q == 0 ? 0 : y[i], frac_bits);
+            want[i] =
+                rules::scale_and_add(rules::to_signed(sums[i]), alpha_q, beta_q, beta_q == 0 ? 0 : y[i], frac_bits);
           }
           bbs::simd_detail::scale_and_add_avx512(sums.data(), n, alpha_q, beta_q, frac_bits, y.data());
           INFO("F " << frac_bits << ", alpha_q " << alpha_q << ", beta_q " << beta_q << ", n " << n);

@@ -121,16 +121,16 @@ BBS_TARGET_AVX512 inline __m512 load_weights_avx512(const Eigen::half* p) {
 /// sums) when P divides 16, so that no row spans two vectors: log2(P) shifted adds leave each row's
 /// sum in its first lane, and one masked permute per vector moves those lanes to their row's place
 /// in a vector of 16 rows. The kernels then write 16 rows with one store. (Writing each vector's
-/// few rows with a masked store, followed by a masked load of the next rows of y, stalled store
-/// forwarding: the float LSTM step got 15 % slower instead of faster.) Other widths: applies is
-/// false.
+/// few rows with a masked store, followed by a masked load of the next rows of y, made the float
+/// LSTM step about 15 % slower instead of faster, most likely by stalling store forwarding.)
+/// Other widths: applies is false.
 struct RowSumsInRegisters {
   bool applies = false;
-  index p = 0;                 // P
-  int steps = 0;               // log2(P)
-  __m512i shift_by[4];         // lane i <- lane (i + 2^s) mod 16
-  __m512i place[16];           // vector q of 16 rows' P vectors: lane q 16 / P + j <- lane j P
-  __mmask16 place_mask[16];    // lanes q 16 / P .. (q + 1) 16 / P - 1
+  index p = 0;               // P
+  int steps = 0;             // log2(P)
+  __m512i shift_by[4];       // lane i <- lane (i + 2^s) mod 16
+  __m512i place[16];         // vector q of 16 rows' P vectors: lane q 16 / P + j <- lane j P
+  __mmask16 place_mask[16];  // lanes q 16 / P .. (q + 1) 16 / P - 1
 
   BBS_TARGET_AVX512 explicit RowSumsInRegisters(index lanes_per_row) : p(lanes_per_row) {
     applies = p >= 1 && p <= 16 && (p & (p - 1)) == 0;
@@ -180,8 +180,8 @@ struct RowSumsInRegisters {
 /// Groups whose lanes fit CH registers: one accumulator per register, x loaded once per bank for
 /// all of them. T: float, Eigen::bfloat16 or Eigen::half weights; x, y and the sums are float.
 template <typename T, int NX, int CH>
-BBS_TARGET_AVX512 void spmv_avx512_shared_x(const RowGroups<T>& g, index first, index last, float alpha,
-                                            const float* x, float beta, float* y) {
+BBS_TARGET_AVX512 void spmv_avx512_shared_x(const RowGroups<T>& g, index first, index last, float alpha, const float* x,
+                                            float beta, float* y) {
   const index nb = g.num_banks;
   const SliceMasks<NX> full(g.bank_size);
   const SliceMasks<NX> tail(g.cols - (nb - 1) * g.bank_size);
