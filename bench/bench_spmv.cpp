@@ -115,7 +115,7 @@ bbs::BbsMatrix<T> random_bbs(bbs::index rows, bbs::index cols, const bbs::BankCo
       }
       std::sort(columns.begin(), columns.begin() + k);
       for (bbs::index s = 0; s < k; ++s) {
-        const auto e = static_cast<std::size_t>(r * nb * k + s * nb + b);
+        const auto e = static_cast<std::size_t>(bbs::csb_entry(r, s, b, nb, k));
         const bbs::index c = columns[static_cast<std::size_t>(s)];
         values[e] = bbs::value_traits<T>::from_float(value(rng));
         if (narrow) {
@@ -283,8 +283,8 @@ void stream_triad(benchmark::State& state, int threads) {
     benchmark::DoNotOptimize(pa);
     benchmark::ClobberMemory();
   }
-  state.counters["GB/s"] = benchmark::Counter(3.0 * sizeof(float) * double(n) * 1e-9,
-                                              benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GB/s"] =
+      benchmark::Counter(3.0 * sizeof(float) * double(n) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["bytes"] = benchmark::Counter(3.0 * sizeof(float) * double(n));
 }
 
@@ -313,7 +313,8 @@ Point with(Point p, bbs::index n) {
 /// which scripts/bench-report builds one table per sweep.
 std::vector<Sweep> sweeps() {
   std::vector<Sweep> all;
-  Sweep size{"size", "square n x n from L2-resident to far beyond L3: where DRAM bandwidth takes over", {}, kAll, false};
+  Sweep size{
+      "size", "square n x n from L2-resident to far beyond L3: where DRAM bandwidth takes over", {}, kAll, false};
   for (bbs::index n : {1024, 4096, 16384}) size.points.push_back(with(headline, n));
   all.push_back(size);
 
@@ -321,8 +322,8 @@ std::vector<Sweep> sweeps() {
   for (bbs::index h : {512, 1024}) lstm.points.push_back(Point{4 * h, 2 * h, 0.875, 64, 1});
   all.push_back(lstm);
 
-  Sweep sparsity{"sparsity", "pruning level at 4096: the speedup over dense and Eigen sparse as density falls", {}, kAll,
-                 false};
+  Sweep sparsity{
+      "sparsity", "pruning level at 4096: the speedup over dense and Eigen sparse as density falls", {}, kAll, false};
   for (double s : {0.5, 0.75, 0.875, 0.9375}) {
     Point p = headline;
     p.sparsity = s;
@@ -331,8 +332,11 @@ std::vector<Sweep> sweeps() {
   all.push_back(sparsity);
 
   // Dense GEMV does not depend on the bank size, so it is left out here.
-  Sweep bank{"bank", "bank size at 4096: index width stays 8 bits; slot width and x locality change", {},
-             kBbs | kEigenSparse, false};
+  Sweep bank{"bank",
+             "bank size at 4096: index width stays 8 bits; slot width and x locality change",
+             {},
+             kBbs | kEigenSparse,
+             false};
   for (bbs::index b : {16, 32, 64, 128, 256}) {
     Point p = headline;
     p.bank = b;
@@ -350,8 +354,11 @@ std::vector<Sweep> sweeps() {
   }
   all.push_back(batch);
 
-  Sweep types{"type", "value types at 4096 (in cache) and 16384 (bandwidth-bound): narrower values move fewer bytes",
-              {with(headline, 4096), with(headline, 16384)}, kBbs, true};
+  Sweep types{"type",
+              "value types at 4096 (in cache) and 16384 (bandwidth-bound): narrower values move fewer bytes",
+              {with(headline, 4096), with(headline, 16384)},
+              kBbs,
+              true};
   all.push_back(types);
   return all;
 }
@@ -462,7 +469,7 @@ std::string cpu_isa() {
   if (__builtin_cpu_supports("avx512vl")) s += "avx512vl ";
   if (__builtin_cpu_supports("avx512vnni")) s += "avx512vnni ";
 #endif
-  s += std::string("(variant ") + bbs::simd_detail::isa_name(bbs::simd_detail::best_isa()) + ")";
+  s += std::string("(variant ") + bbs::backend::simd_impl::isa_name(bbs::backend::simd_impl::best_isa()) + ")";
   return s;
 }
 

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   if (argc > 1) {
 #ifdef BBS_FPGA_HAVE_XRT
     try {
-      bbs::fpga::set_default_session(std::make_shared<bbs::fpga::Session>(bbs::fpga::open_xrt_runtime(argv[1])));
+      bbs::fpga_runtime::set_default_session(
+          std::make_shared<bbs::fpga_runtime::Session>(bbs::fpga_runtime::open_xrt_runtime(argv[1])));
     } catch (const bbs::device_error& e) {
       std::printf("%s\n", e.what());
       return 1;
@@ -31,7 +32,7 @@ int main(int argc, char** argv) {
   const auto a = bbs::quantize<Q>(a_float).value;
   const auto x = bbs::quantize<Q>(Eigen::VectorXf(Eigen::VectorXf::Random(1024))).value;
 
-  std::printf("device: %s\n", bbs::fpga::default_session()->description().c_str());
+  std::printf("device: %s\n", bbs::fpga_runtime::default_session()->description().c_str());
   const Eigen::Matrix<Q, Eigen::Dynamic, 1> y_fpga = bbs::on<bbs::backend::fpga>(a) * x;
   const Eigen::Matrix<Q, Eigen::Dynamic, 1> y_reference = bbs::on<bbs::backend::reference>(a) * x;
   int mismatches = 0;
@@ -40,8 +41,8 @@ int main(int argc, char** argv) {
               static_cast<long>(y_fpga.size()));
 
   // Asynchronous: start the product, do host work, then wait for y.
-  auto session = bbs::fpga::default_session();
-  bbs::fpga::DeviceMatrix<float> resident(session, a_float.view());
+  auto session = bbs::fpga_runtime::default_session();
+  bbs::fpga_runtime::DeviceMatrix<float> resident(session, a_float.view());
   const Eigen::VectorXf xf = Eigen::VectorXf::Random(1024);
   Eigen::VectorXf yf(512);
   auto pending = resident.start_spmv(1.0f, xf.data(), 0.0f, yf.data());

@@ -1,5 +1,5 @@
 // 09: a whole model from a bbs model file. Loads the shipped Fashion-MNIST depthwise-separable
-// CNN (models/, exported from PyTorch by tools/accuracy_study.py: 87.5 % bank-balanced pointwise
+// CNN (models/, exported from PyTorch by tools/studies/accuracy_study.py: 87.5 % bank-balanced pointwise
 // and linear weights), lists its layers, runs a batch of images in float and in 16-bit fixed
 // point, then saves the fixed-point model packed and loads it back. Exits non-zero when the
 // reloaded model does not give the same outputs bit for bit or the two types disagree.
@@ -55,8 +55,8 @@ int main(int argc, char** argv) {
       worst = std::max(worst, std::abs(double(logits(c, n)) - double(logits_q(c, n))));
     }
   }
-  std::printf("float and fixed16<10> predict the same class for %d of %ld images; max |logit difference| %.4f\n",
-              agree, static_cast<long>(batch), worst);
+  std::printf("float and fixed16<10> predict the same class for %d of %ld images; max |logit difference| %.4f\n", agree,
+              static_cast<long>(batch), worst);
 
   // Save the fixed-point model (weights packed as int16) and load it back.
   const std::string saved = (std::filesystem::temp_directory_path() / "09_model_file_int16.bbsm").string();

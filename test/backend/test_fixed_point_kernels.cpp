@@ -152,7 +152,8 @@ void check_against_reference(const Shape& s, std::uint32_t seed) {
   // SpMM: every column is the reference SpMV of that column.
   const bbs::index n = 3;
   MatQ xs(s.cols, n), ys(s.rows, n);
-  for (bbs::index j = 0; j < n; ++j) xs.col(j) = random_fixed_vector<bbs::activation_t<Q>>(s.cols, seed + 10 + std::uint32_t(j));
+  for (bbs::index j = 0; j < n; ++j)
+    xs.col(j) = random_fixed_vector<bbs::activation_t<Q>>(s.cols, seed + 10 + std::uint32_t(j));
   bbs::kernel::spmm(Backend{}, a.view(), n, 1.0f, xs.data(), s.cols, 0.0f, ys.data(), s.rows);
   for (bbs::index j = 0; j < n; ++j) {
     VecX<Q> col(s.rows);
@@ -205,7 +206,7 @@ TEMPLATE_TEST_CASE("the fixed-point product is the real product within half a st
 
 TEMPLATE_TEST_CASE("every backend computes fixed point bit-exact to the reference", "[backend][fixed_point]",
                    fixed16<0>, fixed16<12>, fixed16<15>, (fixed8<7, 12>), (fixed8<0, 15>)) {
-  using bbs::simd_detail::Isa;
+  using bbs::backend::simd_impl::Isa;
   std::uint32_t seed = 900;
   for (const auto& s : bbs_test::all_shapes()) {
     INFO(s.name());
@@ -213,11 +214,11 @@ TEMPLATE_TEST_CASE("every backend computes fixed point bit-exact to the referenc
     // Every SIMD variant this CPU runs, not only the one dispatch picks.
     const auto a = random_fixed_matrix<TestType>(s, seed);
     const VecX<TestType> x = random_fixed_vector<bbs::activation_t<TestType>>(s.cols, seed + 1);
-    for (Isa isa : bbs::simd_detail::all_isas) {
-      if (!bbs::simd_detail::cpu_supports(isa)) continue;
+    for (Isa isa : bbs::backend::simd_impl::all_isas) {
+      if (!bbs::backend::simd_impl::cpu_supports(isa)) continue;
       VecX<TestType> want(s.rows), got(s.rows);
       bbs::kernel::spmv(bbs::backend::reference{}, a.view(), 1.0f, x.data(), 0.0f, want.data());
-      bbs::simd_detail::spmv(isa, a.view(), 1.0f, x.data(), 0.0f, got.data());
+      bbs::backend::simd_impl::spmv(isa, a.view(), 1.0f, x.data(), 0.0f, got.data());
       require_same_bits<bbs::activation_t<TestType>>(got, want);
     }
   }
@@ -230,7 +231,7 @@ TEMPLATE_TEST_CASE("every backend computes fixed point bit-exact to the referenc
       check_against_reference<bbs::backend::openmp, TestType>(s, seed += 7);
     }
   }
-  bbs::set_openmp_min_entries_per_thread(bbs::openmp_detail::default_min_entries_per_thread);
+  bbs::set_openmp_min_entries_per_thread(bbs::backend::openmp_impl::default_min_entries_per_thread);
 #endif
 }
 
@@ -312,7 +313,7 @@ TEMPLATE_TEST_CASE("fixed-point SIMD kernels sum every row width and write exact
   // such ranges).
   using Q = TestType;
   using X = bbs::activation_t<Q>;
-  using bbs::simd_detail::Isa;
+  using bbs::backend::simd_impl::Isa;
   for (bbs::index k = 1; k <= 34; ++k) {
     const Shape s{45, 150, bbs::BankConfig(64, k)};
     const auto a = random_fixed_matrix<Q>(s, 40 + static_cast<std::uint32_t>(k));
@@ -320,13 +321,14 @@ TEMPLATE_TEST_CASE("fixed-point SIMD kernels sum every row width and write exact
     const VecX<Q> y0 = random_fixed_vector<X>(s.rows, 8);
     VecX<Q> want = y0;
     bbs::kernel::spmv(bbs::backend::reference{}, a.view(), 0.5f, x.data(), 1.0f, want.data());
-    for (Isa isa : bbs::simd_detail::all_isas) {
-      if (!bbs::simd_detail::cpu_supports(isa)) continue;
+    for (Isa isa : bbs::backend::simd_impl::all_isas) {
+      if (!bbs::backend::simd_impl::cpu_supports(isa)) continue;
       for (const auto& range :
            std::vector<std::pair<bbs::index, bbs::index>>{{0, 45}, {0, 13}, {5, 45}, {3, 4}, {17, 40}}) {
-        INFO(s.name() << ", " << bbs::simd_detail::isa_name(isa) << ", rows " << range.first << ".." << range.second);
+        INFO(s.name() << ", " << bbs::backend::simd_impl::isa_name(isa) << ", rows " << range.first << ".."
+                      << range.second);
         VecX<Q> got = y0;
-        bbs::simd_detail::spmv_rows(isa, a.view(), range.first, range.second, 0.5f, x.data(), 1.0f, got.data());
+        bbs::backend::simd_impl::spmv_rows(isa, a.view(), range.first, range.second, 0.5f, x.data(), 1.0f, got.data());
         VecX<Q> expect = y0;
         expect.segment(range.first, range.second - range.first) = want.segment(range.first, range.second - range.first);
         require_same_bits<X>(got, expect);
@@ -341,7 +343,7 @@ TEMPLATE_TEST_CASE("fixed-point SIMD kernels wrap like the reference at the inte
   // partial sum here overflows int32 many times over (with int8 weights, the long rows do); the
   // wrapped results must still agree.
   using Q = TestType;
-  using bbs::simd_detail::Isa;
+  using bbs::backend::simd_impl::Isa;
   for (const bbs::BankConfig cfg : {bbs::BankConfig(64, 8), bbs::BankConfig(32, 7), bbs::BankConfig(256, 200)}) {
     INFO("bank " << cfg.bank_size << " k " << cfg.nnz_per_bank);
     bbs::BbsMatrix<Q> a(37, 3 * cfg.bank_size - 5, cfg);
@@ -354,9 +356,9 @@ TEMPLATE_TEST_CASE("fixed-point SIMD kernels wrap like the reference at the inte
     VecX<Q> want(a.rows()), got(a.rows());
     for (float alpha : {1.0f, 0.25f, -3.0f}) {
       bbs::kernel::spmv(bbs::backend::reference{}, a.view(), alpha, x.data(), 0.0f, want.data());
-      for (Isa isa : bbs::simd_detail::all_isas) {
-        if (!bbs::simd_detail::cpu_supports(isa)) continue;
-        bbs::simd_detail::spmv(isa, a.view(), alpha, x.data(), 0.0f, got.data());
+      for (Isa isa : bbs::backend::simd_impl::all_isas) {
+        if (!bbs::backend::simd_impl::cpu_supports(isa)) continue;
+        bbs::backend::simd_impl::spmv(isa, a.view(), alpha, x.data(), 0.0f, got.data());
         require_same_bits<bbs::activation_t<Q>>(got, want);
       }
     }

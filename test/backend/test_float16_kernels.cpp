@@ -62,8 +62,8 @@ void check_against_double(const Shape& s, std::uint32_t seed) {
 /// One SIMD variant's SpMV, on the matrix's row groups and on its canonical arrays (no cache),
 /// against double arithmetic on the stored weights.
 template <typename T>
-void check_variant_against_double(const Shape& s, std::uint32_t seed, bbs::simd_detail::Isa isa) {
-  INFO("variant " << bbs::simd_detail::isa_name(isa));
+void check_variant_against_double(const Shape& s, std::uint32_t seed, bbs::backend::simd_impl::Isa isa) {
+  INFO("variant " << bbs::backend::simd_impl::isa_name(isa));
   const Weights<T> w(s, seed);
   const Eigen::VectorXf x = bbs_test::random_vector<float>(s.cols, seed + 1);
   const Eigen::MatrixXd a = bbs::dequantize(w.stored).toDense().template cast<double>();
@@ -73,7 +73,7 @@ void check_variant_against_double(const Shape& s, std::uint32_t seed, bbs::simd_
     bbs::CsbView<T> v = w.stored.view();
     if (!cached) v.layouts = nullptr;
     Eigen::VectorXf y = Eigen::VectorXf::Constant(s.rows, std::numeric_limits<float>::quiet_NaN());
-    bbs::simd_detail::spmv(isa, v, 1.0f, x.data(), 0.0f, y.data());
+    bbs::backend::simd_impl::spmv(isa, v, 1.0f, x.data(), 0.0f, y.data());
     bbs_test::require_close(y, want, scale, bbs::dot_error_bound<T>(bbs_test::terms_of(s) + 2));
   }
 }
@@ -97,16 +97,16 @@ void check_identical(const Shape& s, std::uint32_t seed) {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("16-bit float weights: every backend matches double arithmetic on every shape",
-                   "[backend][float16]", Eigen::bfloat16, Eigen::half) {
+TEMPLATE_TEST_CASE("16-bit float weights: every backend matches double arithmetic on every shape", "[backend][float16]",
+                   Eigen::bfloat16, Eigen::half) {
   std::uint32_t seed = 1300;
   for (const auto& s : bbs_test::all_shapes()) {
     INFO(s.name());
     check_against_double<bbs::backend::reference, TestType>(s, seed += 3);
     check_against_double<bbs::backend::simd, TestType>(s, seed);
     // Every SIMD variant the CPU runs, on the cached row groups and on the canonical arrays.
-    for (auto isa : bbs::simd_detail::all_isas) {
-      if (!bbs::simd_detail::cpu_supports(isa)) continue;
+    for (auto isa : bbs::backend::simd_impl::all_isas) {
+      if (!bbs::backend::simd_impl::cpu_supports(isa)) continue;
       check_variant_against_double<TestType>(s, seed, isa);
     }
   }
@@ -120,12 +120,12 @@ TEMPLATE_TEST_CASE("16-bit float weights: every backend matches double arithmeti
       check_identical<bbs::backend::openmp::inner, bbs::backend::openmp, TestType>(s, seed);
     }
   }
-  bbs::set_openmp_min_entries_per_thread(bbs::openmp_detail::default_min_entries_per_thread);
+  bbs::set_openmp_min_entries_per_thread(bbs::backend::openmp_impl::default_min_entries_per_thread);
 #endif
 }
 
-TEMPLATE_TEST_CASE("Eigen products of 16-bit float matrices with float vectors", "[eigen][float16]",
-                   Eigen::bfloat16, Eigen::half) {
+TEMPLATE_TEST_CASE("Eigen products of 16-bit float matrices with float vectors", "[eigen][float16]", Eigen::bfloat16,
+                   Eigen::half) {
   const Shape s{67, 127, bbs::BankConfig(16, 4)};
   const Weights<TestType> w(s, 21);
   const bbs::BbsMatrix<TestType>& a = w.stored;

@@ -181,8 +181,10 @@ TEMPLATE_TEST_CASE("reference row-major SpMM is the reference SpMV of every colu
         const std::vector<A> got = c.run(bbs::backend::reference{}, ab.first, ab.second);
         for (Index p = 0; p < n; ++p) {
           std::vector<A> xp(static_cast<std::size_t>(s.cols)), yp(static_cast<std::size_t>(s.rows));
-          for (Index i = 0; i < s.cols; ++i) xp[static_cast<std::size_t>(i)] = c.x[static_cast<std::size_t>(i * c.ldx + p)];
-          for (Index r = 0; r < s.rows; ++r) yp[static_cast<std::size_t>(r)] = c.y0[static_cast<std::size_t>(r * c.ldy + p)];
+          for (Index i = 0; i < s.cols; ++i)
+            xp[static_cast<std::size_t>(i)] = c.x[static_cast<std::size_t>(i * c.ldx + p)];
+          for (Index r = 0; r < s.rows; ++r)
+            yp[static_cast<std::size_t>(r)] = c.y0[static_cast<std::size_t>(r * c.ldy + p)];
           bbs::kernel::spmv(bbs::backend::reference{}, c.a.view(), bbs::scalar_t<TestType>(ab.first), xp.data(),
                             bbs::scalar_t<TestType>(ab.second), yp.data());
           for (Index r = 0; r < s.rows; ++r) {
@@ -198,8 +200,8 @@ TEMPLATE_TEST_CASE("reference row-major SpMM is the reference SpMV of every colu
   }
 }
 
-TEMPLATE_TEST_CASE("reference row-major SpMM matches dense Eigen on every shape", "[backend][reference][spmm_row_major]",
-                   float, double) {
+TEMPLATE_TEST_CASE("reference row-major SpMM matches dense Eigen on every shape",
+                   "[backend][reference][spmm_row_major]", float, double) {
   Eigen::setNbThreads(1);  // the dense products are small; OpenMP threads only spin on a busy machine
   std::uint32_t seed = 200;
   for (const auto& s : shapes_for(true, true)) {
@@ -224,7 +226,7 @@ TEMPLATE_TEST_CASE("reference row-major SpMM matches dense Eigen on every shape"
 TEMPLATE_TEST_CASE("every backend's row-major SpMM matches the reference", "[backend][spmm_row_major]", float,
                    fixed16<12>, double, Eigen::bfloat16, (fixed8<7, 12>)) {
   using A = bbs::activation_t<TestType>;
-  using bbs::simd_detail::Isa;
+  using bbs::backend::simd_impl::Isa;
   const bool common_type = std::is_same<TestType, float>::value || std::is_same<TestType, fixed16<12>>::value;
   std::uint32_t seed = 300;
   for (const auto& s : shapes_for(true, common_type)) {
@@ -235,13 +237,13 @@ TEMPLATE_TEST_CASE("every backend's row-major SpMM matches the reference", "[bac
         const std::vector<A> want = c.run(bbs::backend::reference{}, ab.first, ab.second);
         require_matches(c, c.run(bbs::backend::simd{}, ab.first, ab.second), want, ab.first, ab.second);
         require_matches(c, c.run(bbs::backend::automatic{}, ab.first, ab.second), want, ab.first, ab.second);
-        for (Isa isa : bbs::simd_detail::all_isas) {
-          if (!bbs::simd_detail::cpu_supports(isa)) continue;
-          INFO("variant " << bbs::simd_detail::isa_name(isa));
+        for (Isa isa : bbs::backend::simd_impl::all_isas) {
+          if (!bbs::backend::simd_impl::cpu_supports(isa)) continue;
+          INFO("variant " << bbs::backend::simd_impl::isa_name(isa));
           std::vector<A> got = c.y0;
           if (ab.second == 0 && !is_fixed<TestType>()) std::fill(got.begin(), got.end(), Case<TestType>::pad());
-          bbs::simd_detail::spmm_row_major(isa, c.a.view(), n, bbs::scalar_t<TestType>(ab.first), c.x.data(), c.ldx,
-                                           bbs::scalar_t<TestType>(ab.second), got.data(), c.ldy);
+          bbs::backend::simd_impl::spmm_row_major(isa, c.a.view(), n, bbs::scalar_t<TestType>(ab.first), c.x.data(),
+                                                  c.ldx, bbs::scalar_t<TestType>(ab.second), got.data(), c.ldy);
           require_matches(c, got, want, ab.first, ab.second);
         }
       }
@@ -259,7 +261,8 @@ TEMPLATE_TEST_CASE("every backend's row-major SpMM matches the reference", "[bac
         const std::vector<A> want = c.run(bbs::backend::simd{}, 0.75, -1.5);
         const std::vector<A> got = c.run(bbs::backend::openmp{}, 0.75, -1.5);
         for (std::size_t i = 0; i < want.size(); ++i) {
-          if (!(to_double(got[i]) == to_double(want[i]) || (std::isnan(to_double(got[i])) && std::isnan(to_double(want[i]))))) {
+          if (!(to_double(got[i]) == to_double(want[i]) ||
+                (std::isnan(to_double(got[i])) && std::isnan(to_double(want[i]))))) {
             INFO("element " << i);
             REQUIRE(to_double(got[i]) == to_double(want[i]));
           }
@@ -267,7 +270,7 @@ TEMPLATE_TEST_CASE("every backend's row-major SpMM matches the reference", "[bac
       }
     }
   }
-  bbs::set_openmp_min_entries_per_thread(bbs::openmp_detail::default_min_entries_per_thread);
+  bbs::set_openmp_min_entries_per_thread(bbs::backend::openmp_impl::default_min_entries_per_thread);
 #endif
 }
 
@@ -315,14 +318,14 @@ TEST_CASE("row-major SpMM refuses bad dimensions and scales with clear errors", 
   using Q = fixed16<12>;
   const auto q = random_matrix<Q>(s, 2);
   std::vector<Q> xq(8 * 10, Q(0.5f)), yq(4 * 10, Q(0.0f));
-  REQUIRE_THROWS_AS(bbs::kernel::spmm_row_major(bbs::backend::reference{}, q.view(), 10, 1e6f, xq.data(), 10, 0.0f,
-                                                yq.data(), 10),
-                    bbs::value_error);
+  REQUIRE_THROWS_AS(
+      bbs::kernel::spmm_row_major(bbs::backend::reference{}, q.view(), 10, 1e6f, xq.data(), 10, 0.0f, yq.data(), 10),
+      bbs::value_error);
 #ifdef _OPENMP
   bbs::set_openmp_min_entries_per_thread(1);
   REQUIRE_THROWS_AS(bbs::kernel::spmm_row_major(bbs::backend::openmp{}, q.view(), 10, 1.0f, xq.data(), 10,
                                                 std::numeric_limits<float>::quiet_NaN(), yq.data(), 10),
                     bbs::value_error);
-  bbs::set_openmp_min_entries_per_thread(bbs::openmp_detail::default_min_entries_per_thread);
+  bbs::set_openmp_min_entries_per_thread(bbs::backend::openmp_impl::default_min_entries_per_thread);
 #endif
 }

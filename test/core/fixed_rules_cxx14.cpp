@@ -1,8 +1,7 @@
-// Compiled as C++14 with only namespace fixed_rules (BBS_FIXED_RULES_ONLY), as an HLS kernel
+// Compiled as C++14 with only namespace fixed_rules (core/fixed_rules.hpp), as an HLS kernel
 // will include it: proves the rules need neither C++17 nor the rest of bbs, and evaluates a few
 // of them at compile time. Nothing to run; building is the test.
-#define BBS_FIXED_RULES_ONLY
-#include <bbs/core/fixed_point.hpp>
+#include <bbs/core/fixed_rules.hpp>
 
 #if __cplusplus != 201402L
 #error "this file must be compiled as C++14"
@@ -12,8 +11,8 @@ namespace fr = bbs::fixed_rules;
 static_assert(fr::quantize(2.5, 0) == 3 && fr::quantize(-2.5, 0) == -3, "ties away from zero");
 static_assert(fr::quantize(100.0, 12) == 32767, "saturation");
 static_assert(fr::requantize(24, 4) == 2 && fr::requantize(-24, 4) == -1, "round half up");
-static_assert(fr::to_signed(fr::multiply_add(fr::multiply_add(fr::multiply_add(0u, 32767, 32767), 32767, 32767),
-                                             32767, 32767)) == 3LL * 32767 * 32767 - 4294967296LL,
+static_assert(fr::to_signed(fr::multiply_add(fr::multiply_add(fr::multiply_add(0u, 32767, 32767), 32767, 32767), 32767,
+                                             32767)) == 3LL * 32767 * 32767 - 4294967296LL,
               "wrap-around");
 static_assert(fr::scale_and_add(40000 * 16, 65536, 65536, -20000, 4) == 20000, "one saturation");
 

@@ -1,4 +1,4 @@
-// .npy / .npz reading against files NumPy wrote (test/data/npy, tools/make_npy_fixtures.py), the
+// .npy / .npz reading against files NumPy wrote (test/data/npy, tools/fixtures/make_npy_fixtures.py), the
 // errors for every kind of bad file, and save_npy round trips (read back here and by the fixtures'
 // reader, which NumPy's files validate).
 #include <cstdio>

@@ -1,5 +1,5 @@
 // Shared by the layer tests: reading the PyTorch fixtures of test/data/nn/ (written by
-// tools/make_nn_fixtures.py) into bbs's layouts, and the error measures the tests report.
+// tools/fixtures/make_nn_fixtures.py) into bbs's layouts, and the error measures the tests report.
 #pragma once
 
 #include <algorithm>
@@ -19,7 +19,7 @@
 
 namespace bbs_test {
 
-/// A fixture array as stored: rows x cols, 2-D (tools/make_nn_fixtures.py flattens the rest).
+/// A fixture array as stored: rows x cols, 2-D (tools/fixtures/make_nn_fixtures.py flattens the rest).
 inline Eigen::MatrixXf fixture(const std::string& case_name, const std::string& array) {
   return bbs::read_npy(std::string(BBS_TEST_DATA_DIR) + "/nn/" + case_name + "/" + array + ".npy").matrix<float>();
 }
@@ -64,7 +64,7 @@ Eigen::MatrixXd to_double(const bbs::nn::Matrix<A>& m) {
   return out;
 }
 
-/// A recurrent fixture case of tools/make_nn_fixtures.py and how bbs builds it.
+/// A recurrent fixture case of tools/fixtures/make_nn_fixtures.py and how bbs builds it.
 struct RecurrentCase {
   std::string name;
   index layers;

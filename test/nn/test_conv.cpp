@@ -1,5 +1,5 @@
 // Convolution, pooling and linear layers (include/bbs/nn/conv.hpp, pooling.hpp, linear.hpp)
-// against PyTorch's outputs in test/data/nn/conv/ (tools/make_nn_fixtures.py): a
+// against PyTorch's outputs in test/data/nn/conv/ (tools/fixtures/make_nn_fixtures.py): a
 // depthwise-separable block (depthwise 3x3 + BatchNorm + ReLU6, pruned pointwise 1x1 +
 // BatchNorm + ReLU6, MaxPool 2x2), depthwise with stride and padding, a dense 3x3 convolution
 // with BatchNorm and ReLU, average and global average pooling and a pruned linear layer; float
@@ -245,7 +245,8 @@ TEST_CASE("convolutions over many pixels match a direct convolution on every bac
                 for (bbs::index kx = 0; kx < g.kernel; ++kx) {
                   const bbs::index iy = oy * g.stride - g.padding + ky, ix = ox * g.stride - g.padding + kx;
                   if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                  const double p = wd(o, (c * g.kernel + ky) * g.kernel + kx) * x.data()[((n * in + c) * h + iy) * w + ix];
+                  const double p =
+                      wd(o, (c * g.kernel + ky) * g.kernel + kx) * x.data()[((n * in + c) * h + iy) * w + ix];
                   sum += p;
                   abs_sum += std::abs(p);
                 }

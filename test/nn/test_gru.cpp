@@ -1,5 +1,5 @@
 // GRU (include/bbs/nn/gru.hpp) against PyTorch's torch.nn.GRU outputs in test/data/nn/
-// (tools/make_nn_fixtures.py): dense bidirectional and pruned two-layer, float and fixed16<12>;
+// (tools/fixtures/make_nn_fixtures.py): dense bidirectional and pruned two-layer, float and fixed16<12>;
 // streaming against whole sequences; every backend against the reference; shape errors.
 #include <cstdio>
 

@@ -1,8 +1,8 @@
 // LSTM (include/bbs/nn/lstm.hpp, recurrent.hpp) against PyTorch's torch.nn.LSTM outputs in
-// test/data/nn/ (tools/make_nn_fixtures.py): dense and pruned, with and without projection,
+// test/data/nn/ (tools/fixtures/make_nn_fixtures.py): dense and pruned, with and without projection,
 // uni- and bidirectional, float and fixed16<12>; streaming against whole sequences; every
-// backend against the reference; shape errors. Also the fixed-point sigmoid / tanh tables
-// (nn/fixed_activation.hpp) on every input.
+// backend against the reference; shape errors. The fixed-point sigmoid / tanh rule has its own
+// tests: test/core/test_fixed_activation.cpp and test/backend/test_activation.cpp.
 #include <cstdio>
 
 #include "nn/nn_fixtures.hpp"
@@ -73,60 +73,6 @@ double difference_from_pytorch(const RecurrentCase& c, const LstmResult& r) {
 }
 
 }  // namespace
-
-TEST_CASE("fixed-point sigmoid and tanh stay within their bound on every input", "[nn][activation]") {
-  const auto check = [](auto tag) {
-    constexpr int F = decltype(tag)::value;
-    using P = bbs::fixed16<F>;
-    double worst_sigmoid = 0, worst_tanh = 0;
-    for (std::int32_t raw = -32768; raw <= 32767; ++raw) {
-      const P x = P::from_raw(static_cast<std::int16_t>(raw));
-      const double v = static_cast<double>(x);
-      worst_sigmoid = std::max(worst_sigmoid,
-                               std::abs(static_cast<double>(bbs::nn::fixed_sigmoid(x)) - 1.0 / (1.0 + std::exp(-v))));
-      worst_tanh = std::max(worst_tanh, std::abs(static_cast<double>(bbs::nn::fixed_tanh(x)) - std::tanh(v)));
-    }
-    std::printf("fixed16<%d>: max |approximation - exact| sigmoid %.3g, tanh %.3g (bound %.3g)\n", F, worst_sigmoid,
-                worst_tanh, bbs::nn::fixed_activation_error_bound<F>());
-    CHECK(worst_sigmoid <= bbs::nn::fixed_activation_error_bound<F>());
-    CHECK(worst_tanh <= bbs::nn::fixed_activation_error_bound<F>());
-    CHECK(bbs::nn::fixed_sigmoid(P(0)) == P(0.5));
-    CHECK(bbs::nn::fixed_tanh(P(0)) == P(0));
-  };
-  check(std::integral_constant<int, 4>{});
-  check(std::integral_constant<int, 8>{});
-  check(std::integral_constant<int, 12>{});
-  check(std::integral_constant<int, 14>{});
-}
-
-TEST_CASE("vectorized fixed-point sigmoid and tanh are bit-exact with the scalar functions on every input",
-          "[nn][activation]") {
-  // sigmoid_in_place / tanh_in_place run 16 values per AVX-512 vector where the CPU has it (and a
-  // scalar tail): every raw value, at an odd length so the tail runs too.
-  const auto check = [](auto tag) {
-    constexpr int F = decltype(tag)::value;
-    using P = bbs::fixed16<F>;
-    using ops = bbs::nn::elementwise<P>;
-    std::vector<P> all;
-    for (std::int32_t raw = -32768; raw <= 32767; ++raw) all.push_back(P::from_raw(static_cast<std::int16_t>(raw)));
-    all.push_back(P::from_raw(7));  // 65537 values: a tail of one
-    std::vector<P> sig = all, th = all;
-    ops::sigmoid_in_place(sig.data(), static_cast<bbs::index>(sig.size()));
-    ops::tanh_in_place(th.data(), static_cast<bbs::index>(th.size()));
-    for (std::size_t i = 0; i < all.size(); ++i) {
-      if (!(sig[i] == bbs::nn::fixed_sigmoid(all[i]) && th[i] == bbs::nn::fixed_tanh(all[i]))) {
-        INFO("F " << F << ", raw " << all[i].raw());
-        REQUIRE(sig[i].raw() == bbs::nn::fixed_sigmoid(all[i]).raw());
-        REQUIRE(th[i].raw() == bbs::nn::fixed_tanh(all[i]).raw());
-      }
-    }
-  };
-  check(std::integral_constant<int, 0>{});
-  check(std::integral_constant<int, 1>{});
-  check(std::integral_constant<int, 4>{});
-  check(std::integral_constant<int, 12>{});
-  check(std::integral_constant<int, 15>{});
-}
 
 TEST_CASE("LSTM in float matches PyTorch", "[nn][lstm]") {
   for (const auto& c : lstm_cases()) {

@@ -1,7 +1,7 @@
 // bbs model files and the Sequential container (include/bbs/nn/model_file.hpp, sequential.hpp):
 // models built from a manifest and dense or packed tensors against the same layers wired by
 // hand, save / load round trips bit for bit, every documented error with its message, and
-// (test/data/models/, written by tools/make_model_fixtures.py) PyTorch's own outputs.
+// (test/data/models/, written by tools/fixtures/make_model_fixtures.py) PyTorch's own outputs.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -45,7 +45,8 @@ struct Archive {
   bbs::detail::zip::Writer zip{"test"};
   void text(const std::string& name, const std::string& t) { zip.add(name, t); }
   void dense(const std::string& name, const Eigen::MatrixXf& m, std::vector<bbs::index> shape = {}) {
-    if (shape.empty()) shape = m.cols() == 1 ? std::vector<bbs::index>{m.rows()} : std::vector<bbs::index>{m.rows(), m.cols()};
+    if (shape.empty())
+      shape = m.cols() == 1 ? std::vector<bbs::index>{m.rows()} : std::vector<bbs::index>{m.rows(), m.cols()};
     zip.add(name + ".npy", bbs::npy_bytes(m, shape));
   }
   void packed(const std::string& name, const bbs::BbsMatrix<float>& a) { zip.add(name + ".bbs", bbs::serialize(a)); }
@@ -211,8 +212,10 @@ TEST_CASE("an LSTM classifier model matches the layers run by hand, and options 
     for (bbs::index d = 0; d < 2; ++d) {
       const std::string sfx = "_l" + std::to_string(l) + (d == 1 ? "_reverse" : "");
       bbs::nn::RecurrentDenseWeights w{random_matrix(4 * hidden, l == 0 ? in : 2 * hidden, gen),
-                                       random_matrix(4 * hidden, hidden, gen), random_matrix(4 * hidden, 1, gen).col(0),
-                                       random_matrix(4 * hidden, 1, gen).col(0), {}};
+                                       random_matrix(4 * hidden, hidden, gen),
+                                       random_matrix(4 * hidden, 1, gen).col(0),
+                                       random_matrix(4 * hidden, 1, gen).col(0),
+                                       {}};
       a.dense("rnn.weight_ih" + sfx, w.weight_ih);
       a.dense("rnn.weight_hh" + sfx, w.weight_hh);
       a.dense("rnn.bias_ih" + sfx, w.bias_ih);
@@ -316,9 +319,10 @@ TEST_CASE("model file errors name the file, the line, the layer and what was exp
   // Layers whose shapes do not chain.
   BBS_CHECK_THROWS_CONTAINING(load_with(replace(m, "linear name=fc in=10", "linear name=fc in=12")), bbs::file_error,
                               "tensor \"fc.weight\" has shape (5, 10), expected (5, 12)");
-  BBS_CHECK_THROWS_CONTAINING(load_with(replace(m, "flatten\n", "")), bbs::shape_error,
-                              "line 15 (linear): layer 9 (linear 'fc'): linear: expects 10 features (in=10), the data is "
-                              "image 10 x 1 x 1");
+  BBS_CHECK_THROWS_CONTAINING(
+      load_with(replace(m, "flatten\n", "")), bbs::shape_error,
+      "line 15 (linear): layer 9 (linear 'fc'): linear: expects 10 features (in=10), the data is "
+      "image 10 x 1 x 1");
   BBS_CHECK_THROWS_CONTAINING(load_with(replace(m, "in=6 out=10", "in=5 out=10")), bbs::file_error,
                               "tensor \"pw.weight\" has shape (10, 6, 1, 1), expected (10, 5, 1, 1)");
   BBS_CHECK_THROWS_CONTAINING(load_with(replace(m, "max_pool2d kernel=2", "max_pool2d kernel=9")), bbs::shape_error,
@@ -380,7 +384,8 @@ TEST_CASE("a loaded model runs on every backend: fixed16 bit for bit, float with
   const auto x = random_images<float>(3, 2, 9, 7, 21);
   const auto xq = random_images<F>(3, 2, 9, 7, 21);
   const Eigen::MatrixXf want = bbs::nn::load_model<float, bbs::backend::reference>(path).forward(x);
-  const Eigen::MatrixXd want_q = bbs_test::to_double<F>(bbs::nn::load_model<F, bbs::backend::reference>(path).forward(xq));
+  const Eigen::MatrixXd want_q =
+      bbs_test::to_double<F>(bbs::nn::load_model<F, bbs::backend::reference>(path).forward(xq));
   const auto check = [&](auto backend) {
     using B = decltype(backend);
     INFO(B::name);
@@ -394,7 +399,7 @@ TEST_CASE("a loaded model runs on every backend: fixed16 bit for bit, float with
 
 namespace {
 
-/// A fixture of tools/make_model_fixtures.py: the model file and PyTorch's outputs on `x`.
+/// A fixture of tools/fixtures/make_model_fixtures.py: the model file and PyTorch's outputs on `x`.
 struct TorchCase {
   const char* model;
   const char* io;
@@ -428,7 +433,7 @@ Eigen::MatrixXd run_fixture(const bbs::nn::Sequential<T>& model, const bbs::NpyA
 
 }  // namespace
 
-TEST_CASE("models exported from PyTorch by tools/bbs_model.py give PyTorch's outputs", "[nn][model][pytorch]") {
+TEST_CASE("models exported from PyTorch by tools/python/bbs_model.py give PyTorch's outputs", "[nn][model][pytorch]") {
   const std::vector<TorchCase> cases = {
       {"tiny_cnn.bbsm", "tiny_cnn_io.npz", 4, 27},
       {"tiny_cnn_dense.bbsm", "tiny_cnn_io.npz", 4, 27},  // weights stored dense, pruned by the loader

@@ -1,7 +1,7 @@
 // Tests for the comparison pruning patterns (prune/patterns.hpp): each mask against a plain
 // full-sort reference, kept counts, deterministic ties, retained magnitude, errors, and the
 // paper's ordering unstructured >= per row >= bank-balanced >= block at equal density, and the
-// masks tools/bbs_pruning.py (PyTorch) computed for the shared matrices in test/data/masks.
+// masks tools/python/bbs_pruning.py (PyTorch) computed for the shared matrices in test/data/masks.
 #include <algorithm>
 #include <cmath>
 #include <exception>
@@ -475,8 +475,8 @@ TEST_CASE("the report prints as an aligned table", "[prune][patterns]") {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Shared matrices: the masks tools/bbs_pruning.py (PyTorch) computed for them, written by
-// tools/make_mask_fixtures.py into test/data/masks, must be exactly the C++ masks.
+// Shared matrices: the masks tools/python/bbs_pruning.py (PyTorch) computed for them, written by
+// tools/fixtures/make_mask_fixtures.py into test/data/masks, must be exactly the C++ masks.
 
 namespace {
 

@@ -80,3 +80,43 @@ TEST_CASE("Entry counts refuse overflow and negative shapes", "[storage][csb]") 
                     Catch::Contains("overflows"));
   CHECK(bbs::detail::checked_stored_entries(3, 10, BankConfig(4, 2)) == 3 * 3 * 2);
 }
+
+TEST_CASE("csb_entry, entry, column_of and for_each_entry walk the canonical order", "[storage][csb]") {
+  // The matrix of the first test: entry e = (r k + s) nb + b.
+  const BbsMatrix<float> a(2, 8, BankConfig(4, 2), kValues, kIndices);
+  const auto v = a.view();
+  CHECK(bbs::csb_entry(1, 1, 0, 2, 2) == 6);
+  CHECK(v.entry(0, 1, 1) == 3);
+  CHECK(v.entry(1, 0, 1) == 5);
+  CHECK(v.column_of(5) == 4);  // row 1, slot 0, bank 1, in-bank 0
+  std::vector<bbs::index> storage, columns;
+  v.for_each_entry([&](bbs::index r, bbs::index c, bbs::index e) {
+    CHECK(v.column_of(e) == c);
+    CHECK(v.values[e] == a.toDense()(r, c));
+    storage.push_back(c + 8 * r);
+  });
+  CHECK(storage == std::vector<bbs::index>{0, 5, 2, 7, 9, 12, 10, 15});
+  v.for_each_entry<bbs::EntryOrder::columns>(
+      [&](bbs::index r, bbs::index c, bbs::index) { columns.push_back(c + 8 * r); });
+  CHECK(columns == std::vector<bbs::index>{0, 2, 5, 7, 9, 10, 12, 15});
+  std::vector<bbs::index> row1;
+  v.for_each_entry_in_row(1, [&](bbs::index c, bbs::index e) { row1.push_back(c * 100 + e); });
+  CHECK(row1 == std::vector<bbs::index>{104, 405, 206, 707});
+}
+
+TEST_CASE("for_each_entry skips the padding of a partial last bank", "[storage][csb]") {
+  // 2 x 6, banks of 4, k = 3: every row has one padding slot in bank 1 (in-bank 2, column 6).
+  Eigen::MatrixXf dense(2, 6);
+  dense << 1, 2, 3, 4, 5, 6, -1, -2, -3, -4, -5, -6;
+  const auto a = bbs::prune<float>(dense, BankConfig(4, 3));
+  const auto v = a.view();
+  bbs::index visited = 0;
+  v.for_each_entry([&](bbs::index r, bbs::index c, bbs::index e) {
+    REQUIRE(c < v.cols);
+    CHECK(v.values[e] == a.toDense()(r, c));
+    ++visited;
+  });
+  CHECK(visited == v.nonzeros());
+  CHECK(v.stored_entries() - visited == 2);
+  CHECK(v.column_of(v.entry(0, 2, 1)) == 6);  // the padding slot: past the last column
+}

@@ -13,7 +13,7 @@
 #include <xrt/xrt_kernel.h>
 
 namespace bbs {
-namespace fpga {
+namespace fpga_runtime {
 namespace {
 
 /// Runs f, turning anything XRT throws into a device_error that starts with `step`.
@@ -194,5 +194,5 @@ std::shared_ptr<DeviceRuntime> open_xrt_runtime(const std::string& xclbin_path, 
   return std::make_shared<XrtRuntime>(std::move(device), std::move(xclbin), std::move(uuid), description);
 }
 
-}  // namespace fpga
+}  // namespace fpga_runtime
 }  // namespace bbs

@@ -23,7 +23,7 @@
 #endif
 
 namespace bbs {
-namespace fpga_layout {
+namespace fpga_hw {
 
 constexpr int word_bits = 512;
 constexpr int word_bytes = word_bits / 8;
@@ -104,5 +104,5 @@ inline void set_field(wide_word& w, int lsb, int width, std::uint32_t v) {
 inline std::uint32_t header_get(const wide_word& w, header_field f) { return get_field(w, 32 * f, 32); }
 inline void header_set(wide_word& w, header_field f, std::uint32_t v) { set_field(w, 32 * f, 32, v); }
 
-}  // namespace fpga_layout
+}  // namespace fpga_hw
 }  // namespace bbs

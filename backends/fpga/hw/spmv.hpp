@@ -1,7 +1,7 @@
 // The BBS SpMV kernel for Vitis HLS: t_Lanes processing elements (PEs), one per matrix bank of a
 // bank group, each reading its own partition of the on-chip x buffer, fed one 512-bit word of
 // (value, address) pairs per cycle. y = alpha * A * x + beta * y in 16-bit fixed point (the
-// rules of bbs/core/fixed_point.hpp, bit-exact with the reference backend) or in float.
+// rules of bbs/core/fixed_rules.hpp, bit-exact with the reference backend) or in float.
 //
 // Synthesizable C++14: sizes are template parameters (t_Lanes PEs, t_Depth x entries per PE), no
 // dynamic memory, no recursion. g++ compiles it unchanged for C simulation (the pragmas are
@@ -18,19 +18,12 @@
 #include <cstring>
 #endif
 
-// Inside bbs.hpp (the emulator) the whole of fixed_point.hpp is already there; alone (Vitis HLS,
-// C simulation) the kernel takes namespace fixed_rules only.
-#if !defined(BBS_UMBRELLA_INCLUDED) && !defined(BBS_FIXED_RULES_ONLY)
-#define BBS_FIXED_RULES_ONLY
-#endif
-#include "bbs/core/fixed_point.hpp"
+#include "bbs/core/fixed_rules.hpp"
 #include "device_layout.hpp"
 #include "hls_pragma.hpp"
 
 namespace bbs {
 namespace fpga_hw {
-
-using fpga_layout::wide_word;
 
 /// Partial sums a float row keeps so that the floating-point adder's latency does not stall the
 /// II = 1 pipeline (the loop-carried dependency goes to the sum used float_interleave words ago).
@@ -60,7 +53,6 @@ struct matrix_shape {
 };
 
 inline matrix_shape read_shape(const wide_word& h) {
-  using namespace fpga_layout;
   matrix_shape s;
   s.x_depth = header_get(h, field_x_depth);
   s.rows = header_get(h, field_rows);
@@ -76,8 +68,7 @@ inline matrix_shape read_shape(const wide_word& h) {
 /// Whether a kernel with t_Lanes PEs and t_Depth x entries per PE can run the packed matrix
 /// whose header is h. The kernel computes nothing on anything but header_ok.
 template <int t_Lanes, int t_Depth>
-int check_header(const wide_word& h, fpga_layout::value_kind p_kind) {
-  using namespace fpga_layout;
+int check_header(const wide_word& h, fpga_hw::value_kind p_kind) {
   if (header_get(h, field_magic) != magic) return header_bad_magic;
   if (header_get(h, field_version) != version) return header_bad_version;
   if (header_get(h, field_value_kind) != static_cast<std::uint32_t>(p_kind)) return header_wrong_value_kind;
@@ -145,7 +136,6 @@ void load_x_banks(const t_Value* p_x, const matrix_shape& p_shape, t_Value l_x[t
 template <int t_Lanes, int t_Depth>
 fixed_rules::accumulator lane_products(const wide_word& p_word, const std::int16_t l_x[t_Lanes][t_Depth],
                                        std::uint32_t p_depth) {
-  using namespace fpga_layout;
   fixed_rules::accumulator l_sum = 0;
   for (int l_pe = 0; l_pe < t_Lanes; ++l_pe) {
     BBS_HLS_PRAGMA(HLS UNROLL)
@@ -162,7 +152,6 @@ fixed_rules::accumulator lane_products(const wide_word& p_word, const std::int16
 /// adder tree.
 template <int t_Lanes, int t_Depth>
 float lane_products(const wide_word& p_word, const float l_x[t_Lanes][t_Depth], std::uint32_t p_depth) {
-  using namespace fpga_layout;
   float l_level[t_Lanes];
   BBS_HLS_PRAGMA(HLS ARRAY_PARTITION variable = l_level complete)
   for (int l_pe = 0; l_pe < t_Lanes; ++l_pe) {
@@ -219,7 +208,7 @@ template <int t_Lanes, int t_Depth>
 int spmv_fixed16(const wide_word* p_matrix, const std::int16_t* p_x, std::int16_t* p_y, std::int32_t p_alpha_q,
                  std::int32_t p_beta_q) {
   const wide_word l_header = p_matrix[0];
-  const int l_status = check_header<t_Lanes, t_Depth>(l_header, fpga_layout::value_fixed16);
+  const int l_status = check_header<t_Lanes, t_Depth>(l_header, fpga_hw::value_fixed16);
   if (l_status != header_ok) return l_status;
   const matrix_shape l_shape = read_shape(l_header);
 
@@ -229,8 +218,8 @@ int spmv_fixed16(const wide_word* p_matrix, const std::int16_t* p_x, std::int16_
 
   for (std::uint32_t l_row = 0; l_row < l_shape.rows; ++l_row) {
     const fixed_rules::accumulator l_sum = row_dot_fixed16<t_Lanes, t_Depth>(
-        p_matrix + fpga_layout::entry_word(l_row, l_shape.words_per_row, 0, l_shape.slots, 0), l_shape.words_per_row,
-        l_x, l_shape.x_depth);
+        p_matrix + fpga_hw::entry_word(l_row, l_shape.words_per_row, 0, l_shape.slots, 0), l_shape.words_per_row, l_x,
+        l_shape.x_depth);
     const std::int16_t l_old = p_beta_q == 0 ? std::int16_t(0) : p_y[l_row];
     p_y[l_row] = fixed_rules::scale_and_add(fixed_rules::to_signed(l_sum), p_alpha_q, p_beta_q, l_old,
                                             static_cast<int>(l_shape.frac_bits));
@@ -242,7 +231,7 @@ int spmv_fixed16(const wide_word* p_matrix, const std::int16_t* p_x, std::int16_
 template <int t_Lanes, int t_Depth>
 int spmv_float(const wide_word* p_matrix, const float* p_x, float* p_y, float p_alpha, float p_beta) {
   const wide_word l_header = p_matrix[0];
-  const int l_status = check_header<t_Lanes, t_Depth>(l_header, fpga_layout::value_float32);
+  const int l_status = check_header<t_Lanes, t_Depth>(l_header, fpga_hw::value_float32);
   if (l_status != header_ok) return l_status;
   const matrix_shape l_shape = read_shape(l_header);
 
@@ -253,7 +242,7 @@ int spmv_float(const wide_word* p_matrix, const float* p_x, float* p_y, float p_
   for (std::uint32_t l_row = 0; l_row < l_shape.rows; ++l_row) {
     const float l_scaled =
         p_alpha * row_dot_float<t_Lanes, t_Depth>(
-                      p_matrix + fpga_layout::entry_word(l_row, l_shape.words_per_row, 0, l_shape.slots, 0),
+                      p_matrix + fpga_hw::entry_word(l_row, l_shape.words_per_row, 0, l_shape.slots, 0),
                       l_shape.words_per_row, l_x, l_shape.x_depth);
     p_y[l_row] = p_beta == 0.0f ? l_scaled : l_scaled + p_beta * p_y[l_row];
   }

@@ -6,6 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "bbs/backend/reference.hpp"
+#include "bbs/backend/simd.hpp"
+#ifdef _OPENMP
+#include "bbs/backend/openmp.hpp"
+#endif
+#include "bbs/core/error.hpp"
+
 namespace bbs {
 namespace detail {
 template <typename... Backends>
@@ -13,8 +20,8 @@ struct backend_list {};
 }  // namespace detail
 
 /// Every backend this build can run; the first is the default until set_default_backend. A new
-/// backend adds its tag here (guarded by its feature macro) and its folder under
-/// include/bbs/backend/. OpenMP is opt-in: a library should not start threads unasked.
+/// backend that backend::automatic may choose adds its module header above and its tag here
+/// (guarded by its feature macro). OpenMP is opt-in: a library should not start threads unasked.
 #ifdef _OPENMP
 using compiled_backends = detail::backend_list<backend::simd, backend::reference, backend::openmp>;
 #else

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstdint>
 
+#include "bbs/core/config.hpp"
+#include "bbs/core/error.hpp"
+
 namespace bbs {
 
 /// Width of the stored in-bank indices: as narrow as the bank allows.

@@ -1,9 +1,5 @@
-// Version, basic types and the guard that keeps internal headers behind <bbs/bbs.hpp>.
+// Version and basic types.
 #pragma once
-
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
 
 #include <cstddef>
 #include <cstdint>

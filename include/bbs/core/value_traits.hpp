@@ -8,6 +8,9 @@
 
 #include <Eigen/Core>
 
+#include "bbs/core/config.hpp"
+#include "bbs/core/fixed_point.hpp"
+
 namespace bbs {
 
 /// Specialised for every value type a BbsMatrix may hold; each names
@@ -106,10 +109,10 @@ struct fixed_type_names {
   fixed_type_name names[fixed_codes_end - fixed16_first_code];
   constexpr fixed_type_names() {
     for (std::uint32_t c = fixed16_first_code; c < fixed_codes_end; ++c) {
-      names[c - fixed16_first_code] =
-          c < fixed8_first_code ? make_fixed_type_name(16, static_cast<int>(c - fixed16_first_code), -1)
-                                : make_fixed_type_name(8, static_cast<int>((c - fixed8_first_code) / 16),
-                                                       static_cast<int>((c - fixed8_first_code) % 16));
+      names[c - fixed16_first_code] = c < fixed8_first_code
+                                          ? make_fixed_type_name(16, static_cast<int>(c - fixed16_first_code), -1)
+                                          : make_fixed_type_name(8, static_cast<int>((c - fixed8_first_code) / 16),
+                                                                 static_cast<int>((c - fixed8_first_code) % 16));
     }
   }
 };

@@ -9,14 +9,12 @@
 //   itself provides their NumTraits.
 #pragma once
 
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
-
 #include <Eigen/Core>
 
+#include "bbs/core/fixed_point.hpp"
+
 namespace bbs {
-namespace eigen_detail {
+namespace detail {
 
 /// Eigen's NumTraits for a fixed-point type T (fixed16 or fixed8).
 template <typename T>
@@ -43,15 +41,15 @@ struct fixed_num_traits : Eigen::GenericNumTraits<T> {
   static int digits() { return 8 * static_cast<int>(sizeof(typename T::raw_type)) - 1; }
 };
 
-}  // namespace eigen_detail
+}  // namespace detail
 }  // namespace bbs
 
 namespace Eigen {
 
 template <int F>
-struct NumTraits<bbs::fixed16<F>> : bbs::eigen_detail::fixed_num_traits<bbs::fixed16<F>> {};
+struct NumTraits<bbs::fixed16<F>> : bbs::detail::fixed_num_traits<bbs::fixed16<F>> {};
 template <int Fw, int Fx>
-struct NumTraits<bbs::fixed8<Fw, Fx>> : bbs::eigen_detail::fixed_num_traits<bbs::fixed8<Fw, Fx>> {};
+struct NumTraits<bbs::fixed8<Fw, Fx>> : bbs::detail::fixed_num_traits<bbs::fixed8<Fw, Fx>> {};
 
 // A fixed8<Fw, Fx> matrix times a fixed16<Fx> vector is a fixed16<Fx> vector.
 template <int Fw, int Fx>

@@ -13,8 +13,11 @@
 
 #include <Eigen/Core>
 
+#include "bbs/expr/matrix_operand.hpp"
+#include "bbs/kernel/dispatch.hpp"
+
 namespace bbs {
-namespace eigen_detail {
+namespace detail {
 
 template <typename Xpr>
 constexpr bool has_column_major_direct_access() {
@@ -39,19 +42,23 @@ bool overlap(const A& a, const B& b) {
 }
 
 /// y = alpha * op(A) * X + beta * y on the operand's backend; X and y contiguous column-major.
-template <typename T, typename Backend, bool Transposed>
+/// Only the kernels the product can reach are instantiated: a right-hand side that is a vector at
+/// compile time (Vector) never needs SpMM, and a product is transposed or not at compile time.
+template <bool Vector, typename T, typename Backend, bool Transposed>
 void run_kernel(const MatrixOperand<T, Backend, Transposed>& op, index n, scalar_t<T> alpha, const activation_t<T>* x,
                 index ldx, scalar_t<T> beta, activation_t<T>* y, index ldy) {
-  if (Transposed) {
-    if (n == 1) {
+  if constexpr (Transposed) {
+    if (Vector || n == 1) {
       kernel::spmv_transposed(Backend{}, op.view(), alpha, x, beta, y);
-    } else {
+    } else if constexpr (!Vector) {
       kernel::spmm_transposed(Backend{}, op.view(), n, alpha, x, ldx, beta, y, ldy);
     }
-  } else if (n == 1) {
-    kernel::spmv(Backend{}, op.view(), alpha, x, beta, y);
   } else {
-    kernel::spmm(Backend{}, op.view(), n, alpha, x, ldx, beta, y, ldy);
+    if (Vector || n == 1) {
+      kernel::spmv(Backend{}, op.view(), alpha, x, beta, y);
+    } else if constexpr (!Vector) {
+      kernel::spmm(Backend{}, op.view(), n, alpha, x, ldx, beta, y, ldy);
+    }
   }
 }
 
@@ -66,7 +73,8 @@ void run_product(Dst& dst, const MatrixOperand<T, Backend, Transposed>& op, cons
     detail::throw_error<shape_error>("product destination is ", dst.rows(), " x ", dst.cols(), ", expected ", op.rows(),
                                      " x ", rhs.cols());
   }
-  using Plain = Eigen::Matrix<activation_t<T>, Eigen::Dynamic, Rhs::ColsAtCompileTime == 1 ? 1 : Eigen::Dynamic>;
+  constexpr bool vector = Rhs::ColsAtCompileTime == 1;
+  using Plain = Eigen::Matrix<activation_t<T>, Eigen::Dynamic, vector ? 1 : Eigen::Dynamic>;
   // Ref copies rhs only when it is not already contiguous column-major (a Map, segment or column
   // block is used in place).
   const Eigen::Ref<const Plain> x_ref(rhs);
@@ -75,19 +83,20 @@ void run_product(Dst& dst, const MatrixOperand<T, Backend, Transposed>& op, cons
     if (dst.innerStride() == 1) {
       if (overlap(dst, x_ref)) {
         const Plain x_copy = x_ref;
-        run_kernel(op, rhs.cols(), alpha, x_copy.data(), x_copy.rows(), beta, dst.data(), dst.outerStride());
+        run_kernel<vector>(op, rhs.cols(), alpha, x_copy.data(), x_copy.rows(), beta, dst.data(), dst.outerStride());
       } else {
-        run_kernel(op, rhs.cols(), alpha, x_ref.data(), x_ref.outerStride(), beta, dst.data(), dst.outerStride());
+        run_kernel<vector>(op, rhs.cols(), alpha, x_ref.data(), x_ref.outerStride(), beta, dst.data(),
+                           dst.outerStride());
       }
       return;
     }
   }
   Plain result = accumulate ? Plain(dst) : Plain(op.rows(), rhs.cols());
-  run_kernel(op, rhs.cols(), alpha, x_ref.data(), x_ref.outerStride(), beta, result.data(), result.rows());
+  run_kernel<vector>(op, rhs.cols(), alpha, x_ref.data(), x_ref.outerStride(), beta, result.data(), result.rows());
   dst = result;
 }
 
-}  // namespace eigen_detail
+}  // namespace detail
 }  // namespace bbs
 
 namespace Eigen {
@@ -101,21 +110,21 @@ struct generic_product_impl<bbs::MatrixOperand<T, Backend, Transposed>, Rhs, Spa
 
   template <typename Dst>
   static void evalTo(Dst& dst, const Lhs& lhs, const Rhs& rhs) {
-    bbs::eigen_detail::run_product(dst, lhs, rhs, Alpha(1), false);
+    bbs::detail::run_product(dst, lhs, rhs, Alpha(1), false);
   }
   template <typename Dst>
   static void addTo(Dst& dst, const Lhs& lhs, const Rhs& rhs) {
-    bbs::eigen_detail::run_product(dst, lhs, rhs, Alpha(1), true);
+    bbs::detail::run_product(dst, lhs, rhs, Alpha(1), true);
   }
   template <typename Dst>
   static void subTo(Dst& dst, const Lhs& lhs, const Rhs& rhs) {
-    bbs::eigen_detail::run_product(dst, lhs, rhs, Alpha(-1), true);
+    bbs::detail::run_product(dst, lhs, rhs, Alpha(-1), true);
   }
   /// alpha comes in the product's scalar type (fixed16<F> for fixed point) and is applied as the
   /// kernel's alpha (a float there).
   template <typename Dst, typename Scalar>
   static void scaleAndAddTo(Dst& dst, const Lhs& lhs, const Rhs& rhs, const Scalar& alpha) {
-    bbs::eigen_detail::run_product(dst, lhs, rhs, static_cast<Alpha>(alpha), true);
+    bbs::detail::run_product(dst, lhs, rhs, static_cast<Alpha>(alpha), true);
   }
 };
 

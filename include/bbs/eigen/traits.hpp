@@ -6,6 +6,8 @@
 #include <Eigen/Core>
 #include <Eigen/SparseCore>
 
+#include "bbs/matrix/forward.hpp"
+
 namespace Eigen {
 namespace internal {
 

@@ -5,6 +5,10 @@
 
 #include <type_traits>
 
+#include "bbs/backend/automatic.hpp"
+#include "bbs/core/error.hpp"
+#include "bbs/matrix/matrix_base.hpp"
+
 namespace bbs {
 namespace detail {
 inline void check_product_shape(index lhs_rows, index lhs_cols, index rhs_rows, index rhs_cols, bool transposed) {

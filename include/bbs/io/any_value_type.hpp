@@ -5,14 +5,14 @@
 // fixed8<0, 0>'s, with the width applied at run time by the same fixed_rules.
 #pragma once
 
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
-
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
+
+#include "bbs/core/value_traits.hpp"
+#include "bbs/io/csb_file.hpp"
+#include "bbs/quant/quantize.hpp"
 
 namespace bbs {
 namespace detail {
@@ -42,7 +42,8 @@ inline BbsMatrix<float> parse_as_float(const unsigned char* data, std::size_t si
   if (code == value_traits<Eigen::bfloat16>::file_code) {
     return dequantize(parse_payload<Eigen::bfloat16>(data, size, source, h));
   }
-  if (code == value_traits<Eigen::half>::file_code) return dequantize(parse_payload<Eigen::half>(data, size, source, h));
+  if (code == value_traits<Eigen::half>::file_code)
+    return dequantize(parse_payload<Eigen::half>(data, size, source, h));
   if (code >= fixed16_first_code && code < fixed8_first_code) {
     return scaled_raw_values(parse_payload<fixed16<0>>(data, size, source, h), weight_frac_bits(code));
   }
@@ -59,7 +60,8 @@ BbsMatrix<Storage> quantize_raw(const BbsMatrix<float>& a, int frac_bits, const 
                                 Saturates&& saturates, ReportBuilder& report) {
   return convert_entries<Storage>(a.view(), [&](double v, auto&& where) {
     if (!std::isfinite(v)) {
-      throw_error<value_error>("quantize to ", type_name, ": ", where(), " is ", v, "; only finite values can be quantized");
+      throw_error<value_error>("quantize to ", type_name, ": ", where(), " is ", v,
+                               "; only finite values can be quantized");
     }
     const auto raw = rule(v, frac_bits);
     report.add(v, fixed_rules::dequantize(raw, frac_bits), saturates(v, frac_bits));
@@ -72,7 +74,8 @@ void save_with_code(const BbsMatrix<T>& m, std::uint32_t code, const std::string
   const CsbView<T> v = m.view();
   v.validate();
   AtomicFile out(path, "bbs::save_as_type");
-  write_bytes(v, [&](const void* p, std::size_t n) { out.write(p, n); }, code);
+  write_bytes(
+      v, [&](const void* p, std::size_t n) { out.write(p, n); }, code);
   out.commit();
 }
 
@@ -112,15 +115,15 @@ inline QuantizationReport save_as_type(const BbsMatrix<float>& a, std::uint32_t 
   } else if (code >= detail::fixed16_first_code && code < detail::fixed8_first_code) {
     const auto rule = [](double v, int f) { return fixed_rules::quantize(v, f); };
     const auto saturates = [](double v, int f) { return fixed_rules::quantize_saturates(v, f); };
-    cf::save_with_code(cf::quantize_raw<fixed16<0>>(a, cf::weight_frac_bits(code), value_type_name(code), rule,
-                                                     saturates, report),
-                       code, path);
+    cf::save_with_code(
+        cf::quantize_raw<fixed16<0>>(a, cf::weight_frac_bits(code), value_type_name(code), rule, saturates, report),
+        code, path);
   } else if (code >= detail::fixed8_first_code && code < detail::fixed_codes_end) {
     const auto rule = [](double v, int f) { return fixed_rules::quantize8(v, f); };
     const auto saturates = [](double v, int f) { return fixed_rules::quantize8_saturates(v, f); };
-    cf::save_with_code(cf::quantize_raw<fixed8<0, 0>>(a, cf::weight_frac_bits(code), value_type_name(code), rule,
-                                                       saturates, report),
-                       code, path);
+    cf::save_with_code(
+        cf::quantize_raw<fixed8<0, 0>>(a, cf::weight_frac_bits(code), value_type_name(code), rule, saturates, report),
+        code, path);
   } else {
     detail::throw_error<config_error>("bbs::save_as_type: ", path, ": unknown value type code ", code);
   }

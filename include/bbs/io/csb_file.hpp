@@ -17,6 +17,11 @@
 #include <utility>
 #include <vector>
 
+#include "bbs/io/checksum.hpp"
+#include "bbs/io/files.hpp"
+#include "bbs/matrix/bbs_matrix.hpp"
+#include "bbs/matrix/bbs_map.hpp"
+
 namespace bbs {
 
 /// What the header of a CSB file says, as read_header() reports it.
@@ -256,7 +261,8 @@ BbsMatrix<T> parse(const unsigned char* data, std::size_t size, const std::strin
 /// Everything after the value type check: sizes, checksum, padding, CSB invariants. T's size is
 /// the stored value size; for fixed point T may be another width of the file's type.
 template <typename T>
-BbsMatrix<T> parse_payload(const unsigned char* data, std::size_t size, const std::string& source, const FileHeader& h) {
+BbsMatrix<T> parse_payload(const unsigned char* data, std::size_t size, const std::string& source,
+                           const FileHeader& h) {
   const Layout l = make_layout(source, h, sizeof(T));
   if (h.payload_bytes != l.payload) {
     throw_error<file_error>(source, ": the header's payload byte count is ", h.payload_bytes, ", but ", describe(h),
@@ -407,8 +413,7 @@ BbsMatrix<T> load_from_memory(const void* data, std::size_t size) {
 template <typename T>
 BbsMatrix<T> load(const std::string& path) {
   const std::string source = "bbs::load: " + path;
-  const std::vector<unsigned char> bytes =
-      detail::read_file(path, std::numeric_limits<std::uint64_t>::max(), source);
+  const std::vector<unsigned char> bytes = detail::read_file(path, std::numeric_limits<std::uint64_t>::max(), source);
   return detail::csb_file::parse<T>(bytes.data(), bytes.size(), source);
 }
 

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "bbs/core/error.hpp"
+
 #if defined(__unix__)
 #include <fcntl.h>
 #include <unistd.h>

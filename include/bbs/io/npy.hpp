@@ -5,10 +5,6 @@
 // nothing is allocated beyond the file's own size before the data has been checked.
 #pragma once
 
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
-
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -17,6 +13,11 @@
 #include <vector>
 
 #include <Eigen/Core>
+
+#include "bbs/core/config.hpp"
+#include "bbs/core/error.hpp"
+#include "bbs/io/files.hpp"
+#include "bbs/io/zip.hpp"
 
 namespace bbs {
 
@@ -178,7 +179,8 @@ inline double element(const unsigned char* p, const std::string& dtype) {
   };
   switch (kind) {
     case 'f':
-      if (width == '2') return static_cast<double>(static_cast<float>(Eigen::numext::bit_cast<Eigen::half>(load(std::uint16_t(0)))));
+      if (width == '2')
+        return static_cast<double>(static_cast<float>(Eigen::numext::bit_cast<Eigen::half>(load(std::uint16_t(0)))));
       if (width == '4') return static_cast<double>(load(float(0)));
       return load(double(0));
     case 'i':
@@ -205,7 +207,8 @@ template <typename T>
 Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> NpyArray::matrix() const {
   static_assert(std::is_floating_point<T>::value, "NpyArray::matrix: T must be float or double");
   if (shape.size() != 1 && shape.size() != 2) {
-    detail::throw_error<shape_error>(source, ": holds a ", shape.size(), "-D array; expected a 2-D matrix or a 1-D vector");
+    detail::throw_error<shape_error>(source, ": holds a ", shape.size(),
+                                     "-D array; expected a 2-D matrix or a 1-D vector");
   }
   const index rows = shape[0];
   const index cols = shape.size() == 2 ? shape[1] : 1;
@@ -230,7 +233,8 @@ inline NpyArray parse_npy(const void* data, std::size_t size, const std::string&
     throw_error<file_error>(source, ": not a .npy file (it does not start with \\x93NUMPY)");
   }
   const int major = p[6];
-  if (major < 1 || major > 3) throw_error<file_error>(source, ": .npy format version ", major, " is not supported (1 to 3)");
+  if (major < 1 || major > 3)
+    throw_error<file_error>(source, ": .npy format version ", major, " is not supported (1 to 3)");
   const std::size_t len_bytes = major == 1 ? 2 : 4;
   if (size < 8 + len_bytes) throw_error<file_error>(source, ": truncated in the header length");
   const std::size_t header_len =
@@ -274,7 +278,7 @@ inline NpyArray read_npy(const std::string& path) {
 /// without compression), in archive order, named without ".npy". Throws file_error for a broken
 /// archive, a compressed entry (numpy.savez_compressed), a CRC mismatch, or a bad .npy inside.
 inline std::vector<std::pair<std::string, NpyArray>> parse_npz(const void* data, std::size_t size,
-                                                              const std::string& source) {
+                                                               const std::string& source) {
   const auto* p = static_cast<const unsigned char*>(data);
   std::vector<std::pair<std::string, NpyArray>> arrays;
   for (detail::zip::Entry& e : detail::zip::entries(p, size, source)) {
@@ -307,18 +311,28 @@ std::vector<unsigned char> npy_bytes(const Eigen::DenseBase<Derived>& m, std::ve
   }
   if (shape.size() == 1) dims += ",";  // Python's one-element tuple
   if (count != m.rows() * m.cols()) {
-    detail::throw_error<shape_error>("bbs::npy_bytes: shape holds ", count, " elements, the matrix ", m.rows() * m.cols());
+    detail::throw_error<shape_error>("bbs::npy_bytes: shape holds ", count, " elements, the matrix ",
+                                     m.rows() * m.cols());
   }
-  std::string header = detail::concat("{'descr': '", sizeof(T) == 4 ? "<f4" : "<f8", "', 'fortran_order': False, 'shape': (",
-                                      dims, "), }");
+  std::string header = detail::concat("{'descr': '", sizeof(T) == 4 ? "<f4" : "<f8",
+                                      "', 'fortran_order': False, 'shape': (", dims, "), }");
   // Magic, version, length and header padded with spaces to a multiple of 64, ending in '\n'.
   const std::size_t total = (10 + header.size() + 1 + 63) / 64 * 64;
   header.append(total - 10 - header.size() - 1, ' ');
   header.push_back('\n');
   if (header.size() > 0xFFFF) detail::throw_error<shape_error>("bbs::npy_bytes: the header is too long");
-  const unsigned char prefix[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<unsigned char>(header.size() & 0xFF),
+  const unsigned char prefix[10] = {0x93,
+                                    'N',
+                                    'U',
+                                    'M',
+                                    'P',
+                                    'Y',
+                                    1,
+                                    0,
+                                    static_cast<unsigned char>(header.size() & 0xFF),
                                     static_cast<unsigned char>(header.size() >> 8)};
-  std::vector<unsigned char> out(sizeof(prefix) + header.size() + static_cast<std::size_t>(m.rows() * m.cols()) * sizeof(T));
+  std::vector<unsigned char> out(sizeof(prefix) + header.size() +
+                                 static_cast<std::size_t>(m.rows() * m.cols()) * sizeof(T));
   std::memcpy(out.data(), prefix, sizeof(prefix));
   std::memcpy(out.data() + sizeof(prefix), header.data(), header.size());
   unsigned char* dst = out.data() + 10 + header.size();

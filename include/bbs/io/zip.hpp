@@ -5,14 +5,14 @@
 // can be read in place.
 #pragma once
 
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
-
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "bbs/core/error.hpp"
+#include "bbs/io/checksum.hpp"
+#include "bbs/io/files.hpp"
 
 namespace bbs {
 namespace detail {
@@ -46,7 +46,8 @@ inline std::vector<Entry> entries(const unsigned char* p, std::size_t size, cons
   std::uint64_t count = read_le<std::uint16_t>(p + eocd + 10);
   std::uint64_t dir_at = read_le<std::uint32_t>(p + eocd + 16);
   // ZIP64: the real counts live in the ZIP64 end-of-central-directory record.
-  if ((count == 0xFFFF || dir_at == 0xFFFFFFFFu) && eocd >= 20 && read_le<std::uint32_t>(p + eocd - 20) == 0x07064b50u) {
+  if ((count == 0xFFFF || dir_at == 0xFFFFFFFFu) && eocd >= 20 &&
+      read_le<std::uint32_t>(p + eocd - 20) == 0x07064b50u) {
     const std::uint64_t z64 = read_le<std::uint64_t>(p + eocd - 20 + 8);
     if (z64 > size || size - z64 < 56 || read_le<std::uint32_t>(p + z64) != 0x06064b50u) {
       throw_error<file_error>(source, ": broken ZIP64 end-of-central-directory record");
@@ -123,7 +124,8 @@ class Writer {
   explicit Writer(std::string who) : who_(std::move(who)) {}
 
   void add(const std::string& name, const void* data, std::size_t n) {
-    if (name.empty() || name.size() > 0xFFFF) throw_error<config_error>(who_, ": bad archive entry name \"", name, "\"");
+    if (name.empty() || name.size() > 0xFFFF)
+      throw_error<config_error>(who_, ": bad archive entry name \"", name, "\"");
     if (n >= 0xFFFFFFFFu || bytes_.size() + n + 30 + name.size() >= 0xFFFFFFFFu) {
       throw_error<config_error>(who_, ": entry \"", name, "\" would make the archive 4 GiB or larger");
     }
@@ -133,10 +135,10 @@ class Writer {
     const auto* d = static_cast<const unsigned char*>(data);
     Central c{name, crc32(d, n), static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(bytes_.size())};
     put32(0x04034b50u);
-    put16(20);  // version needed: 2.0
-    put16(0);   // flags
-    put16(0);   // method: stored
-    put16(0);   // time 00:00
+    put16(20);    // version needed: 2.0
+    put16(0);     // flags
+    put16(0);     // method: stored
+    put16(0);     // time 00:00
     put16(0x21);  // date 1980-01-01
     put32(c.crc);
     put32(c.size);

@@ -1,12 +1,34 @@
 // Kernel dispatch: the entry points that expressions and layers call. Each takes a backend tag
-// and forwards to that backend's overload in namespace bbs::backend (bbs.hpp includes every
-// backend before this file), so a new backend needs a folder, not edits here.
-// backend::automatic resolves the run-time default.
+// and calls that backend's operation as op(tag, tag, ...), unqualified, so that overload
+// resolution picks the most derived backend that implements it (backend/common/requires_backend.hpp)
+// and argument-dependent lookup finds backends declared after this file (the fpga module).
+// backend::automatic resolves to the run-time default first (backend/registry.hpp).
 #pragma once
 
 #include <type_traits>
 
+#include "bbs/backend/automatic.hpp"
+#include "bbs/backend/registry.hpp"
+#include "bbs/core/error.hpp"
+#include "bbs/core/value_traits.hpp"
+#include "bbs/storage/csb_view.hpp"
+
 namespace bbs {
+namespace detail {
+
+/// Calls op with the tag of the backend that runs a call made with `tag`: the tag itself, or for
+/// backend::automatic the process-wide default's.
+template <typename Backend, typename Op>
+void with_backend(Backend tag, Op&& op) {
+  if constexpr (std::is_same<Backend, backend::automatic>::value) {
+    visit_default_backend(op);
+  } else {
+    op(tag);
+  }
+}
+
+}  // namespace detail
+
 namespace kernel {
 
 // Types: x and y are activation_t<T>, alpha and beta scalar_t<T> (core/value_traits.hpp): T
@@ -17,33 +39,21 @@ namespace kernel {
 template <typename Backend, typename T>
 void spmv(Backend tag, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<T>* x, scalar_t<T> beta,
           activation_t<T>* y) {
-  if constexpr (std::is_same<Backend, backend::automatic>::value) {
-    detail::visit_default_backend([&](auto b) { kernel::spmv(b, a, alpha, x, beta, y); });
-  } else {
-    backend::spmv(tag, a, alpha, x, beta, y);
-  }
+  detail::with_backend(tag, [&](auto b) { spmv(b, b, a, alpha, x, beta, y); });
 }
 
 /// y = alpha * A^T * x + beta * y; x: A.rows, y: A.cols, contiguous.
 template <typename Backend, typename T>
 void spmv_transposed(Backend tag, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<T>* x, scalar_t<T> beta,
                      activation_t<T>* y) {
-  if constexpr (std::is_same<Backend, backend::automatic>::value) {
-    detail::visit_default_backend([&](auto b) { kernel::spmv_transposed(b, a, alpha, x, beta, y); });
-  } else {
-    backend::spmv_transposed(tag, a, alpha, x, beta, y);
-  }
+  detail::with_backend(tag, [&](auto b) { spmv_transposed(b, b, a, alpha, x, beta, y); });
 }
 
 /// Y = alpha * A * X + beta * Y; X: A.cols x n, Y: A.rows x n, column-major, leading dims ldx, ldy.
 template <typename Backend, typename T>
 void spmm(Backend tag, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x, index ldx,
           scalar_t<T> beta, activation_t<T>* y, index ldy) {
-  if constexpr (std::is_same<Backend, backend::automatic>::value) {
-    detail::visit_default_backend([&](auto b) { kernel::spmm(b, a, n, alpha, x, ldx, beta, y, ldy); });
-  } else {
-    backend::spmm(tag, a, n, alpha, x, ldx, beta, y, ldy);
-  }
+  detail::with_backend(tag, [&](auto b) { spmm(b, b, a, n, alpha, x, ldx, beta, y, ldy); });
 }
 
 /// Y = alpha * A * X + beta * Y with X (A.cols x n) and Y (A.rows x n) row-major: row c of X at
@@ -52,25 +62,34 @@ void spmm(Backend tag, const CsbView<T>& a, index n, scalar_t<T> alpha, const ac
 /// Output (r, p) follows the rules of spmv on column p (reference/spmm_row_major.hpp); beta == 0
 /// ignores Y's contents. Throws shape_error for a negative n or a leading dimension below n.
 template <typename Backend, typename T>
-void spmm_row_major(Backend tag, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x,
-                    index ldx, scalar_t<T> beta, activation_t<T>* y, index ldy) {
-  if constexpr (std::is_same<Backend, backend::automatic>::value) {
-    detail::visit_default_backend([&](auto b) { kernel::spmm_row_major(b, a, n, alpha, x, ldx, beta, y, ldy); });
-  } else {
-    if (n < 0 || ldx < n || ldy < n) {
-      detail::throw_error<shape_error>("spmm_row_major: n = ", n, ", ldx = ", ldx, ", ldy = ", ldy,
-                                       ", expected n >= 0 and leading dimensions of at least n (X is ", a.cols,
-                                       " x n, Y is ", a.rows, " x n, row-major)");
-    }
-    backend::spmm_row_major(tag, a, n, alpha, x, ldx, beta, y, ldy);
+void spmm_row_major(Backend tag, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x, index ldx,
+                    scalar_t<T> beta, activation_t<T>* y, index ldy) {
+  if (n < 0 || ldx < n || ldy < n) {
+    detail::throw_error<shape_error>("spmm_row_major: n = ", n, ", ldx = ", ldx, ", ldy = ", ldy,
+                                     ", expected n >= 0 and leading dimensions of at least n (X is ", a.cols,
+                                     " x n, Y is ", a.rows, " x n, row-major)");
   }
+  detail::with_backend(tag, [&](auto b) { spmm_row_major(b, b, a, n, alpha, x, ldx, beta, y, ldy); });
 }
 
 /// Y = alpha * A^T * X + beta * Y, one transposed SpMV per column of X.
 template <typename Backend, typename T>
-void spmm_transposed(Backend tag, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x,
-                     index ldx, scalar_t<T> beta, activation_t<T>* y, index ldy) {
-  for (index j = 0; j < n; ++j) spmv_transposed(tag, a, alpha, x + j * ldx, beta, y + j * ldy);
+void spmm_transposed(Backend tag, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x, index ldx,
+                     scalar_t<T> beta, activation_t<T>* y, index ldy) {
+  for (index j = 0; j < n; ++j) kernel::spmv_transposed(tag, a, alpha, x + j * ldx, beta, y + j * ldy);
+}
+
+/// p[i] = sigmoid(p[i]) for i < n: activations A (float, double: within a few ulp; fixed16<F>:
+/// bit for bit core/fixed_activation.hpp's fixed_sigmoid, on every backend).
+template <typename Backend, typename A>
+void sigmoid_in_place(Backend tag, A* p, index n) {
+  detail::with_backend(tag, [&](auto b) { sigmoid_in_place(b, b, p, n); });
+}
+
+/// p[i] = tanh(p[i]) for i < n, under the rules of sigmoid_in_place.
+template <typename Backend, typename A>
+void tanh_in_place(Backend tag, A* p, index n) {
+  detail::with_backend(tag, [&](auto b) { tanh_in_place(b, b, p, n); });
 }
 
 }  // namespace kernel

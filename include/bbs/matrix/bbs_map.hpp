@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "bbs/matrix/matrix_base.hpp"
+
 namespace bbs {
 
 /// Tag that skips validation when wrapping arrays already known to be valid.

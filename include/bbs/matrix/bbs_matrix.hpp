@@ -7,6 +7,9 @@
 #include <utility>
 #include <vector>
 
+#include "bbs/matrix/matrix_base.hpp"
+#include "bbs/storage/layout_cache.hpp"
+
 namespace bbs {
 
 template <typename T>
@@ -96,7 +99,7 @@ class BbsMatrix : public BbsBase<BbsMatrix<T>> {
           }
           // Padding slots of a partial last bank take the first in-bank indices past the matrix.
           for (index s = 0; s < k; ++s) {
-            const index e = r * nb * k + s * nb + b;
+            const index e = csb_entry(r, s, b, nb, k);
             const bool real = s < expected;
             idx[e] = static_cast<I>(real ? bank[static_cast<std::size_t>(s)].first : width + (s - expected));
             result.values_[static_cast<std::size_t>(e)] = real ? bank[static_cast<std::size_t>(s)].second : T(0);

@@ -9,6 +9,13 @@
 #include <Eigen/Core>
 #include <Eigen/SparseCore>
 
+#include "bbs/backend/automatic.hpp"
+#include "bbs/core/value_traits.hpp"
+#include "bbs/eigen/num_traits.hpp"
+#include "bbs/eigen/traits.hpp"
+#include "bbs/matrix/forward.hpp"
+#include "bbs/storage/csb_view.hpp"
+
 namespace bbs {
 
 template <typename Derived>
@@ -56,9 +63,8 @@ class BbsBase : public Eigen::EigenBase<Derived> {
     const index b = j / v.bank_size();
     const index in_bank = j % v.bank_size();
     return v.with_indices([&](auto idx) {
-      const index row_begin = i * v.row_entries();
       for (index s = 0; s < v.nnz_per_bank(); ++s) {
-        const index e = row_begin + s * nb + b;
+        const index e = v.entry(i, s, b);
         if (static_cast<index>(idx[e]) == in_bank) return v.values[e];
       }
       return Scalar(0);
@@ -69,20 +75,7 @@ class BbsBase : public Eigen::EigenBase<Derived> {
   template <typename F>
   void forEach(F&& f) const {
     const CsbView<Scalar> v = csb();
-    const index nb = v.num_banks();
-    const index k = v.nnz_per_bank();
-    v.with_indices([&](auto idx) {
-      for (index r = 0; r < v.rows; ++r) {
-        const index row_begin = r * v.row_entries();
-        for (index b = 0; b < nb; ++b) {
-          for (index s = 0; s < k; ++s) {
-            const index e = row_begin + s * nb + b;
-            const index c = b * v.bank_size() + idx[e];
-            if (c < v.cols) f(r, c, v.values[e]);
-          }
-        }
-      }
-    });
+    v.template for_each_entry<EntryOrder::columns>([&](index r, index c, index e) { f(r, c, v.values[e]); });
   }
 
   DenseMatrix toDense() const {
@@ -142,10 +135,8 @@ class BbsBase : public Eigen::EigenBase<Derived> {
    private:
     bbs::index entry() const { return row_ * v_.row_entries() + pos_; }
     void skip_padding() {
-      const bbs::index nb = v_.num_banks();
       for (; pos_ < end_; ++pos_) {
-        const bbs::index bank = pos_ % nb;
-        col_ = bank * v_.bank_size() + v_.with_indices([&](auto idx) { return static_cast<bbs::index>(idx[entry()]); });
+        col_ = v_.column_of(entry());
         if (col_ < v_.cols) return;
       }
     }

@@ -11,10 +11,6 @@
 //   folded weights keeps the same entries as pruning the raw ones).
 #pragma once
 
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
-
 #include <cmath>
 #include <optional>
 #include <algorithm>
@@ -22,6 +18,9 @@
 #include <vector>
 
 #include <Eigen/Core>
+
+#include "bbs/nn/layer_common.hpp"
+#include "bbs/nn/tensor.hpp"
 
 namespace bbs {
 namespace nn {
@@ -56,16 +55,16 @@ struct ConvGeometry {
 inline ConvDenseWeights fold_batch_norm(const ConvDenseWeights& w) {
   const index out = w.weight.rows();
   if (w.bias.size() != 0 && w.bias.size() != out) {
-    bbs::detail::throw_error<shape_error>("fold_batch_norm: the bias has ", w.bias.size(), " entries, expected ", out,
-                                          " (output channels) or none");
+    detail::throw_error<shape_error>("fold_batch_norm: the bias has ", w.bias.size(), " entries, expected ", out,
+                                     " (output channels) or none");
   }
   ConvDenseWeights folded{w.weight, w.bias.size() == 0 ? Eigen::VectorXf::Zero(out) : w.bias, std::nullopt};
   if (!w.batch_norm) return folded;
   const BatchNorm2dParams& bn = *w.batch_norm;
   for (const auto* v : {&bn.weight, &bn.bias, &bn.running_mean, &bn.running_var}) {
     if (v->size() != out) {
-      bbs::detail::throw_error<shape_error>("fold_batch_norm: a BatchNorm parameter has ", v->size(),
-                                            " entries, expected ", out, " (output channels of the convolution)");
+      detail::throw_error<shape_error>("fold_batch_norm: a BatchNorm parameter has ", v->size(), " entries, expected ",
+                                       out, " (output channels of the convolution)");
     }
   }
   for (index c = 0; c < out; ++c) {
@@ -77,18 +76,18 @@ inline ConvDenseWeights fold_batch_norm(const ConvDenseWeights& w) {
   return folded;
 }
 
-namespace detail {
+namespace impl {
 
 /// Output size of a convolution or pooling along one axis; shape_error / config_error for
 /// geometries PyTorch rejects too.
 inline index conv_output_size(index in, const ConvGeometry& g, const char* owner) {
   if (g.kernel < 1 || g.stride < 1 || g.padding < 0) {
-    bbs::detail::throw_error<config_error>(owner, ": kernel ", g.kernel, ", stride ", g.stride, ", padding ", g.padding,
-                                           ", expected kernel >= 1, stride >= 1, padding >= 0");
+    detail::throw_error<config_error>(owner, ": kernel ", g.kernel, ", stride ", g.stride, ", padding ", g.padding,
+                                      ", expected kernel >= 1, stride >= 1, padding >= 0");
   }
   if (in + 2 * g.padding < g.kernel) {
-    bbs::detail::throw_error<shape_error>(owner, ": the input is ", in, " wide with padding ", g.padding,
-                                          ", expected at least the kernel size ", g.kernel);
+    detail::throw_error<shape_error>(owner, ": the input is ", in, " wide with padding ", g.padding,
+                                     ", expected at least the kernel size ", g.kernel);
   }
   return (in + 2 * g.padding - g.kernel) / g.stride + 1;
 }
@@ -96,8 +95,8 @@ inline index conv_output_size(index in, const ConvGeometry& g, const char* owner
 template <typename A>
 void require_channels(const Tensor<A>& x, index channels, const char* owner) {
   if (x.channels() != channels) {
-    bbs::detail::throw_error<shape_error>(owner, ": the input is ", x.shape_string(), " (N x C x H x W), expected ",
-                                          channels, " channels");
+    detail::throw_error<shape_error>(owner, ": the input is ", x.shape_string(), " (N x C x H x W), expected ",
+                                     channels, " channels");
   }
 }
 
@@ -106,7 +105,7 @@ Vector<A> bias_activations(const Eigen::VectorXf& bias) {
   return to_activations<A>(bias.cast<double>());
 }
 
-}  // namespace detail
+}  // namespace impl
 
 /// Standard k x k convolution (groups = 1) with bank-balanced weights of T on Backend.
 template <typename T, typename Backend = backend::automatic>
@@ -118,10 +117,10 @@ class Conv2d {
   /// weight: out x (in * k * k), bias: out entries. Throws shape_error / config_error.
   Conv2d(BbsMatrix<T> weight, Vector<activation_type> bias, index in_channels, const ConvGeometry& geometry)
       : w_(std::move(weight)), bias_(std::move(bias)), in_(in_channels), g_(geometry) {
-    detail::conv_output_size(g_.kernel, g_, "Conv2d");  // checks the geometry itself
-    detail::require_shape(w_, w_.rows(), in_ * g_.kernel * g_.kernel, "Conv2d",
-                          "weight (out channels x in channels * kernel * kernel)");
-    detail::require_shape(bias_, w_.rows(), 1, "Conv2d", "bias (out channels)");
+    impl::conv_output_size(g_.kernel, g_, "Conv2d");  // checks the geometry itself
+    impl::require_shape(w_, w_.rows(), in_ * g_.kernel * g_.kernel, "Conv2d",
+                        "weight (out channels x in channels * kernel * kernel)");
+    impl::require_shape(bias_, w_.rows(), 1, "Conv2d", "bias (out channels)");
   }
 
   /// Folds the BatchNorm if any, prunes with cfg (and quantizes for 16-bit T).
@@ -129,11 +128,11 @@ class Conv2d {
                            const BankConfig& cfg) {
     const ConvDenseWeights folded = fold_batch_norm(w);
     if (folded.weight.cols() != in_channels * geometry.kernel * geometry.kernel) {
-      bbs::detail::throw_error<shape_error>("Conv2d: weight has ", folded.weight.cols(), " columns, expected ",
-                                            "in channels ", in_channels, " x kernel ", geometry.kernel, " x kernel ",
-                                            geometry.kernel, " = ", in_channels * geometry.kernel * geometry.kernel);
+      detail::throw_error<shape_error>("Conv2d: weight has ", folded.weight.cols(), " columns, expected ",
+                                       "in channels ", in_channels, " x kernel ", geometry.kernel, " x kernel ",
+                                       geometry.kernel, " = ", in_channels * geometry.kernel * geometry.kernel);
     }
-    return Conv2d(detail::prune_to<T>(folded.weight, cfg), detail::bias_activations<activation_type>(folded.bias),
+    return Conv2d(impl::prune_to<T>(folded.weight, cfg), impl::bias_activations<activation_type>(folded.bias),
                   in_channels, geometry);
   }
 
@@ -149,9 +148,9 @@ class Conv2d {
   const Vector<activation_type>& bias() const { return bias_; }
 
   Tensor<activation_type> forward(const Tensor<activation_type>& x) const {
-    detail::require_channels(x, in_, "Conv2d");
-    const index ho = detail::conv_output_size(x.height(), g_, "Conv2d");
-    const index wo = detail::conv_output_size(x.width(), g_, "Conv2d");
+    impl::require_channels(x, in_, "Conv2d");
+    const index ho = impl::conv_output_size(x.height(), g_, "Conv2d");
+    const index wo = impl::conv_output_size(x.width(), g_, "Conv2d");
     const index k = g_.kernel;
     const index rows = in_ * k * k;
     const index pixels = ho * wo;
@@ -163,7 +162,7 @@ class Conv2d {
     // Rows of the im2col matrix start on cache lines (a stride of whole 64-byte lines).
     constexpr index line = 64 / static_cast<index>(sizeof(activation_type));
     const index stride = (pixels + line - 1) / line * line;
-    activation_type* patches = pointwise ? nullptr : detail::scratch<activation_type>(0, rows * stride);
+    activation_type* patches = pointwise ? nullptr : impl::scratch<activation_type>(0, rows * stride);
     auto y = Tensor<activation_type>::uninitialized(x.batch(), out_channels(), ho, wo);
     for (index n = 0; n < x.batch(); ++n) {
       const activation_type* image = x.data() + n * in_ * x.height() * x.width();
@@ -191,8 +190,8 @@ class Conv2d {
       // Output channel r starts as its bias; the product adds onto it (beta = 1: fixed point rounds
       // the sum and the bias once, as in the column-major path).
       for (index r = 0; r < out_channels(); ++r) std::fill(out + r * pixels, out + (r + 1) * pixels, bias_(r));
-      detail::multiply_rows(Backend{}, w_, pixels, pointwise ? image : patches, pointwise ? pixels : stride,
-                            scalar_t<T>(1), out, pixels);
+      impl::multiply_rows(Backend{}, w_, pixels, pointwise ? image : patches, pointwise ? pixels : stride,
+                          scalar_t<T>(1), out, pixels);
     }
     return y;
   }
@@ -216,10 +215,9 @@ class DepthwiseConv2d {
   /// weight: channels x (k * k), bias: channels entries.
   DepthwiseConv2d(Matrix<activation_type> weight, Vector<activation_type> bias, const ConvGeometry& geometry)
       : w_(std::move(weight)), bias_(std::move(bias)), g_(geometry) {
-    detail::conv_output_size(g_.kernel, g_, "DepthwiseConv2d");
-    detail::require_shape(w_, w_.rows(), g_.kernel * g_.kernel, "DepthwiseConv2d",
-                          "weight (channels x kernel * kernel)");
-    detail::require_shape(bias_, w_.rows(), 1, "DepthwiseConv2d", "bias (channels)");
+    impl::conv_output_size(g_.kernel, g_, "DepthwiseConv2d");
+    impl::require_shape(w_, w_.rows(), g_.kernel * g_.kernel, "DepthwiseConv2d", "weight (channels x kernel * kernel)");
+    impl::require_shape(bias_, w_.rows(), 1, "DepthwiseConv2d", "bias (channels)");
   }
 
   /// Folds the BatchNorm if any and converts the weights (fixed point: fixed16's rounding).
@@ -228,7 +226,7 @@ class DepthwiseConv2d {
     Matrix<activation_type> weight(folded.weight.rows(), folded.weight.cols());
     for (index j = 0; j < weight.cols(); ++j)
       for (index i = 0; i < weight.rows(); ++i) weight(i, j) = ops::from_float(folded.weight(i, j));
-    return DepthwiseConv2d(std::move(weight), detail::bias_activations<activation_type>(folded.bias), geometry);
+    return DepthwiseConv2d(std::move(weight), impl::bias_activations<activation_type>(folded.bias), geometry);
   }
 
   index channels() const { return w_.rows(); }
@@ -238,9 +236,9 @@ class DepthwiseConv2d {
   const Vector<activation_type>& bias() const { return bias_; }
 
   Tensor<activation_type> forward(const Tensor<activation_type>& x) const {
-    detail::require_channels(x, channels(), "DepthwiseConv2d");
-    const index ho = detail::conv_output_size(x.height(), g_, "DepthwiseConv2d");
-    const index wo = detail::conv_output_size(x.width(), g_, "DepthwiseConv2d");
+    impl::require_channels(x, channels(), "DepthwiseConv2d");
+    const index ho = impl::conv_output_size(x.height(), g_, "DepthwiseConv2d");
+    const index wo = impl::conv_output_size(x.width(), g_, "DepthwiseConv2d");
     const index k = g_.kernel;
     auto y = Tensor<activation_type>::uninitialized(x.batch(), channels(), ho, wo);
     // One output plane at a time: for each filter tap, the range of output columns whose input

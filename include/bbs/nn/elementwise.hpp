@@ -1,12 +1,10 @@
 // The element-wise arithmetic of the layers, once per activation type: float and double use the
 // plain formulas; fixed16<F> works on raw int16 values with int64 intermediates, one rounding
 // (half up, as fixed_rules::requantize) and one saturation per result, and the table
-// sigmoid / tanh of nn/fixed_activation.hpp. Layers are written once against this policy.
+// sigmoid / tanh of core/fixed_activation.hpp. Layers are written once against this policy; the
+// gates' sigmoid and tanh over whole arrays are kernel operations (kernel::sigmoid_in_place,
+// kernel::tanh_in_place), which backends vectorise.
 #pragma once
-
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
 
 #include <algorithm>
 #include <cmath>
@@ -15,8 +13,18 @@
 
 #include <Eigen/Core>
 
+#include "bbs/core/config.hpp"
+#include "bbs/core/fixed_activation.hpp"
+#include "bbs/core/fixed_point.hpp"
+#include "bbs/kernel/dispatch.hpp"
+
 namespace bbs {
 namespace nn {
+
+// The fixed-point activation rule moved to core/fixed_activation.hpp; its names stay here too.
+using bbs::fixed_activation_error_bound;
+using bbs::fixed_sigmoid;
+using bbs::fixed_tanh;
 
 /// Column-major matrix of activations: one column per batch entry (or time step x batch entry,
 /// or pixel), one row per feature.
@@ -39,14 +47,12 @@ struct elementwise {
   static A interpolate(A a, A b, A t) { return a + t * (b - a); }
   static A sigmoid(A x) { return A(1) / (A(1) + std::exp(-x)); }
   static A tanh(A x) { return std::tanh(x); }
-  /// The cell's gates, n at a time: Eigen's vectorized exp and tanh (a few ulp of float).
-  static void sigmoid_in_place(A* p, index n) {
-    Eigen::Map<Eigen::Array<A, Eigen::Dynamic, 1>> a(p, n);
-    a = A(1) / (A(1) + (-a).exp());
+  /// Deprecated (one release): the gates' activations are kernel operations now.
+  [[deprecated("use bbs::kernel::sigmoid_in_place(backend tag, p, n)")]] static void sigmoid_in_place(A* p, index n) {
+    kernel::sigmoid_in_place(backend::automatic{}, p, n);
   }
-  static void tanh_in_place(A* p, index n) {
-    Eigen::Map<Eigen::Array<A, Eigen::Dynamic, 1>> a(p, n);
-    a = a.tanh();
+  [[deprecated("use bbs::kernel::tanh_in_place(backend tag, p, n)")]] static void tanh_in_place(A* p, index n) {
+    kernel::tanh_in_place(backend::automatic{}, p, n);
   }
   static A relu(A x) { return x > A(0) ? x : A(0); }
   static A relu6(A x) { return std::min(std::max(x, A(0)), A(6)); }
@@ -83,12 +89,12 @@ struct elementwise<fixed16<F>> {
   }
   static A sigmoid(A x) { return fixed_sigmoid(x); }
   static A tanh(A x) { return fixed_tanh(x); }
-  /// The gates, n at a time: AVX-512 where the CPU runs it, bit for bit the scalar functions.
-  static void sigmoid_in_place(A* p, index n) {
-    detail::fixed_activation_in_place<true>(p, n, [](A v) { return fixed_sigmoid(v); });
+  /// Deprecated (one release): the gates' activations are kernel operations now.
+  [[deprecated("use bbs::kernel::sigmoid_in_place(backend tag, p, n)")]] static void sigmoid_in_place(A* p, index n) {
+    kernel::sigmoid_in_place(backend::automatic{}, p, n);
   }
-  static void tanh_in_place(A* p, index n) {
-    detail::fixed_activation_in_place<false>(p, n, [](A v) { return fixed_tanh(v); });
+  [[deprecated("use bbs::kernel::tanh_in_place(backend tag, p, n)")]] static void tanh_in_place(A* p, index n) {
+    kernel::tanh_in_place(backend::automatic{}, p, n);
   }
   static A relu(A x) { return x.raw() > 0 ? x : A(); }
   /// 6 saturates for F >= 13 (the range is below 4): ReLU6 then clamps at the largest value.

@@ -8,11 +8,10 @@
 // matrices stay separate).
 #pragma once
 
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
-
 #include <utility>
+
+#include "bbs/nn/layer_common.hpp"
+#include "bbs/nn/recurrent.hpp"
 
 namespace bbs {
 namespace nn {
@@ -36,25 +35,25 @@ class GruCell {
           Vector<activation_type> bias_hh)
       : w_ih_(std::move(weight_ih)), w_hh_(std::move(weight_hh)), b_ih_(std::move(bias_ih)), b_hh_(std::move(bias_hh)) {
     if (w_ih_.rows() % 3 != 0 || w_ih_.rows() == 0) {
-      bbs::detail::throw_error<shape_error>("GruCell: weight_ih has ", w_ih_.rows(),
-                                            " rows, expected a positive multiple of 3 (gates r, z, n)");
+      detail::throw_error<shape_error>("GruCell: weight_ih has ", w_ih_.rows(),
+                                       " rows, expected a positive multiple of 3 (gates r, z, n)");
     }
     const index h = hidden_size();
-    detail::require_shape(w_hh_, 3 * h, h, "GruCell", "weight_hh (3 hidden x hidden)");
-    detail::require_shape(b_ih_, 3 * h, 1, "GruCell", "bias_ih (3 hidden)");
-    detail::require_shape(b_hh_, 3 * h, 1, "GruCell", "bias_hh (3 hidden)");
+    impl::require_shape(w_hh_, 3 * h, h, "GruCell", "weight_hh (3 hidden x hidden)");
+    impl::require_shape(b_ih_, 3 * h, 1, "GruCell", "bias_ih (3 hidden)");
+    impl::require_shape(b_hh_, 3 * h, 1, "GruCell", "bias_hh (3 hidden)");
   }
 
   /// Prunes PyTorch's dense weights with cfg (and quantizes them for 16-bit T). weight_hr must
   /// be empty: a GRU has no projection.
   static GruCell from_dense(const RecurrentDenseWeights& w, const BankConfig& cfg) {
     if (w.weight_hr.size() != 0) {
-      bbs::detail::throw_error<shape_error>("GruCell: weight_hr is ", w.weight_hr.rows(), " x ", w.weight_hr.cols(),
-                                            ", expected empty (a GRU has no projection)");
+      detail::throw_error<shape_error>("GruCell: weight_hr is ", w.weight_hr.rows(), " x ", w.weight_hr.cols(),
+                                       ", expected empty (a GRU has no projection)");
     }
-    return GruCell(detail::prune_to<T>(w.weight_ih, cfg), detail::prune_to<T>(w.weight_hh, cfg),
-                   detail::to_activations<activation_type>(w.bias_ih.cast<double>()),
-                   detail::to_activations<activation_type>(w.bias_hh.cast<double>()));
+    return GruCell(impl::prune_to<T>(w.weight_ih, cfg), impl::prune_to<T>(w.weight_hh, cfg),
+                   impl::to_activations<activation_type>(w.bias_ih.cast<double>()),
+                   impl::to_activations<activation_type>(w.bias_hh.cast<double>()));
   }
 
   index input_size() const { return w_ih_.cols(); }
@@ -69,7 +68,7 @@ class GruCell {
 
   /// Throws shape_error unless the state fits this cell and the batch.
   void check_state(const State& state, index batch) const {
-    detail::require_shape(state.h, hidden_size(), batch, "GruCell", "state h (hidden size x batch)");
+    impl::require_shape(state.h, hidden_size(), batch, "GruCell", "state h (hidden size x batch)");
   }
 
   /// One frame, x: input_size x batch; updates the state and returns h.
@@ -80,9 +79,9 @@ class GruCell {
   /// A sequence xs: input_size x (T * batch), column t * batch + b; returns h of every frame in
   /// frame order, hidden_size x (T * batch). reverse = true walks frames T - 1 down to 0.
   Matrix<activation_type> run(const Matrix<activation_type>& xs, index batch, State& state, bool reverse) const {
-    detail::frames_of(xs.cols(), batch, "GruCell");  // the batch itself first
+    impl::frames_of(xs.cols(), batch, "GruCell");  // the batch itself first
     check_state(state, batch);
-    const Matrix<activation_type> input_gates = detail::input_gates<Backend>(w_ih_, b_ih_, xs, batch, "GruCell");
+    const Matrix<activation_type> input_gates = impl::input_gates<Backend>(w_ih_, b_ih_, xs, batch, "GruCell");
     const index h = hidden_size();
     const index g = 3 * h;
     const index columns = xs.cols();
@@ -92,16 +91,16 @@ class GruCell {
     Vector<activation_type> candidate(h);  // n of one batch entry
     for (index step = 0; step < frames; ++step) {
       const index t = reverse ? frames - 1 - step : step;
-      hidden_gates = detail::repeat_columns(b_hh_, batch);
-      detail::multiply_columns(Backend{}, w_hh_, batch, state.h.data(), h, scalar_t<T>(1), hidden_gates.data(), g);
+      hidden_gates = impl::repeat_columns(b_hh_, batch);
+      impl::multiply_columns(Backend{}, w_hh_, batch, state.h.data(), h, scalar_t<T>(1), hidden_gates.data(), g);
       for (index b = 0; b < batch; ++b) {
         const activation_type* gx = input_gates.data() + (t * batch + b) * g;
         activation_type* gh = hidden_gates.data() + b * g;  // r and z become their activations
         for (index j = 0; j < 2 * h; ++j) gh[j] = ops::add(gx[j], gh[j]);
-        ops::sigmoid_in_place(gh, 2 * h);
+        kernel::sigmoid_in_place(Backend{}, gh, 2 * h);
         activation_type* n = candidate.data();
         for (index j = 0; j < h; ++j) n[j] = ops::add(gx[2 * h + j], ops::multiply(gh[j], gh[2 * h + j]));
-        ops::tanh_in_place(n, h);
+        kernel::tanh_in_place(Backend{}, n, h);
         for (index j = 0; j < h; ++j) state.h(j, b) = ops::interpolate(n[j], state.h(j, b), gh[h + j]);
       }
       out.middleCols(t * batch, batch) = state.h;

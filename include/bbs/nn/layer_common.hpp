@@ -4,19 +4,22 @@
 // what was found.
 #pragma once
 
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
-
 #include <algorithm>
 #include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
 
+#include "bbs/core/memory.hpp"
+#include "bbs/kernel/dispatch.hpp"
+#include "bbs/matrix/bbs_matrix.hpp"
+#include "bbs/nn/elementwise.hpp"
+#include "bbs/prune/bank_balanced.hpp"
+#include "bbs/quant/quantize.hpp"
+
 namespace bbs {
 namespace nn {
-namespace detail {
+namespace impl {
 
 /// Prunes a dense float matrix to bank-balanced T: float and double directly, 16-bit types by
 /// pruning in float and quantizing the kept values (bbs::quantize's rounding rule).
@@ -53,8 +56,8 @@ void multiply_columns(Backend tag, const BbsMatrix<T>& a, index n, const activat
 /// Y = A X + beta Y for n columns with X (A.cols x n) and Y (A.rows x n) stored row by row
 /// (NCHW images), through kernel::spmm_row_major.
 template <typename Backend, typename T>
-void multiply_rows(Backend tag, const BbsMatrix<T>& a, index n, const activation_t<T>* x, index ldx,
-                   scalar_t<T> beta, activation_t<T>* y, index ldy) {
+void multiply_rows(Backend tag, const BbsMatrix<T>& a, index n, const activation_t<T>* x, index ldx, scalar_t<T> beta,
+                   activation_t<T>* y, index ldy) {
   if (n > 0) kernel::spmm_row_major(tag, a.view(), n, scalar_t<T>(1), x, ldx, beta, y, ldy);
 }
 
@@ -65,7 +68,7 @@ void multiply_rows(Backend tag, const BbsMatrix<T>& a, index n, const activation
 /// 64-byte aligned (a cache line, one zmm), as the kernels' vector loads want their rows.
 template <typename A>
 A* scratch(int slot, index size) {
-  thread_local std::vector<A, simd_detail::cacheline_allocator<A>> buffers[2];
+  thread_local std::vector<A, detail::cacheline_allocator<A>> buffers[2];
   auto& b = buffers[slot];
   if (static_cast<index>(b.size()) < size) b.resize(static_cast<std::size_t>(size));
   return b.data();
@@ -91,11 +94,11 @@ Matrix<A> repeat_columns(const Vector<A>& v, index n) {
 template <typename M>
 void require_shape(const M& m, index rows, index cols, const char* owner, const char* what) {
   if (m.rows() != rows || m.cols() != cols) {
-    bbs::detail::throw_error<shape_error>(owner, ": ", what, " is ", m.rows(), " x ", m.cols(), ", expected ", rows,
-                                          " x ", cols);
+    detail::throw_error<shape_error>(owner, ": ", what, " is ", m.rows(), " x ", m.cols(), ", expected ", rows, " x ",
+                                     cols);
   }
 }
 
-}  // namespace detail
+}  // namespace impl
 }  // namespace nn
 }  // namespace bbs

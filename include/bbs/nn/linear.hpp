@@ -2,11 +2,9 @@
 // columns, one kernel::spmm (kernel::spmv for one column).
 #pragma once
 
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
-
 #include <utility>
+
+#include "bbs/nn/layer_common.hpp"
 
 namespace bbs {
 namespace nn {
@@ -19,14 +17,14 @@ class Linear {
 
   /// weight: out x in, bias: out entries; shape_error otherwise.
   Linear(BbsMatrix<T> weight, Vector<activation_type> bias) : w_(std::move(weight)), bias_(std::move(bias)) {
-    detail::require_shape(bias_, w_.rows(), 1, "Linear", "bias (out features)");
+    impl::require_shape(bias_, w_.rows(), 1, "Linear", "bias (out features)");
   }
 
   /// Prunes PyTorch's dense weight (out x in) with cfg (quantizes for 16-bit T); bias may be
   /// empty (bias = False).
   static Linear from_dense(const Eigen::MatrixXf& weight, const Eigen::VectorXf& bias, const BankConfig& cfg) {
     const Eigen::VectorXf b = bias.size() == 0 ? Eigen::VectorXf::Zero(weight.rows()) : bias;
-    return Linear(detail::prune_to<T>(weight, cfg), detail::to_activations<activation_type>(b.cast<double>()));
+    return Linear(impl::prune_to<T>(weight, cfg), impl::to_activations<activation_type>(b.cast<double>()));
   }
 
   index in_features() const { return w_.cols(); }
@@ -38,13 +36,13 @@ class Linear {
   template <typename Derived>
   Matrix<activation_type> forward(const Eigen::MatrixBase<Derived>& x) const {
     if (x.rows() != in_features()) {
-      bbs::detail::throw_error<shape_error>("Linear: the input has ", x.rows(), " rows, expected in_features ",
-                                            in_features());
+      detail::throw_error<shape_error>("Linear: the input has ", x.rows(), " rows, expected in_features ",
+                                       in_features());
     }
     const Matrix<activation_type> xs = x;  // contiguous columns for the kernel
-    Matrix<activation_type> y = detail::repeat_columns(bias_, xs.cols());
-    detail::multiply_columns(Backend{}, w_, xs.cols(), xs.data(), in_features(), scalar_t<T>(1), y.data(),
-                             out_features());
+    Matrix<activation_type> y = impl::repeat_columns(bias_, xs.cols());
+    impl::multiply_columns(Backend{}, w_, xs.cols(), xs.data(), in_features(), scalar_t<T>(1), y.data(),
+                           out_features());
     return y;
   }
 

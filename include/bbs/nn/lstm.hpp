@@ -12,11 +12,10 @@
 // cost is one extra kernel call per step (beta = 1 accumulates the second product).
 #pragma once
 
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
-
 #include <utility>
+
+#include "bbs/nn/layer_common.hpp"
+#include "bbs/nn/recurrent.hpp"
 
 namespace bbs {
 namespace nn {
@@ -43,29 +42,29 @@ class LstmCell {
   LstmCell(BbsMatrix<T> weight_ih, BbsMatrix<T> weight_hh, Vector<activation_type> bias, BbsMatrix<T> weight_hr = {})
       : w_ih_(std::move(weight_ih)), w_hh_(std::move(weight_hh)), w_hr_(std::move(weight_hr)), bias_(std::move(bias)) {
     if (w_ih_.rows() % 4 != 0 || w_ih_.rows() == 0) {
-      bbs::detail::throw_error<shape_error>("LstmCell: weight_ih has ", w_ih_.rows(),
-                                            " rows, expected a positive multiple of 4 (gates i, f, g, o)");
+      detail::throw_error<shape_error>("LstmCell: weight_ih has ", w_ih_.rows(),
+                                       " rows, expected a positive multiple of 4 (gates i, f, g, o)");
     }
     const index h = hidden_size();
     if (has_projection() && w_hr_.cols() != h) {
-      bbs::detail::throw_error<shape_error>("LstmCell: weight_hr is ", w_hr_.rows(), " x ", w_hr_.cols(), ", expected ",
-                                            "proj_size x hidden_size ", h);
+      detail::throw_error<shape_error>("LstmCell: weight_hr is ", w_hr_.rows(), " x ", w_hr_.cols(), ", expected ",
+                                       "proj_size x hidden_size ", h);
     }
-    detail::require_shape(w_hh_, 4 * h, output_size(), "LstmCell", "weight_hh (4 hidden x output size)");
-    detail::require_shape(bias_, 4 * h, 1, "LstmCell", "the bias (4 hidden)");
+    impl::require_shape(w_hh_, 4 * h, output_size(), "LstmCell", "weight_hh (4 hidden x output size)");
+    impl::require_shape(bias_, 4 * h, 1, "LstmCell", "the bias (4 hidden)");
   }
 
   /// Prunes PyTorch's dense weights with cfg (and quantizes them for 16-bit T); the two biases
   /// are summed in double and converted once.
   static LstmCell from_dense(const RecurrentDenseWeights& w, const BankConfig& cfg) {
     if (w.bias_ih.size() != w.bias_hh.size()) {
-      bbs::detail::throw_error<shape_error>("LstmCell: bias_ih has ", w.bias_ih.size(), " entries and bias_hh ",
-                                            w.bias_hh.size(), ", expected the same (4 hidden)");
+      detail::throw_error<shape_error>("LstmCell: bias_ih has ", w.bias_ih.size(), " entries and bias_hh ",
+                                       w.bias_hh.size(), ", expected the same (4 hidden)");
     }
     const Eigen::VectorXd bias = w.bias_ih.cast<double>() + w.bias_hh.cast<double>();
-    BbsMatrix<T> w_hr = w.weight_hr.size() == 0 ? BbsMatrix<T>() : detail::prune_to<T>(w.weight_hr, cfg);
-    return LstmCell(detail::prune_to<T>(w.weight_ih, cfg), detail::prune_to<T>(w.weight_hh, cfg),
-                    detail::to_activations<activation_type>(bias), std::move(w_hr));
+    BbsMatrix<T> w_hr = w.weight_hr.size() == 0 ? BbsMatrix<T>() : impl::prune_to<T>(w.weight_hr, cfg);
+    return LstmCell(impl::prune_to<T>(w.weight_ih, cfg), impl::prune_to<T>(w.weight_hh, cfg),
+                    impl::to_activations<activation_type>(bias), std::move(w_hr));
   }
 
   index input_size() const { return w_ih_.cols(); }
@@ -84,8 +83,8 @@ class LstmCell {
 
   /// Throws shape_error unless the state fits this cell and the batch.
   void check_state(const State& state, index batch) const {
-    detail::require_shape(state.h, output_size(), batch, "LstmCell", "state h (output size x batch)");
-    detail::require_shape(state.c, hidden_size(), batch, "LstmCell", "state c (hidden size x batch)");
+    impl::require_shape(state.h, output_size(), batch, "LstmCell", "state h (output size x batch)");
+    impl::require_shape(state.c, hidden_size(), batch, "LstmCell", "state c (hidden size x batch)");
   }
 
   /// One frame, x: input_size x batch; updates the state and returns h.
@@ -98,9 +97,9 @@ class LstmCell {
   /// reverse = true walks the frames from T - 1 down to 0 (the backward direction).
   Matrix<activation_type> run(const Matrix<activation_type>& xs, index batch, State& state, bool reverse) const {
     // Gates of every frame: bias, plus W_ih x for all frames in one product.
-    detail::frames_of(xs.cols(), batch, "LstmCell");  // the batch itself first
+    impl::frames_of(xs.cols(), batch, "LstmCell");  // the batch itself first
     check_state(state, batch);
-    Matrix<activation_type> gates = detail::input_gates<Backend>(w_ih_, bias_, xs, batch, "LstmCell");
+    Matrix<activation_type> gates = impl::input_gates<Backend>(w_ih_, bias_, xs, batch, "LstmCell");
     const index h = hidden_size();
     const index g = 4 * h;
     const index columns = xs.cols();
@@ -110,24 +109,24 @@ class LstmCell {
     for (index step = 0; step < frames; ++step) {
       const index t = reverse ? frames - 1 - step : step;
       activation_type* gt = gates.data() + t * batch * g;
-      detail::multiply_columns(Backend{}, w_hh_, batch, state.h.data(), output_size(), scalar_t<T>(1), gt, g);
+      impl::multiply_columns(Backend{}, w_hh_, batch, state.h.data(), output_size(), scalar_t<T>(1), gt, g);
       for (index b = 0; b < batch; ++b) {
         activation_type* gb = gt + b * g;  // i, f, g, o pre-activations, then activations
-        ops::sigmoid_in_place(gb, 2 * h);
-        ops::tanh_in_place(gb + 2 * h, h);
-        ops::sigmoid_in_place(gb + 3 * h, h);
+        kernel::sigmoid_in_place(Backend{}, gb, 2 * h);
+        kernel::tanh_in_place(Backend{}, gb + 2 * h, h);
+        kernel::sigmoid_in_place(Backend{}, gb + 3 * h, h);
         activation_type* cb = state.c.data() + b * h;
         activation_type* ob = cell_out.data() + b * h;
         for (index j = 0; j < h; ++j) {
           cb[j] = ops::multiply_add(gb[h + j], cb[j], gb[j], gb[2 * h + j]);  // f * c + i * g
           ob[j] = cb[j];
         }
-        ops::tanh_in_place(ob, h);
+        kernel::tanh_in_place(Backend{}, ob, h);
         for (index j = 0; j < h; ++j) ob[j] = ops::multiply(gb[3 * h + j], ob[j]);  // o * tanh(c)
       }
       if (has_projection()) {
-        detail::multiply_columns(Backend{}, w_hr_, batch, cell_out.data(), h, scalar_t<T>(0), state.h.data(),
-                                 output_size());
+        impl::multiply_columns(Backend{}, w_hr_, batch, cell_out.data(), h, scalar_t<T>(0), state.h.data(),
+                               output_size());
       } else {
         state.h = cell_out;
       }

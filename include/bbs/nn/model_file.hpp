@@ -2,13 +2,9 @@
 // weights as CSB files (<tensor>.bbs) and dense tensors as .npy. load_model builds a Sequential
 // from one, pruning weights stored dense with each layer's bank configuration and folding
 // BatchNorms; load_model_from_state_dict does the same from a manifest and a PyTorch state_dict
-// exported as .npz (tools/export_state_dict.py); save_model writes a Sequential back, every
+// exported as .npz (tools/python/export_state_dict.py); save_model writes a Sequential back, every
 // weight packed. Every defect is an exception that names the file, the manifest line and the layer.
 #pragma once
-
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
 
 #include <cerrno>
 #include <cmath>
@@ -25,6 +21,12 @@
 
 #include <Eigen/Core>
 
+#include "bbs/io/any_value_type.hpp"
+#include "bbs/io/npy.hpp"
+#include "bbs/io/zip.hpp"
+#include "bbs/nn/sequential.hpp"
+#include "bbs/nn/state_dict.hpp"
+
 namespace bbs {
 namespace nn {
 
@@ -36,7 +38,7 @@ struct ModelOptions {
   std::map<std::string, BankConfig> banks;
 };
 
-namespace detail {
+namespace impl {
 namespace model {
 
 inline constexpr const char* manifest_entry = "model.txt";
@@ -49,7 +51,7 @@ class Statement {
   Statement(std::string source, int line, const std::string& text) : line_(line) {
     std::istringstream words(text);
     words >> keyword_;
-    where_ = bbs::detail::concat(source, ": ", manifest_entry, " line ", line, " (", keyword_, ")");
+    where_ = detail::concat(source, ": ", manifest_entry, " line ", line, " (", keyword_, ")");
     for (std::string w; words >> w;) {
       const auto eq = w.find('=');
       if (eq == std::string::npos) {
@@ -86,7 +88,8 @@ class Statement {
     }
     return static_cast<index>(n);
   }
-  index integer_or(const std::string& key, index fallback, index lowest, index highest = std::numeric_limits<int>::max()) const {
+  index integer_or(const std::string& key, index fallback, index lowest,
+                   index highest = std::numeric_limits<int>::max()) const {
     used_.insert(key);
     return has(key) ? integer(key, lowest, highest) : fallback;
   }
@@ -110,7 +113,7 @@ class Statement {
 
   template <typename... Parts>
   [[noreturn]] void fail(const Parts&... parts) const {
-    bbs::detail::throw_error<file_error>(where_, ": ", parts...);
+    detail::throw_error<file_error>(where_, ": ", parts...);
   }
 
  private:
@@ -135,17 +138,18 @@ inline std::vector<Statement> parse_manifest(const std::string& text, const std:
     if (first == std::string::npos || line[first] == '#') continue;
     if (!header) {
       if (line.substr(first) != manifest_header) {
-        bbs::detail::throw_error<file_error>(source, ": ", manifest_entry, " line ", number, ": expected \"",
-                                             manifest_header, "\", found \"", line.substr(0, 40), "\"");
+        detail::throw_error<file_error>(source, ": ", manifest_entry, " line ", number, ": expected \"",
+                                        manifest_header, "\", found \"", line.substr(0, 40), "\"");
       }
       header = true;
       continue;
     }
     out.emplace_back(source, number, line);
   }
-  if (!header) bbs::detail::throw_error<file_error>(source, ": ", manifest_entry, " is empty; expected \"", manifest_header, "\"");
+  if (!header)
+    detail::throw_error<file_error>(source, ": ", manifest_entry, " is empty; expected \"", manifest_header, "\"");
   if (out.empty() || out.front().keyword() != "input") {
-    bbs::detail::throw_error<file_error>(source, ": ", manifest_entry, ": the first statement must be \"input\"");
+    detail::throw_error<file_error>(source, ": ", manifest_entry, ": the first statement must be \"input\"");
   }
   return out;
 }
@@ -195,7 +199,7 @@ class Tensors {
   void check_all_used() const {
     for (const auto& n : names_) {
       if (used_.count(n) == 0) {
-        bbs::detail::throw_error<file_error>(source_, ": tensor \"", n, "\" is not used by any layer (a misspelt name?)");
+        detail::throw_error<file_error>(source_, ": tensor \"", n, "\" is not used by any layer (a misspelt name?)");
       }
     }
   }
@@ -203,7 +207,7 @@ class Tensors {
  private:
   void check_new(const std::string& name) {
     if (!names_.insert(name).second) {
-      bbs::detail::throw_error<file_error>(source_, ": tensor \"", name, "\" is stored twice (.npy and .bbs)");
+      detail::throw_error<file_error>(source_, ": tensor \"", name, "\" is stored twice (.npy and .bbs)");
     }
   }
 
@@ -216,7 +220,7 @@ class Tensors {
 
 inline std::string shape_text(const std::vector<index>& shape) {
   std::string s = "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += bbs::detail::concat(i == 0 ? "" : ", ", shape[i]);
+  for (std::size_t i = 0; i < shape.size(); ++i) s += detail::concat(i == 0 ? "" : ", ", shape[i]);
   return s + (shape.size() == 1 ? ",)" : ")");
 }
 
@@ -225,7 +229,8 @@ inline Eigen::MatrixXf dense_tensor(Tensors& t, const std::string& name, const s
                                     const char* meaning, const Statement& s) {
   NpyArray a = t.dense(name, s);
   if (a.shape != shape) {
-    s.fail("tensor \"", name, "\" has shape ", shape_text(a.shape), ", expected ", shape_text(shape), " (", meaning, ")");
+    s.fail("tensor \"", name, "\" has shape ", shape_text(a.shape), ", expected ", shape_text(shape), " (", meaning,
+           ")");
   }
   if (a.fortran_order && shape.size() > 1) s.fail("tensor \"", name, "\" is in Fortran order; expected C order");
   const index rows = shape.empty() ? 1 : shape[0];
@@ -245,7 +250,7 @@ BbsMatrix<T> convert_to(BbsMatrix<float> m) {
     return m;
   } else if constexpr (std::is_same<T, double>::value) {
     const CsbView<float> v = m.view();
-    return bbs::detail::with_pattern_of(v, std::vector<double>(v.values, v.values + v.stored_entries()));
+    return detail::with_pattern_of(v, std::vector<double>(v.values, v.values + v.stored_entries()));
   } else {
     return quantize<T>(m).value;
   }
@@ -278,26 +283,27 @@ BbsMatrix<T> weight(Context& c, const Statement& s, const std::string& layer, co
   for (std::size_t i = 1; i < shape.size(); ++i) cols *= shape[i];
   if (c.tensors.is_packed(name)) {
     const auto& packed = c.tensors.packed(name);
-    const FileHeader h = bbs::detail::csb_file::parse_header(packed.first.data(), packed.first.size(), packed.second);
+    const FileHeader h = detail::csb_file::parse_header(packed.first.data(), packed.first.size(), packed.second);
     if (h.rows != rows || h.cols != cols) {
       s.fail("tensor \"", name, "\" is ", h.rows, " x ", h.cols, ", expected ", rows, " x ", cols, " (", meaning, ")");
     }
     if (declared && (declared->bank_size != h.config.bank_size || declared->nnz_per_bank != h.config.nnz_per_bank)) {
-      s.fail("bank=", declared->bank_size, " nnz=", declared->nnz_per_bank, " but tensor \"", name, "\" is packed with bank ",
-             h.config.bank_size, " nnz ", h.config.nnz_per_bank);
+      s.fail("bank=", declared->bank_size, " nnz=", declared->nnz_per_bank, " but tensor \"", name,
+             "\" is packed with bank ", h.config.bank_size, " nnz ", h.config.nnz_per_bank);
     }
     if constexpr (!std::is_same<std::decay_t<Fold>, std::nullptr_t>::value) {
       // Folding scales whole rows, so pruning the folded rows with the file's configuration
       // keeps the file's pattern (up to which zero a bank keeps), with fold_batch_norm's rounding.
-      const BbsMatrix<float> f = bbs::detail::csb_file::parse_as_float(packed.first.data(), packed.first.size(), packed.second);
+      const BbsMatrix<float> f =
+          detail::csb_file::parse_as_float(packed.first.data(), packed.first.size(), packed.second);
       Eigen::MatrixXf folded = f.toDense();
       fold(folded);
-      return nn::detail::prune_to<T>(folded, f.bankConfig());
+      return nn::impl::prune_to<T>(folded, f.bankConfig());
     }
     if (h.value_type_code == value_traits<T>::file_code) {
-      return bbs::detail::csb_file::parse<T>(packed.first.data(), packed.first.size(), packed.second);
+      return detail::csb_file::parse<T>(packed.first.data(), packed.first.size(), packed.second);
     }
-    return convert_to<T>(bbs::detail::csb_file::parse_as_float(packed.first.data(), packed.first.size(), packed.second));
+    return convert_to<T>(detail::csb_file::parse_as_float(packed.first.data(), packed.first.size(), packed.second));
   }
   if (!c.tensors.has(name)) c.tensors.missing(name, s);
   Eigen::MatrixXf w = dense_tensor(c.tensors, name, shape, meaning, s);
@@ -307,24 +313,25 @@ BbsMatrix<T> weight(Context& c, const Statement& s, const std::string& layer, co
   if (override_it != c.options.banks.end()) cfg = override_it->second;
   if (!cfg) cfg = c.options.default_bank;
   if (!cfg) {
-    s.fail("tensor \"", name, "\" is stored dense and the layer has no bank= / nnz= (and the loader no default) to prune it");
+    s.fail("tensor \"", name,
+           "\" is stored dense and the layer has no bank= / nnz= (and the loader no default) to prune it");
   }
   try {
-    return nn::detail::prune_to<T>(w, *cfg);
+    return nn::impl::prune_to<T>(w, *cfg);
   } catch (const config_error& e) {
     s.fail(e.what());
   }
 }
 
 }  // namespace model
-}  // namespace detail
+}  // namespace impl
 
 /// Builds a Sequential from parsed statements and their tensors (the common part of load_model
 /// and load_model_from_state_dict).
 template <typename T, typename Backend = backend::automatic>
-Sequential<T, Backend> build_model(const std::vector<detail::model::Statement>& statements,
-                                   detail::model::Tensors& tensors, const ModelOptions& options = {}) {
-  using namespace detail::model;
+Sequential<T, Backend> build_model(const std::vector<impl::model::Statement>& statements, impl::model::Tensors& tensors,
+                                   const ModelOptions& options = {}) {
+  using namespace impl::model;
   using A = activation_t<T>;
   Context ctx{tensors, options};
   const Statement& in = statements.front();
@@ -359,11 +366,10 @@ Sequential<T, Backend> build_model(const std::vector<detail::model::Statement>& 
         if (bn_statement) {
           const std::string b = bn_statement->text("name");
           const Statement& bs = *bn_statement;
-          bn = BatchNorm2dParams{optional_vector(tensors, b + ".weight", out_c, bs),
-                                 optional_vector(tensors, b + ".bias", out_c, bs),
-                                 dense_tensor(tensors, b + ".running_mean", {out_c}, "a vector", bs).col(0),
-                                 dense_tensor(tensors, b + ".running_var", {out_c}, "a vector", bs).col(0),
-                                 bs.real_or("eps", 1e-5)};
+          bn = BatchNorm2dParams{
+              optional_vector(tensors, b + ".weight", out_c, bs), optional_vector(tensors, b + ".bias", out_c, bs),
+              dense_tensor(tensors, b + ".running_mean", {out_c}, "a vector", bs).col(0),
+              dense_tensor(tensors, b + ".running_var", {out_c}, "a vector", bs).col(0), bs.real_or("eps", 1e-5)};
           if (!tensors.has(b + ".weight")) bn->weight.setOnes();
           bs.finish();
           ++i;
@@ -379,10 +385,11 @@ Sequential<T, Backend> build_model(const std::vector<detail::model::Statement>& 
               name, DepthwiseConv2d<T>::from_dense({w, folded_bias.bias, std::nullopt}, g));
         } else {
           const std::optional<BankConfig> declared = manifest_bank(s);
-          BbsMatrix<T> w = bn ? weight<T>(ctx, s, name, name + ".weight", wshape, "out, in, kernel, kernel", declared, fold_rows)
-                              : weight<T>(ctx, s, name, name + ".weight", wshape, "out, in, kernel, kernel", declared, nullptr);
+          BbsMatrix<T> w =
+              bn ? weight<T>(ctx, s, name, name + ".weight", wshape, "out, in, kernel, kernel", declared, fold_rows)
+                 : weight<T>(ctx, s, name, name + ".weight", wshape, "out, in, kernel, kernel", declared, nullptr);
           layer = std::make_unique<Conv2dLayer<T, Backend>>(
-              name, Conv2d<T, Backend>(std::move(w), nn::detail::bias_activations<A>(folded_bias.bias), in_c, g));
+              name, Conv2d<T, Backend>(std::move(w), nn::impl::bias_activations<A>(folded_bias.bias), in_c, g));
         }
       } else if (kw == "batch_norm2d") {
         s.fail("batch_norm2d must follow conv2d or depthwise_conv2d directly (it is folded into it)");
@@ -402,8 +409,9 @@ Sequential<T, Backend> build_model(const std::vector<detail::model::Statement>& 
         const index in_f = s.integer("in", 1), out_f = s.integer("out", 1);
         BbsMatrix<T> w = weight<T>(ctx, s, name, name + ".weight", {out_f, in_f}, "out, in", manifest_bank(s), nullptr);
         layer = std::make_unique<LinearLayer<T, Backend>>(
-            name, Linear<T, Backend>(std::move(w), nn::detail::to_activations<A>(
-                                                       optional_vector(tensors, name + ".bias", out_f, s).cast<double>())));
+            name, Linear<T, Backend>(
+                      std::move(w),
+                      nn::impl::to_activations<A>(optional_vector(tensors, name + ".bias", out_f, s).cast<double>())));
       } else if (kw == "lstm" || kw == "gru") {
         const bool lstm = kw == "lstm";
         const std::string name = s.text("name");
@@ -417,21 +425,23 @@ Sequential<T, Backend> build_model(const std::vector<detail::model::Statement>& 
         std::vector<GruCell<T, Backend>> gru_cells;
         for (index l = 0; l < layers; ++l) {
           for (index d = 0; d < dirs; ++d) {
-            const std::string sfx = bbs::detail::concat("_l", l, d == 1 ? "_reverse" : "");
+            const std::string sfx = detail::concat("_l", l, d == 1 ? "_reverse" : "");
             const index in_size = l == 0 ? input : dirs * out;
-            BbsMatrix<T> w_ih = weight<T>(ctx, s, name, name + ".weight_ih" + sfx, {gates, in_size}, "gates x input", declared, nullptr);
-            BbsMatrix<T> w_hh = weight<T>(ctx, s, name, name + ".weight_hh" + sfx, {gates, out}, "gates x output", declared, nullptr);
+            BbsMatrix<T> w_ih = weight<T>(ctx, s, name, name + ".weight_ih" + sfx, {gates, in_size}, "gates x input",
+                                          declared, nullptr);
+            BbsMatrix<T> w_hh =
+                weight<T>(ctx, s, name, name + ".weight_hh" + sfx, {gates, out}, "gates x output", declared, nullptr);
             const Eigen::VectorXd b_ih = optional_vector(tensors, name + ".bias_ih" + sfx, gates, s).cast<double>();
             const Eigen::VectorXd b_hh = optional_vector(tensors, name + ".bias_hh" + sfx, gates, s).cast<double>();
             if (lstm) {
-              BbsMatrix<T> w_hr = proj > 0 ? weight<T>(ctx, s, name, name + ".weight_hr" + sfx, {proj, hidden}, "proj x hidden",
-                                                       declared, nullptr)
+              BbsMatrix<T> w_hr = proj > 0 ? weight<T>(ctx, s, name, name + ".weight_hr" + sfx, {proj, hidden},
+                                                       "proj x hidden", declared, nullptr)
                                            : BbsMatrix<T>();
-              lstm_cells.emplace_back(std::move(w_ih), std::move(w_hh), nn::detail::to_activations<A>(b_ih + b_hh),
+              lstm_cells.emplace_back(std::move(w_ih), std::move(w_hh), nn::impl::to_activations<A>(b_ih + b_hh),
                                       std::move(w_hr));
             } else {
-              gru_cells.emplace_back(std::move(w_ih), std::move(w_hh), nn::detail::to_activations<A>(b_ih),
-                                     nn::detail::to_activations<A>(b_hh));
+              gru_cells.emplace_back(std::move(w_ih), std::move(w_hh), nn::impl::to_activations<A>(b_ih),
+                                     nn::impl::to_activations<A>(b_hh));
             }
           }
         }
@@ -450,9 +460,9 @@ Sequential<T, Backend> build_model(const std::vector<detail::model::Statement>& 
     } catch (const file_error&) {
       throw;
     } catch (const shape_error& e) {
-      bbs::detail::throw_error<shape_error>(s.where(), ": ", e.what());
+      detail::throw_error<shape_error>(s.where(), ": ", e.what());
     } catch (const config_error& e) {
-      bbs::detail::throw_error<config_error>(s.where(), ": ", e.what());
+      detail::throw_error<config_error>(s.where(), ": ", e.what());
     }
   }
   tensors.check_all_used();
@@ -463,52 +473,52 @@ Sequential<T, Backend> build_model(const std::vector<detail::model::Statement>& 
 template <typename T, typename Backend = backend::automatic>
 Sequential<T, Backend> load_model(const std::string& path, const ModelOptions& options = {}) {
   const std::string source = "bbs::nn::load_model: " + path;
-  const std::vector<unsigned char> bytes =
-      bbs::detail::read_file(path, std::numeric_limits<std::uint64_t>::max(), source);
-  detail::model::Tensors tensors(source);
+  const std::vector<unsigned char> bytes = detail::read_file(path, std::numeric_limits<std::uint64_t>::max(), source);
+  impl::model::Tensors tensors(source);
   std::string manifest;
   bool have_manifest = false;
-  for (const auto& e : bbs::detail::zip::entries(bytes.data(), bytes.size(), source)) {
+  for (const auto& e : detail::zip::entries(bytes.data(), bytes.size(), source)) {
     const auto ends = [&](const char* ext) {
       const std::string x(ext);
       return e.name.size() > x.size() && e.name.compare(e.name.size() - x.size(), x.size(), x) == 0;
     };
     const std::string stem = e.name.substr(0, e.name.size() - 4);
-    if (e.name == detail::model::manifest_entry) {
+    if (e.name == impl::model::manifest_entry) {
       manifest.assign(reinterpret_cast<const char*>(bytes.data() + e.offset), e.size);
       have_manifest = true;
     } else if (ends(".npy")) {
       tensors.add_dense(stem, parse_npy(bytes.data() + e.offset, e.size, e.source));
     } else if (ends(".bbs")) {
-      tensors.add_packed(stem, std::vector<unsigned char>(bytes.begin() + static_cast<std::ptrdiff_t>(e.offset),
-                                                          bytes.begin() + static_cast<std::ptrdiff_t>(e.offset + e.size)),
+      tensors.add_packed(stem,
+                         std::vector<unsigned char>(bytes.begin() + static_cast<std::ptrdiff_t>(e.offset),
+                                                    bytes.begin() + static_cast<std::ptrdiff_t>(e.offset + e.size)),
                          e.source);
     } else {
-      bbs::detail::throw_error<file_error>(e.source, ": unexpected entry; a model file holds model.txt, .bbs and .npy");
+      detail::throw_error<file_error>(e.source, ": unexpected entry; a model file holds model.txt, .bbs and .npy");
     }
   }
   if (!have_manifest) {
-    bbs::detail::throw_error<file_error>(source, ": no ", detail::model::manifest_entry,
-                                         " entry; not a bbs model file (docs/MODEL_FORMAT.md)");
+    detail::throw_error<file_error>(source, ": no ", impl::model::manifest_entry,
+                                    " entry; not a bbs model file (docs/MODEL_FORMAT.md)");
   }
-  return build_model<T, Backend>(detail::model::parse_manifest(manifest, source), tensors, options);
+  return build_model<T, Backend>(impl::model::parse_manifest(manifest, source), tensors, options);
 }
 
 /// Builds a model from a manifest file (model.txt's syntax) and a PyTorch state_dict exported as
-/// .npz (tools/export_state_dict.py): every weight is pruned with its layer's bank= / nnz=.
+/// .npz (tools/python/export_state_dict.py): every weight is pruned with its layer's bank= / nnz=.
 template <typename T, typename Backend = backend::automatic>
 Sequential<T, Backend> load_model_from_state_dict(const std::string& manifest_path, const std::string& npz_path,
                                                   const ModelOptions& options = {}) {
   const std::string source = "bbs::nn::load_model_from_state_dict: " + manifest_path;
   const std::vector<unsigned char> text =
-      bbs::detail::read_file(manifest_path, std::numeric_limits<std::uint64_t>::max(), source);
-  detail::model::Tensors tensors("bbs::nn::load_model_from_state_dict: " + npz_path);
+      detail::read_file(manifest_path, std::numeric_limits<std::uint64_t>::max(), source);
+  impl::model::Tensors tensors("bbs::nn::load_model_from_state_dict: " + npz_path);
   for (auto& a : read_npz(npz_path)) {
     // PyTorch's BatchNorm counter is not a weight.
     if (a.first.size() > 20 && a.first.compare(a.first.size() - 20, 20, ".num_batches_tracked") == 0) continue;
     tensors.add_dense(a.first, std::move(a.second));
   }
-  return build_model<T, Backend>(detail::model::parse_manifest(std::string(text.begin(), text.end()), source), tensors,
+  return build_model<T, Backend>(impl::model::parse_manifest(std::string(text.begin(), text.end()), source), tensors,
                                  options);
 }
 
@@ -516,13 +526,13 @@ Sequential<T, Backend> load_model_from_state_dict(const std::string& manifest_pa
 template <typename T, typename Backend>
 std::string manifest_of(const Sequential<T, Backend>& model) {
   const DataShape& in = model.input_shape();
-  std::string text = bbs::detail::concat(detail::model::manifest_header, "\n# written by bbs::nn::save_model; value type ",
-                                         value_traits<T>::name, "\n");
+  std::string text = detail::concat(impl::model::manifest_header, "\n# written by bbs::nn::save_model; value type ",
+                                    value_traits<T>::name, "\n");
   if (in.kind == DataKind::image) {
-    text += bbs::detail::concat("input image channels=", in.channels, " height=", in.height, " width=", in.width, "\n");
+    text += detail::concat("input image channels=", in.channels, " height=", in.height, " width=", in.width, "\n");
   } else {
-    text += bbs::detail::concat("input ", in.kind == DataKind::sequence ? "sequence" : "features", " features=", in.features,
-                                "\n");
+    text += detail::concat("input ", in.kind == DataKind::sequence ? "sequence" : "features", " features=", in.features,
+                           "\n");
   }
   for (std::size_t i = 0; i < model.size(); ++i) {
     const LayerRecord<T> r = model.layer(i).record();
@@ -538,8 +548,8 @@ std::string manifest_of(const Sequential<T, Backend>& model) {
 /// outputs bit for bit.
 template <typename T, typename Backend>
 void save_model(const Sequential<T, Backend>& model, const std::string& path) {
-  bbs::detail::zip::Writer zip("bbs::nn::save_model");
-  zip.add(detail::model::manifest_entry, manifest_of(model));
+  detail::zip::Writer zip("bbs::nn::save_model");
+  zip.add(impl::model::manifest_entry, manifest_of(model));
   for (std::size_t i = 0; i < model.size(); ++i) {
     const LayerRecord<T> r = model.layer(i).record();
     for (const auto& s : r.sparse) zip.add(s.first + ".bbs", serialize(*s.second));

@@ -4,9 +4,9 @@
 // (adaptive_avg_pool2d(x, 1)).
 #pragma once
 
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
+#include "bbs/nn/conv.hpp"
+#include "bbs/nn/layer_common.hpp"
+#include "bbs/nn/tensor.hpp"
 
 namespace bbs {
 namespace nn {
@@ -23,7 +23,7 @@ void relu6(Tensor<A>& x) {
   for (index i = 0; i < x.size(); ++i) x.data()[i] = elementwise<A>::relu6(x.data()[i]);
 }
 
-namespace detail {
+namespace impl {
 
 /// Applies reduce(n, c, first_y, first_x) to every pooling window.
 template <typename A, typename Reduce>
@@ -39,13 +39,13 @@ Tensor<A> pool(const Tensor<A>& x, index kernel, index stride, const char* owner
   return y;
 }
 
-}  // namespace detail
+}  // namespace impl
 
 /// Max pooling over kernel x kernel windows, stride `stride` (0: the kernel size, PyTorch's default).
 template <typename A>
 Tensor<A> max_pool2d(const Tensor<A>& x, index kernel = 2, index stride = 0) {
   const index s = stride == 0 ? kernel : stride;
-  return detail::pool(x, kernel, s, "max_pool2d", [&](index n, index c, index y0, index x0) {
+  return impl::pool(x, kernel, s, "max_pool2d", [&](index n, index c, index y0, index x0) {
     A best = x(n, c, y0, x0);
     for (index dy = 0; dy < kernel; ++dy)
       for (index dx = 0; dx < kernel; ++dx)
@@ -59,7 +59,7 @@ Tensor<A> max_pool2d(const Tensor<A>& x, index kernel = 2, index stride = 0) {
 template <typename A>
 Tensor<A> avg_pool2d(const Tensor<A>& x, index kernel = 2, index stride = 0) {
   const index s = stride == 0 ? kernel : stride;
-  return detail::pool(x, kernel, s, "avg_pool2d", [&](index n, index c, index y0, index x0) {
+  return impl::pool(x, kernel, s, "avg_pool2d", [&](index n, index c, index y0, index x0) {
     double sum = 0;
     for (index dy = 0; dy < kernel; ++dy)
       for (index dx = 0; dx < kernel; ++dx) sum = elementwise<A>::accumulate(sum, x(n, c, y0 + dy, x0 + dx));
@@ -71,8 +71,8 @@ Tensor<A> avg_pool2d(const Tensor<A>& x, index kernel = 2, index stride = 0) {
 template <typename A>
 Tensor<A> global_avg_pool2d(const Tensor<A>& x) {
   if (x.height() * x.width() == 0) {
-    bbs::detail::throw_error<shape_error>("global_avg_pool2d: the input is ", x.shape_string(),
-                                          ", expected a height and width of at least 1");
+    detail::throw_error<shape_error>("global_avg_pool2d: the input is ", x.shape_string(),
+                                     ", expected a height and width of at least 1");
   }
   Tensor<A> y(x.batch(), x.channels(), 1, 1);
   for (index n = 0; n < x.batch(); ++n) {

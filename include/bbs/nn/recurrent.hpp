@@ -7,14 +7,12 @@
 // (batch_first = false), so a frame is a contiguous features x B block.
 #pragma once
 
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
-
 #include <utility>
 #include <vector>
 
 #include <Eigen/Core>
+
+#include "bbs/nn/layer_common.hpp"
 
 namespace bbs {
 namespace nn {
@@ -31,15 +29,14 @@ struct RecurrentDenseWeights {
   Eigen::MatrixXf weight_hr;
 };
 
-namespace detail {
+namespace impl {
 
 /// Frames in a sequence matrix of `columns` columns for a batch; shape_error if it does not divide.
 inline index frames_of(index columns, index batch, const char* owner) {
-  if (batch < 1) bbs::detail::throw_error<shape_error>(owner, ": batch is ", batch, ", expected at least 1");
+  if (batch < 1) detail::throw_error<shape_error>(owner, ": batch is ", batch, ", expected at least 1");
   if (columns % batch != 0) {
-    bbs::detail::throw_error<shape_error>(owner, ": the sequence has ", columns,
-                                          " columns, expected a multiple of the batch ", batch,
-                                          " (column t * batch + b)");
+    detail::throw_error<shape_error>(owner, ": the sequence has ", columns,
+                                     " columns, expected a multiple of the batch ", batch, " (column t * batch + b)");
   }
   return columns / batch;
 }
@@ -51,15 +48,14 @@ Matrix<activation_t<T>> input_gates(const BbsMatrix<T>& w_ih, const Vector<activ
                                     const Matrix<activation_t<T>>& xs, index batch, const char* owner) {
   frames_of(xs.cols(), batch, owner);
   if (xs.rows() != w_ih.cols()) {
-    bbs::detail::throw_error<shape_error>(owner, ": the input has ", xs.rows(), " rows, expected input_size ",
-                                          w_ih.cols());
+    detail::throw_error<shape_error>(owner, ": the input has ", xs.rows(), " rows, expected input_size ", w_ih.cols());
   }
   Matrix<activation_t<T>> gates = repeat_columns(bias, xs.cols());
   multiply_columns(Backend{}, w_ih, xs.cols(), xs.data(), w_ih.cols(), scalar_t<T>(1), gates.data(), w_ih.rows());
   return gates;
 }
 
-}  // namespace detail
+}  // namespace impl
 
 /// Layers x directions of one recurrent cell type (LstmCell, GruCell), wired as PyTorch's
 /// nn.LSTM / nn.GRU: layer l > 0 reads the outputs of both directions of layer l - 1 stacked
@@ -78,24 +74,23 @@ class StackedRecurrent {
   /// and config_error for an empty stack or a count that is not layers * directions.
   StackedRecurrent(std::vector<Cell> cells, index num_layers, bool bidirectional)
       : cells_(std::move(cells)), layers_(num_layers), directions_(bidirectional ? 2 : 1) {
-    if (layers_ < 1)
-      bbs::detail::throw_error<config_error>(Cell::name, " stack: ", layers_, " layers, expected at least 1");
+    if (layers_ < 1) detail::throw_error<config_error>(Cell::name, " stack: ", layers_, " layers, expected at least 1");
     if (static_cast<index>(cells_.size()) != layers_ * directions_) {
-      bbs::detail::throw_error<config_error>(Cell::name, " stack: ", cells_.size(), " cells, expected num_layers ",
-                                             layers_, " x directions ", directions_, " = ", layers_ * directions_);
+      detail::throw_error<config_error>(Cell::name, " stack: ", cells_.size(), " cells, expected num_layers ", layers_,
+                                        " x directions ", directions_, " = ", layers_ * directions_);
     }
     for (index l = 0; l < layers_; ++l) {
       for (index d = 0; d < directions_; ++d) {
         const Cell& c = cell(l, d);
         if (c.hidden_size() != cell(0, 0).hidden_size() || c.output_size() != cell(0, 0).output_size()) {
-          bbs::detail::throw_error<shape_error>(Cell::name, " stack: layer ", l, " direction ", d, " has hidden size ",
-                                                c.hidden_size(), " and output size ", c.output_size(), ", expected ",
-                                                cell(0, 0).hidden_size(), " and ", cell(0, 0).output_size(),
-                                                " like layer 0");
+          detail::throw_error<shape_error>(Cell::name, " stack: layer ", l, " direction ", d, " has hidden size ",
+                                           c.hidden_size(), " and output size ", c.output_size(), ", expected ",
+                                           cell(0, 0).hidden_size(), " and ", cell(0, 0).output_size(),
+                                           " like layer 0");
         }
         const index want = l == 0 ? cell(0, 0).input_size() : directions_ * cell(0, 0).output_size();
         if (c.input_size() != want) {
-          bbs::detail::throw_error<shape_error>(
+          detail::throw_error<shape_error>(
               Cell::name, " stack: layer ", l, " direction ", d, " has input size ", c.input_size(), ", expected ",
               want, l == 0 ? " like direction 0" : " (directions x output size of the layer below)");
         }
@@ -134,7 +129,7 @@ class StackedRecurrent {
   /// one (the reverse direction's final state is the one after frame 0, as in PyTorch).
   Matrix<activation_type> forward(const Matrix<activation_type>& xs, index batch, State& state) const {
     check_state_count(state);
-    detail::frames_of(xs.cols(), batch, Cell::name);
+    impl::frames_of(xs.cols(), batch, Cell::name);
     // Every state before any layer runs, so that a bad one leaves the state untouched.
     for (std::size_t i = 0; i < cells_.size(); ++i) cells_[i].check_state(state[i], batch);
     Matrix<activation_type> input = xs;
@@ -156,9 +151,9 @@ class StackedRecurrent {
   /// the next call. Only a unidirectional stack can stream (config_error otherwise).
   Matrix<activation_type> step(const Matrix<activation_type>& x, State& state) const {
     if (directions_ != 1) {
-      bbs::detail::throw_error<config_error>(Cell::name,
-                                             " stack: step() needs a unidirectional stack, this one has 2 directions; "
-                                             "run whole sequences with forward()");
+      detail::throw_error<config_error>(Cell::name,
+                                        " stack: step() needs a unidirectional stack, this one has 2 directions; "
+                                        "run whole sequences with forward()");
     }
     return forward(x, x.cols() == 0 ? 1 : x.cols(), state);
   }
@@ -166,8 +161,8 @@ class StackedRecurrent {
  private:
   void check_state_count(const State& state) const {
     if (static_cast<index>(state.size()) != layers_ * directions_) {
-      bbs::detail::throw_error<shape_error>(Cell::name, " stack: the state has ", state.size(), " entries, expected ",
-                                            layers_ * directions_, " (layers x directions)");
+      detail::throw_error<shape_error>(Cell::name, " stack: the state has ", state.size(), " entries, expected ",
+                                       layers_ * directions_, " (layers x directions)");
     }
   }
 

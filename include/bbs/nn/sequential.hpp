@@ -5,16 +5,19 @@
 // chain when the model is built, so a model that loads runs on any input of its declared shape.
 #pragma once
 
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
-
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <Eigen/Core>
+
+#include "bbs/nn/conv.hpp"
+#include "bbs/nn/gru.hpp"
+#include "bbs/nn/linear.hpp"
+#include "bbs/nn/lstm.hpp"
+#include "bbs/nn/pooling.hpp"
+#include "bbs/nn/tensor.hpp"
 
 namespace bbs {
 namespace nn {
@@ -35,11 +38,11 @@ struct DataShape {
   std::string str() const {
     switch (kind) {
       case DataKind::image:
-        return bbs::detail::concat("image ", channels, " x ", height, " x ", width);
+        return detail::concat("image ", channels, " x ", height, " x ", width);
       case DataKind::sequence:
-        return bbs::detail::concat("sequence of ", features, " features");
+        return detail::concat("sequence of ", features, " features");
       default:
-        return bbs::detail::concat(features, " features");
+        return detail::concat(features, " features");
     }
   }
   bool operator==(const DataShape& o) const {
@@ -72,7 +75,7 @@ struct LayerRecord {
 
   template <typename V>
   void key(const std::string& k, const V& v) {
-    keys.emplace_back(k, bbs::detail::concat(v));
+    keys.emplace_back(k, detail::concat(v));
   }
 };
 
@@ -92,23 +95,25 @@ class Layer {
   virtual LayerRecord<T> record() const = 0;
 };
 
-namespace detail {
+namespace impl {
 
 /// "linear 'fc'" or "relu6": for messages.
 template <typename T, typename Backend>
 std::string describe(const Layer<T, Backend>& l) {
-  return l.name().empty() ? std::string(l.keyword()) : bbs::detail::concat(l.keyword(), " '", l.name(), "'");
+  return l.name().empty() ? std::string(l.keyword()) : detail::concat(l.keyword(), " '", l.name(), "'");
 }
 
 [[noreturn]] inline void wrong_input(const char* keyword, const std::string& expected, const DataShape& in) {
-  bbs::detail::throw_error<shape_error>(keyword, ": expects ", expected, ", the data is ", in.str());
+  detail::throw_error<shape_error>(keyword, ": expects ", expected, ", the data is ", in.str());
 }
 
 inline void require_kind(const char* keyword, const DataShape& in, DataKind kind, const char* expected) {
   if (in.kind != kind) wrong_input(keyword, expected, in);
 }
 
-inline DenseTensor dense_of(Eigen::MatrixXf values, std::vector<index> shape) { return {std::move(values), std::move(shape)}; }
+inline DenseTensor dense_of(Eigen::MatrixXf values, std::vector<index> shape) {
+  return {std::move(values), std::move(shape)};
+}
 
 template <typename A>
 DenseTensor dense_vector(const Vector<A>& v) {
@@ -117,7 +122,7 @@ DenseTensor dense_vector(const Vector<A>& v) {
   return {std::move(m), {v.size()}};
 }
 
-}  // namespace detail
+}  // namespace impl
 
 /// conv2d: Conv2d with its name.
 template <typename T, typename Backend>
@@ -129,10 +134,10 @@ class Conv2dLayer final : public Layer<T, Backend> {
   std::string name() const override { return name_; }
   DataShape output_shape(const DataShape& in) const override {
     if (in.kind != DataKind::image || in.channels != conv_.in_channels()) {
-      detail::wrong_input(keyword(), bbs::detail::concat("an image of ", conv_.in_channels(), " channels"), in);
+      impl::wrong_input(keyword(), detail::concat("an image of ", conv_.in_channels(), " channels"), in);
     }
-    return DataShape::image(conv_.out_channels(), detail::conv_output_size(in.height, conv_.geometry(), "conv2d"),
-                            detail::conv_output_size(in.width, conv_.geometry(), "conv2d"));
+    return DataShape::image(conv_.out_channels(), impl::conv_output_size(in.height, conv_.geometry(), "conv2d"),
+                            impl::conv_output_size(in.width, conv_.geometry(), "conv2d"));
   }
   void forward(Activations<activation_type>& x) const override { x.image = conv_.forward(x.image); }
   LayerRecord<T> record() const override {
@@ -147,7 +152,7 @@ class Conv2dLayer final : public Layer<T, Backend> {
     r.key("bank", conv_.weight().bankSize());
     r.key("nnz", conv_.weight().nnzPerBank());
     r.sparse.emplace_back(name_ + ".weight", &conv_.weight());
-    r.dense.emplace_back(name_ + ".bias", detail::dense_vector(conv_.bias()));
+    r.dense.emplace_back(name_ + ".bias", impl::dense_vector(conv_.bias()));
     return r;
   }
 
@@ -166,10 +171,10 @@ class DepthwiseConv2dLayer final : public Layer<T, Backend> {
   std::string name() const override { return name_; }
   DataShape output_shape(const DataShape& in) const override {
     if (in.kind != DataKind::image || in.channels != conv_.channels()) {
-      detail::wrong_input(keyword(), bbs::detail::concat("an image of ", conv_.channels(), " channels"), in);
+      impl::wrong_input(keyword(), detail::concat("an image of ", conv_.channels(), " channels"), in);
     }
-    return DataShape::image(in.channels, detail::conv_output_size(in.height, conv_.geometry(), "depthwise_conv2d"),
-                            detail::conv_output_size(in.width, conv_.geometry(), "depthwise_conv2d"));
+    return DataShape::image(in.channels, impl::conv_output_size(in.height, conv_.geometry(), "depthwise_conv2d"),
+                            impl::conv_output_size(in.width, conv_.geometry(), "depthwise_conv2d"));
   }
   void forward(Activations<activation_type>& x) const override { x.image = conv_.forward(x.image); }
   LayerRecord<T> record() const override {
@@ -185,8 +190,8 @@ class DepthwiseConv2dLayer final : public Layer<T, Backend> {
     for (index i = 0; i < w.rows(); ++i)
       for (index j = 0; j < w.cols(); ++j)
         w(i, j) = static_cast<float>(elementwise<activation_type>::to_double(conv_.weight()(i, j)));
-    r.dense.emplace_back(name_ + ".weight", detail::dense_of(std::move(w), {conv_.channels(), 1, k, k}));
-    r.dense.emplace_back(name_ + ".bias", detail::dense_vector(conv_.bias()));
+    r.dense.emplace_back(name_ + ".weight", impl::dense_of(std::move(w), {conv_.channels(), 1, k, k}));
+    r.dense.emplace_back(name_ + ".bias", impl::dense_vector(conv_.bias()));
     return r;
   }
 
@@ -221,23 +226,24 @@ class PoolLayer final : public Layer<T, Backend> {
  public:
   using typename Layer<T, Backend>::activation_type;
   enum class Kind { max, average, global_average };
-  PoolLayer(Kind kind, index kernel = 2, index stride = 0) : kind_(kind), kernel_(kernel), stride_(stride == 0 ? kernel : stride) {
+  PoolLayer(Kind kind, index kernel = 2, index stride = 0)
+      : kind_(kind), kernel_(kernel), stride_(stride == 0 ? kernel : stride) {
     if (kind_ != Kind::global_average && (kernel_ < 1 || stride_ < 1)) {
-      bbs::detail::throw_error<config_error>(keyword(), ": kernel ", kernel_, " and stride ", stride_,
-                                             ", expected both at least 1");
+      detail::throw_error<config_error>(keyword(), ": kernel ", kernel_, " and stride ", stride_,
+                                        ", expected both at least 1");
     }
   }
   const char* keyword() const override {
     return kind_ == Kind::max ? "max_pool2d" : kind_ == Kind::average ? "avg_pool2d" : "global_avg_pool2d";
   }
   DataShape output_shape(const DataShape& in) const override {
-    detail::require_kind(keyword(), in, DataKind::image, "an image");
+    impl::require_kind(keyword(), in, DataKind::image, "an image");
     if (kind_ == Kind::global_average) {
-      if (in.height * in.width == 0) detail::wrong_input(keyword(), "an image of at least 1 x 1 pixels", in);
+      if (in.height * in.width == 0) impl::wrong_input(keyword(), "an image of at least 1 x 1 pixels", in);
       return DataShape::image(in.channels, 1, 1);
     }
     if (in.height < kernel_ || in.width < kernel_) {
-      detail::wrong_input(keyword(), bbs::detail::concat("an image of at least ", kernel_, " x ", kernel_, " pixels"), in);
+      impl::wrong_input(keyword(), detail::concat("an image of at least ", kernel_, " x ", kernel_, " pixels"), in);
     }
     return DataShape::image(in.channels, (in.height - kernel_) / stride_ + 1, (in.width - kernel_) / stride_ + 1);
   }
@@ -274,16 +280,16 @@ class ReshapeLayer final : public Layer<T, Backend> {
   const char* keyword() const override { return last_step_ ? "last_step" : "flatten"; }
   DataShape output_shape(const DataShape& in) const override {
     if (last_step_) {
-      detail::require_kind(keyword(), in, DataKind::sequence, "a sequence");
+      impl::require_kind(keyword(), in, DataKind::sequence, "a sequence");
       return DataShape::feature_batch(in.features);
     }
-    detail::require_kind(keyword(), in, DataKind::image, "an image");
+    impl::require_kind(keyword(), in, DataKind::image, "an image");
     return DataShape::feature_batch(in.channels * in.height * in.width);
   }
   void forward(Activations<activation_type>& x) const override {
     if (last_step_) {
-      const index frames = detail::frames_of(x.columns.cols(), x.batch, "last_step");
-      if (frames == 0) bbs::detail::throw_error<shape_error>("last_step: the sequence has no frames");
+      const index frames = impl::frames_of(x.columns.cols(), x.batch, "last_step");
+      if (frames == 0) detail::throw_error<shape_error>("last_step: the sequence has no frames");
       Matrix<activation_type> last = x.columns.rightCols(x.batch);
       x.columns = std::move(last);
     } else {
@@ -308,8 +314,8 @@ class LinearLayer final : public Layer<T, Backend> {
   std::string name() const override { return name_; }
   DataShape output_shape(const DataShape& in) const override {
     if (in.kind == DataKind::image || in.features != linear_.in_features()) {
-      detail::wrong_input(keyword(), bbs::detail::concat(linear_.in_features(), " features (in=", linear_.in_features(), ")"),
-                          in);
+      impl::wrong_input(keyword(), detail::concat(linear_.in_features(), " features (in=", linear_.in_features(), ")"),
+                        in);
     }
     DataShape out = in;
     out.features = linear_.out_features();
@@ -324,7 +330,7 @@ class LinearLayer final : public Layer<T, Backend> {
     r.key("bank", linear_.weight().bankSize());
     r.key("nnz", linear_.weight().nnzPerBank());
     r.sparse.emplace_back(name_ + ".weight", &linear_.weight());
-    r.dense.emplace_back(name_ + ".bias", detail::dense_vector(linear_.bias()));
+    r.dense.emplace_back(name_ + ".bias", impl::dense_vector(linear_.bias()));
     return r;
   }
 
@@ -345,9 +351,9 @@ class RecurrentLayer final : public Layer<T, Backend> {
   const Stack& stack() const { return stack_; }
   DataShape output_shape(const DataShape& in) const override {
     if (in.kind != DataKind::sequence || in.features != stack_.input_size()) {
-      detail::wrong_input(keyword(), bbs::detail::concat("a sequence of ", stack_.input_size(), " features (input=",
-                                                         stack_.input_size(), ")"),
-                          in);
+      impl::wrong_input(
+          keyword(),
+          detail::concat("a sequence of ", stack_.input_size(), " features (input=", stack_.input_size(), ")"), in);
     }
     return DataShape::sequence(stack_.output_size());
   }
@@ -369,15 +375,15 @@ class RecurrentLayer final : public Layer<T, Backend> {
     for (index l = 0; l < stack_.num_layers(); ++l) {
       for (index d = 0; d < stack_.num_directions(); ++d) {
         const auto& c = stack_.cell(l, d);
-        const std::string suffix = bbs::detail::concat("_l", l, d == 1 ? "_reverse" : "");
+        const std::string suffix = detail::concat("_l", l, d == 1 ? "_reverse" : "");
         r.sparse.emplace_back(name_ + ".weight_ih" + suffix, &c.weight_ih());
         r.sparse.emplace_back(name_ + ".weight_hh" + suffix, &c.weight_hh());
         if constexpr (is_lstm) {
-          r.dense.emplace_back(name_ + ".bias_ih" + suffix, detail::dense_vector(c.bias()));
+          r.dense.emplace_back(name_ + ".bias_ih" + suffix, impl::dense_vector(c.bias()));
           if (c.has_projection()) r.sparse.emplace_back(name_ + ".weight_hr" + suffix, &c.weight_hr());
         } else {
-          r.dense.emplace_back(name_ + ".bias_ih" + suffix, detail::dense_vector(c.bias_ih()));
-          r.dense.emplace_back(name_ + ".bias_hh" + suffix, detail::dense_vector(c.bias_hh()));
+          r.dense.emplace_back(name_ + ".bias_ih" + suffix, impl::dense_vector(c.bias_ih()));
+          r.dense.emplace_back(name_ + ".bias_hh" + suffix, impl::dense_vector(c.bias_hh()));
         }
       }
     }
@@ -405,7 +411,7 @@ class Sequential {
     try {
       output_ = layer->output_shape(output_);
     } catch (const shape_error& e) {
-      bbs::detail::throw_error<shape_error>("layer ", layers_.size() + 1, " (", detail::describe(*layer), "): ", e.what());
+      detail::throw_error<shape_error>("layer ", layers_.size() + 1, " (", impl::describe(*layer), "): ", e.what());
     }
     layers_.push_back(std::move(layer));
     return *this;
@@ -446,26 +452,26 @@ class Sequential {
  private:
   void check_input(const Activations<activation_type>& x) const {
     if (x.kind != input_.kind) {
-      bbs::detail::throw_error<shape_error>("Sequential: the model takes ", input_.str(), ", the input is ",
-                                            x.kind == DataKind::image ? "an image" : "columns");
+      detail::throw_error<shape_error>("Sequential: the model takes ", input_.str(), ", the input is ",
+                                       x.kind == DataKind::image ? "an image" : "columns");
     }
     if (x.kind == DataKind::image) {
       const Tensor<activation_type>& t = x.image;
       if (t.channels() != input_.channels || t.height() != input_.height || t.width() != input_.width) {
-        bbs::detail::throw_error<shape_error>("Sequential: the input is ", t.shape_string(), ", the model takes N x ",
-                                              input_.channels, " x ", input_.height, " x ", input_.width);
+        detail::throw_error<shape_error>("Sequential: the input is ", t.shape_string(), ", the model takes N x ",
+                                         input_.channels, " x ", input_.height, " x ", input_.width);
       }
       return;
     }
     if (x.columns.rows() != input_.features) {
-      bbs::detail::throw_error<shape_error>("Sequential: the input has ", x.columns.rows(), " rows, the model takes ",
-                                            input_.str());
+      detail::throw_error<shape_error>("Sequential: the input has ", x.columns.rows(), " rows, the model takes ",
+                                       input_.str());
     }
     if (input_.kind == DataKind::sequence) {
-      detail::frames_of(x.columns.cols(), x.batch, "Sequential");
+      impl::frames_of(x.columns.cols(), x.batch, "Sequential");
     } else if (x.columns.cols() != x.batch) {
-      bbs::detail::throw_error<shape_error>("Sequential: the input has ", x.columns.cols(), " columns, expected the batch ",
-                                            x.batch);
+      detail::throw_error<shape_error>("Sequential: the input has ", x.columns.cols(), " columns, expected the batch ",
+                                       x.batch);
     }
   }
 

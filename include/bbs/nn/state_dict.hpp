@@ -1,12 +1,8 @@
-// A PyTorch state_dict exported as an .npz archive (tools/export_state_dict.py: one array per
+// A PyTorch state_dict exported as an .npz archive (tools/python/export_state_dict.py: one array per
 // tensor, named as in the state_dict) and the layers' dense weights read from it by PyTorch's
 // names, with errors that name the missing tensor or the shape that does not fit. The layers
 // prune (and quantize) these weights when they are built (from_dense).
 #pragma once
-
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
 
 #include <map>
 #include <string>
@@ -14,6 +10,10 @@
 #include <vector>
 
 #include <Eigen/Core>
+
+#include "bbs/core/error.hpp"
+#include "bbs/io/npy.hpp"
+#include "bbs/nn/recurrent.hpp"
 
 namespace bbs {
 namespace nn {
@@ -43,9 +43,9 @@ class StateDict {
     NpyArray a = tensor(name);
     if (a.shape.size() > 2) {
       if (a.fortran_order) {
-        bbs::detail::throw_error<file_error>(source_, ": tensor \"", name,
-                                             "\" is in Fortran order; expected C order for a tensor of rank ",
-                                             a.shape.size());
+        detail::throw_error<file_error>(source_, ": tensor \"", name,
+                                        "\" is in Fortran order; expected C order for a tensor of rank ",
+                                        a.shape.size());
       }
       const index rows = a.shape[0];
       a.shape = {rows, rows == 0 ? 0 : a.size() / rows};
@@ -57,8 +57,8 @@ class StateDict {
   Eigen::VectorXf vector(const std::string& name) const {
     const NpyArray& a = tensor(name);
     if (a.shape.size() != 1) {
-      bbs::detail::throw_error<shape_error>(source_, ": tensor \"", name, "\" has ", a.shape.size(),
-                                            " dimensions, expected 1 (a vector)");
+      detail::throw_error<shape_error>(source_, ": tensor \"", name, "\" has ", a.shape.size(),
+                                       " dimensions, expected 1 (a vector)");
     }
     return a.matrix<float>().col(0);
   }
@@ -69,8 +69,8 @@ class StateDict {
     if (it == tensors_.end()) {
       std::string have;
       for (const auto& t : tensors_) have += (have.empty() ? "" : ", ") + t.first;
-      bbs::detail::throw_error<file_error>(source_, ": no tensor \"", name, "\"; it holds ",
-                                           have.empty() ? std::string("none") : have);
+      detail::throw_error<file_error>(source_, ": no tensor \"", name, "\"; it holds ",
+                                      have.empty() ? std::string("none") : have);
     }
     return it->second;
   }

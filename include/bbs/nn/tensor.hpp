@@ -4,11 +4,10 @@
 // row-major, and one image is a contiguous C * H * W block.
 #pragma once
 
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
-
 #include <string>
+
+#include "bbs/core/error.hpp"
+#include "bbs/nn/elementwise.hpp"
 
 namespace bbs {
 namespace nn {
@@ -28,8 +27,8 @@ class Tensor {
   /// floating-point elements are left unset, saving a pass over memory.
   static Tensor uninitialized(index batch, index channels, index height, index width) {
     if (batch < 0 || channels < 0 || height < 0 || width < 0) {
-      bbs::detail::throw_error<shape_error>("Tensor: dimensions ", batch, " x ", channels, " x ", height, " x ", width,
-                                            ", expected none negative");
+      detail::throw_error<shape_error>("Tensor: dimensions ", batch, " x ", channels, " x ", height, " x ", width,
+                                       ", expected none negative");
     }
     Tensor t;
     t.n_ = batch;
@@ -56,7 +55,7 @@ class Tensor {
   Eigen::Map<const Matrix<A>> as_columns() const { return {data_.data(), c_ * h_ * w_, n_}; }
 
   /// "N x C x H x W", for messages.
-  std::string shape_string() const { return bbs::detail::concat(n_, " x ", c_, " x ", h_, " x ", w_); }
+  std::string shape_string() const { return detail::concat(n_, " x ", c_, " x ", h_, " x ", w_); }
 
  private:
   index offset(index n, index c, index y, index x) const { return ((n * c_ + c) * h_ + y) * w_ + x; }

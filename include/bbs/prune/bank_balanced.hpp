@@ -10,6 +10,8 @@
 
 #include <Eigen/Core>
 
+#include "bbs/matrix/bbs_matrix.hpp"
+
 namespace bbs {
 namespace detail {
 
@@ -55,7 +57,7 @@ BbsMatrix<T> prune_with_indices(index rows, index cols, const BankConfig& cfg, c
       const index real = std::min(k, width);
       select_largest(order, width, real, [&](index i) { return std::abs(static_cast<double>(w(r, first + i))); });
       for (index s = 0; s < k; ++s) {
-        const auto e = static_cast<std::size_t>(r * nb * k + s * nb + b);
+        const auto e = static_cast<std::size_t>(csb_entry(r, s, b, nb, k));
         // Slots past the real columns of a partial last bank are padding: the zero-padded
         // columns width, width + 1, ..., which hold zero.
         const index i = s < real ? order[static_cast<std::size_t>(s)] : width + (s - real);

@@ -13,6 +13,10 @@
 
 #include <Eigen/Core>
 
+#include "bbs/core/bank_config.hpp"
+#include "bbs/core/error.hpp"
+#include "bbs/prune/bank_balanced.hpp"
+
 namespace bbs {
 
 /// Which entries of a weight matrix a pattern keeps (true) or drops (false); same shape as the weights.

@@ -4,16 +4,15 @@
 // and measures the error.
 #pragma once
 
-#ifndef BBS_UMBRELLA_INCLUDED
-#error "Internal bbs header: include <bbs/bbs.hpp> instead."
-#endif
-
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
+
+#include "bbs/matrix/bbs_matrix.hpp"
+#include "bbs/core/value_traits.hpp"
 
 namespace bbs {
 
@@ -105,20 +104,9 @@ BbsMatrix<U> with_pattern_of(const CsbView<T>& v, std::vector<U> values) {
 template <typename Q, typename From, typename Convert>
 BbsMatrix<Q> convert_entries(const CsbView<From>& v, Convert&& convert) {
   std::vector<Q> values(static_cast<std::size_t>(v.stored_entries()), Q(0));
-  const index nb = v.num_banks();
-  const index k = v.nnz_per_bank();
-  v.with_indices([&](auto idx) {
-    for (index r = 0; r < v.rows; ++r) {
-      for (index s = 0; s < k; ++s) {
-        for (index b = 0; b < nb; ++b) {
-          const index e = r * v.row_entries() + s * nb + b;
-          const index c = b * v.bank_size() + idx[e];
-          if (c >= v.cols) continue;
-          values[static_cast<std::size_t>(e)] =
-              convert(static_cast<double>(v.values[e]), [&] { return concat("entry (", r, ", ", c, ")"); });
-        }
-      }
-    }
+  v.for_each_entry([&](index r, index c, index e) {
+    values[static_cast<std::size_t>(e)] =
+        convert(static_cast<double>(v.values[e]), [&] { return concat("entry (", r, ", ", c, ")"); });
   });
   return with_pattern_of(v, std::move(values));
 }
@@ -135,9 +123,8 @@ Quantized<BbsMatrix<Q>> quantize(const BbsBase<Derived>& a) {
   using From = typename Derived::Scalar;
   static_assert(std::is_floating_point<From>::value, "bbs::quantize: the source matrix must hold float or double");
   detail::ReportBuilder report;
-  BbsMatrix<Q> q = detail::convert_entries<Q>(a.derived().view(), [&](double v, auto&& where) {
-    return detail::quantize_value<Q>(v, report, where);
-  });
+  BbsMatrix<Q> q = detail::convert_entries<Q>(
+      a.derived().view(), [&](double v, auto&& where) { return detail::quantize_value<Q>(v, report, where); });
   return {std::move(q), report.finish()};
 }
 
@@ -164,7 +151,8 @@ BbsMatrix<float> dequantize(const BbsBase<Derived>& a) {
   using Q = typename Derived::Scalar;
   const CsbView<Q> v = a.derived().view();
   std::vector<float> values(static_cast<std::size_t>(v.stored_entries()));
-  for (std::size_t e = 0; e < values.size(); ++e) values[e] = static_cast<float>(value_traits<Q>::to_float(v.values[e]));
+  for (std::size_t e = 0; e < values.size(); ++e)
+    values[e] = static_cast<float>(value_traits<Q>::to_float(v.values[e]));
   return detail::with_pattern_of(v, std::move(values));
 }
 
@@ -193,7 +181,8 @@ inline int choose_frac_bits(double max_abs, int bits = 16) {
   for (int f = bits - 1; f >= 0; --f) {
     if (!fixed_rules::rounds_outside(max_abs, f, lo, hi)) return f;
   }
-  detail::throw_error<value_error>("choose_frac_bits: max_abs ", max_abs, " exceeds the ", bits == 16 ? "fixed16" : "fixed8",
+  detail::throw_error<value_error>("choose_frac_bits: max_abs ", max_abs, " exceeds the ",
+                                   bits == 16 ? "fixed16" : "fixed8",
                                    " range even with F = 0 (values round to at most ", hi, ")");
 }
 

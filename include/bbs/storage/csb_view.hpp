@@ -12,6 +12,11 @@
 #include <cstdint>
 #include <limits>
 
+#include "bbs/core/bank_config.hpp"
+#include "bbs/core/config.hpp"
+#include "bbs/core/error.hpp"
+#include "bbs/storage/layout_cache.hpp"
+
 namespace bbs {
 namespace detail {
 
@@ -37,6 +42,17 @@ inline void check_index_width(const char* who, const BankConfig& cfg, IndexWidth
 }
 
 }  // namespace detail
+
+/// Where (row, slot, bank) is stored in the canonical arrays of a matrix with num_banks banks per
+/// row and k entries per bank: rows one after another, slot-major inside a row. The one place
+/// the CSB order is written down; writers (pruning, conversions) and readers use it.
+constexpr index csb_entry(index row, index slot, index bank, index num_banks, index k) {
+  return (row * k + slot) * num_banks + bank;
+}
+
+/// The orders in which CsbView::for_each_entry visits a row: as stored (slot-major, what kernels
+/// stream), or by column (bank-major; columns ascending, as in-bank indices increase).
+enum class EntryOrder { storage, columns };
 
 template <typename T>
 struct CsbView {
@@ -73,8 +89,36 @@ struct CsbView {
   CsbView rows_slice(index first, index last) const {
     const index offset = first * row_entries();
     const auto* idx = static_cast<const unsigned char*>(indices);
-    return CsbView{last - first, cols, config, values == nullptr ? nullptr : values + offset,
-                   idx == nullptr ? nullptr : idx + offset * static_cast<index>(config.index_width()), nullptr};
+    return CsbView{last - first,
+                   cols,
+                   config,
+                   values == nullptr ? nullptr : values + offset,
+                   idx == nullptr ? nullptr : idx + offset * static_cast<index>(config.index_width()),
+                   nullptr};
+  }
+
+  /// Position of (row r, slot s, bank b) in values and indices (csb_entry).
+  index entry(index r, index s, index b) const { return csb_entry(r, s, b, num_banks(), config.nnz_per_bank); }
+
+  /// Column of the entry at position e (padding entries give a column >= cols).
+  index column_of(index e) const {
+    return (e % num_banks()) * config.bank_size + with_indices([&](auto idx) { return static_cast<index>(idx[e]); });
+  }
+
+  /// Calls f(row, column, e) for every stored entry that is not padding (column < cols), rows
+  /// ascending, each row in `Order`; e indexes values and indices. The canonical walk: backends
+  /// other than the reference (which spells it out as the specification) and conversions use it.
+  template <EntryOrder Order = EntryOrder::storage, typename F>
+  void for_each_entry(F&& f) const {
+    with_indices([&](auto idx) {
+      for (index r = 0; r < rows; ++r) walk_row<Order>(idx, r, f);
+    });
+  }
+
+  /// for_each_entry for row r alone: f(column, e).
+  template <EntryOrder Order = EntryOrder::storage, typename F>
+  void for_each_entry_in_row(index r, F&& f) const {
+    with_indices([&](auto idx) { walk_row<Order>(idx, r, [&](index, index c, index e) { f(c, e); }); });
   }
 
   /// Calls f with the index array typed as const uint8_t* or const uint16_t*.
@@ -101,17 +145,33 @@ struct CsbView {
   }
 
  private:
+  template <EntryOrder Order, typename I, typename F>
+  void walk_row(const I* idx, index r, F&& f) const {
+    const index nb = num_banks();
+    const index k = config.nnz_per_bank;
+    const index outer = Order == EntryOrder::storage ? k : nb;
+    const index inner = Order == EntryOrder::storage ? nb : k;
+    for (index o = 0; o < outer; ++o) {
+      for (index i = 0; i < inner; ++i) {
+        const index s = Order == EntryOrder::storage ? o : i;
+        const index b = Order == EntryOrder::storage ? i : o;
+        const index e = entry(r, s, b);
+        const index c = b * config.bank_size + idx[e];
+        if (c < cols) f(r, c, e);
+      }
+    }
+  }
+
   template <typename I>
   void check_indices(const I* idx) const {
     const index nb = num_banks();
     const index k = config.nnz_per_bank;
     const index bs = config.bank_size;
     for (index r = 0; r < rows; ++r) {
-      const index row_begin = r * row_entries();
       for (index b = 0; b < nb; ++b) {
         index previous = -1;
         for (index s = 0; s < k; ++s) {
-          const index e = row_begin + s * nb + b;
+          const index e = entry(r, s, b);
           const index i = idx[e];
           if (i >= bs) {
             detail::throw_error<format_error>("CSB: row ", r, " bank ", b, " slot ", s, ": in-bank index ", i,

@@ -15,6 +15,8 @@
 #include <xtensor/xnpy.hpp>
 #include <xtensor/xtensor.hpp>
 
+#include "bbs/sparse.hpp"
+
 namespace bbs {
 namespace detail {
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include <unistd.h>
 
@@ -20,7 +21,10 @@
 #include "backend/fpga/xclbin_writer.hpp"
 #endif
 
-namespace fpga = bbs::fpga;
+namespace fpga = bbs::fpga_runtime;
+// The former names (README, "Renamed") stay for one release.
+static_assert(std::is_same<bbs::fpga::Session, bbs::fpga_runtime::Session>::value, "bbs::fpga is bbs::fpga_runtime");
+static_assert(bbs::fpga_layout::word_bits == bbs::fpga_hw::word_bits, "bbs::fpga_layout is in bbs::fpga_hw");
 using bbs_test::Q12;
 using bbs_test::Shape;
 

@@ -11,7 +11,7 @@
 // Configured with BBS_WITH_FPGA=OFF, test/'s glob still builds this file: it then holds no tests.
 #ifdef BBS_WITH_FPGA
 
-namespace layout = bbs::fpga_layout;
+namespace layout = bbs::fpga_hw;
 namespace hw = bbs::fpga_hw;
 using bbs_test::Q12;
 using bbs_test::Shape;
@@ -19,7 +19,7 @@ using bbs_test::Shape;
 namespace {
 
 template <typename T, int t_Lanes, int t_Depth>
-bbs::fpga::KernelLimits test_limits() {
+bbs::fpga_runtime::KernelLimits test_limits() {
   return {std::is_same<T, float>::value ? layout::value_float32 : layout::value_fixed16, t_Lanes, t_Depth,
           "test kernel"};
 }
@@ -29,23 +29,23 @@ template <int t_Lanes, int t_Depth, typename Q>
 Eigen::Matrix<Q, Eigen::Dynamic, 1> kernel_spmv(const bbs::BbsMatrix<Q>& a, float alpha,
                                                 const Eigen::Matrix<Q, Eigen::Dynamic, 1>& x, float beta,
                                                 const Eigen::Matrix<Q, Eigen::Dynamic, 1>& y0) {
-  const auto packed = bbs::fpga::pack_matrix(a.view(), test_limits<Q, t_Lanes, t_Depth>());
+  const auto packed = bbs::fpga_runtime::pack_matrix(a.view(), test_limits<Q, t_Lanes, t_Depth>());
   std::vector<std::int16_t> xd(static_cast<std::size_t>(a.cols())), yd(static_cast<std::size_t>(a.rows()));
-  bbs::fpga::to_device_elements<Q>(x.data(), a.cols(), xd.data());
-  bbs::fpga::to_device_elements<Q>(y0.data(), a.rows(), yd.data());
+  bbs::fpga_runtime::to_device_elements<Q>(x.data(), a.cols(), xd.data());
+  bbs::fpga_runtime::to_device_elements<Q>(y0.data(), a.rows(), yd.data());
   const int status = hw::spmv_fixed16<t_Lanes, t_Depth>(packed.words.data(), xd.data(), yd.data(),
                                                         bbs::detail::fixed_scale(alpha, "alpha"),
                                                         bbs::detail::fixed_scale(beta, "beta"));
   REQUIRE(status == hw::header_ok);
   Eigen::Matrix<Q, Eigen::Dynamic, 1> y(a.rows());
-  bbs::fpga::from_device_elements<Q>(yd.data(), a.rows(), y.data());
+  bbs::fpga_runtime::from_device_elements<Q>(yd.data(), a.rows(), y.data());
   return y;
 }
 
 template <int t_Lanes, int t_Depth>
 Eigen::VectorXf kernel_spmv(const bbs::BbsMatrix<float>& a, float alpha, const Eigen::VectorXf& x, float beta,
                             const Eigen::VectorXf& y0) {
-  const auto packed = bbs::fpga::pack_matrix(a.view(), test_limits<float, t_Lanes, t_Depth>());
+  const auto packed = bbs::fpga_runtime::pack_matrix(a.view(), test_limits<float, t_Lanes, t_Depth>());
   Eigen::VectorXf y = y0;
   const int status = hw::spmv_float<t_Lanes, t_Depth>(packed.words.data(), x.data(), y.data(), alpha, beta);
   REQUIRE(status == hw::header_ok);
@@ -102,7 +102,7 @@ void check_float_top() {
 
 layout::wide_word packed_header(const Shape& s, int lanes, int depth) {
   const auto a = bbs_test::random_bbs<float>(s, 1);
-  return bbs::fpga::pack_matrix(a.view(), {layout::value_float32, lanes, depth, "test kernel"}).words[0];
+  return bbs::fpga_runtime::pack_matrix(a.view(), {layout::value_float32, lanes, depth, "test kernel"}).words[0];
 }
 
 }  // namespace
@@ -160,7 +160,7 @@ TEST_CASE("fpga kernel: check_header accepts what the packer wrote and names eac
 TEST_CASE("fpga kernel: the top functions compute nothing on a refused header") {
   const Shape s{3, 10, bbs::BankConfig(5, 2)};
   const auto a = bbs_test::random_bbs<float>(s, 2);
-  auto packed = bbs::fpga::pack_matrix(a.view(), {layout::value_float32, 2, 16, "test kernel"});
+  auto packed = bbs::fpga_runtime::pack_matrix(a.view(), {layout::value_float32, 2, 16, "test kernel"});
   layout::header_set(packed.words[0], layout::field_magic, 0);
   const std::vector<float> x(10, 1.0f);
   std::vector<float> y(3, 42.0f);
@@ -241,11 +241,11 @@ TEST_CASE("fpga kernel: lane_products skips padding lanes and wraps fixed-point 
 TEST_CASE("fpga kernel: row_dot sums every word of a row like the reference") {
   const Shape s{4, 200, bbs::BankConfig(16, 5)};  // 13 banks: 4 groups of 4 lanes, last group short
   const auto a = bbs_test::random_fixed_bbs<Q12>(s, 11);
-  const auto packed = bbs::fpga::pack_matrix(a.view(), test_limits<Q12, 4, 64>());
+  const auto packed = bbs::fpga_runtime::pack_matrix(a.view(), test_limits<Q12, 4, 64>());
   const auto x = bbs_test::random_fixed_vector<Q12>(s.cols, 12);
   hw::matrix_shape shape = hw::read_shape(packed.words[0]);
   std::vector<std::int16_t> xd(static_cast<std::size_t>(s.cols));
-  bbs::fpga::to_device_elements<Q12>(x.data(), s.cols, xd.data());
+  bbs::fpga_runtime::to_device_elements<Q12>(x.data(), s.cols, xd.data());
   std::int16_t buffer[4][64];
   hw::load_x_banks<4, 64>(xd.data(), shape, buffer);
   for (bbs::index r = 0; r < s.rows; ++r) {
@@ -290,9 +290,9 @@ TEST_CASE("fpga kernel: other fraction widths are bit-exact too") {
 TEST_CASE("fpga kernel: the packer refuses a matrix the kernel cannot hold, naming the limits") {
   const Shape s{2, 1000, bbs::BankConfig(64, 8)};  // 16 banks of 64: 4 PEs need 4 * 64 = 256 entries
   const auto a = bbs_test::random_bbs<float>(s, 3);
-  CHECK_NOTHROW(bbs::fpga::pack_matrix(a.view(), test_limits<float, 4, 256>()));
+  CHECK_NOTHROW(bbs::fpga_runtime::pack_matrix(a.view(), test_limits<float, 4, 256>()));
   try {
-    bbs::fpga::pack_matrix(a.view(), test_limits<float, 4, 255>());
+    bbs::fpga_runtime::pack_matrix(a.view(), test_limits<float, 4, 255>());
     FAIL("pack_matrix accepted a matrix that does not fit");
   } catch (const bbs::device_error& e) {
     const std::string what = e.what();

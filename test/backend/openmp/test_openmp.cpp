@@ -9,7 +9,9 @@ namespace {
 /// Splits even the tiniest product across threads for the duration of a test.
 struct ForceSplitting {
   ForceSplitting() { bbs::set_openmp_min_entries_per_thread(1); }
-  ~ForceSplitting() { bbs::set_openmp_min_entries_per_thread(bbs::openmp_detail::default_min_entries_per_thread); }
+  ~ForceSplitting() {
+    bbs::set_openmp_min_entries_per_thread(bbs::backend::openmp_impl::default_min_entries_per_thread);
+  }
 };
 
 template <typename T>
@@ -60,14 +62,14 @@ TEST_CASE("openmp products inside a parallel region stay on their thread and sta
 #pragma omp parallel for num_threads(2)
   for (int i = 0; i < 4; ++i) results[static_cast<std::size_t>(i)] = bbs::on<bbs::backend::openmp>(a) * x;
   for (const auto& y : results) CHECK((y - want).norm() <= 1e-12 * want.norm());
-  CHECK(bbs::openmp_detail::threads_for(1 << 20, 100) == 2);
+  CHECK(bbs::backend::openmp_impl::threads_for(1 << 20, 100) == 2);
 }
 
 TEST_CASE("openmp keeps small products on one thread by default", "[backend][openmp]") {
   omp_set_num_threads(2);
-  CHECK(bbs::openmp_detail::threads_for(1000, 1000) == 1);
-  CHECK(bbs::openmp_detail::threads_for(bbs::index(1) << 20, 4096) == 2);
-  CHECK(bbs::openmp_detail::threads_for(bbs::index(1) << 20, 1) == 1);
+  CHECK(bbs::backend::openmp_impl::threads_for(1000, 1000) == 1);
+  CHECK(bbs::backend::openmp_impl::threads_for(bbs::index(1) << 20, 4096) == 2);
+  CHECK(bbs::backend::openmp_impl::threads_for(bbs::index(1) << 20, 1) == 1);
 }
 
 TEST_CASE("openmp is a named backend that can be the default", "[backend][openmp]") {

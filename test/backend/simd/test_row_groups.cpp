@@ -3,8 +3,8 @@
 #include "testbed.hpp"
 
 using Index = bbs::index;
-using bbs::simd_detail::choose_group_rows;
-using bbs::simd_detail::RowGroups;
+using bbs::backend::simd_impl::choose_group_rows;
+using bbs::backend::simd_impl::RowGroups;
 
 TEST_CASE("row groups use the fewest padding lanes and share x among as many rows as fit", "[simd][row_groups]") {
   const auto round16 = [](Index n) { return (n + 15) / 16 * 16; };

@@ -3,15 +3,15 @@
 // dense Eigen on every testbed shape; and the dispatching tag through the conformance suite.
 #include "backend/conformance.hpp"
 
-using bbs::simd_detail::Isa;
+using bbs::backend::simd_impl::Isa;
 
 namespace {
 
-const auto& all_variants = bbs::simd_detail::all_isas;
+const auto& all_variants = bbs::backend::simd_impl::all_isas;
 
 bool skip_unsupported(Isa isa) {
-  if (bbs::simd_detail::cpu_supports(isa)) return false;
-  WARN("this CPU cannot run the " << bbs::simd_detail::isa_name(isa) << " variant; not tested here");
+  if (bbs::backend::simd_impl::cpu_supports(isa)) return false;
+  WARN("this CPU cannot run the " << bbs::backend::simd_impl::isa_name(isa) << " variant; not tested here");
   return true;
 }
 
@@ -24,12 +24,12 @@ TEMPLATE_TEST_CASE("every SIMD variant the CPU runs matches dense Eigen on every
     for (bool cached : {true, false}) {
       std::uint32_t seed = 700;
       for (const auto& s : bbs_test::all_shapes()) {
-        INFO(s.name() << ", variant " << bbs::simd_detail::isa_name(isa) << (cached ? ", row groups" : ", canonical"));
+        INFO(s.name() << ", variant " << bbs::backend::simd_impl::isa_name(isa)
+                      << (cached ? ", row groups" : ", canonical"));
         bbs_test::check_spmv_with<TestType>(
-            s, seed += 3,
-            [&](bbs::CsbView<TestType> a, TestType alpha, const TestType* x, TestType beta, TestType* y) {
+            s, seed += 3, [&](bbs::CsbView<TestType> a, TestType alpha, const TestType* x, TestType beta, TestType* y) {
               if (!cached) a.layouts = nullptr;  // as a BbsMap's view: no arrangement to use
-              bbs::simd_detail::spmv(isa, a, alpha, x, beta, y);
+              bbs::backend::simd_impl::spmv(isa, a, alpha, x, beta, y);
             });
       }
     }
@@ -49,9 +49,11 @@ TEMPLATE_TEST_CASE("every SIMD variant computes any row range alone", "[backend]
       for (bbs::index first : {0, 1, 7, 16, 28}) {
         for (bbs::index last : {first, first + 1, bbs::index(17), bbs::index(29)}) {
           if (last < first || last > 29) continue;
-          INFO("k " << k << ", rows " << first << ".." << last << ", variant " << bbs::simd_detail::isa_name(isa));
+          INFO("k " << k << ", rows " << first << ".." << last << ", variant "
+                    << bbs::backend::simd_impl::isa_name(isa));
           Eigen::Matrix<TestType, Eigen::Dynamic, 1> y = Eigen::Matrix<TestType, Eigen::Dynamic, 1>::Constant(29, 99);
-          bbs::simd_detail::spmv_rows(isa, a.view(), first, last, TestType(1), x.data(), TestType(0.5), y.data());
+          bbs::backend::simd_impl::spmv_rows(isa, a.view(), first, last, TestType(1), x.data(), TestType(0.5),
+                                             y.data());
           for (bbs::index r = 0; r < 29; ++r) {
             if (r >= first && r < last) {
               CHECK(std::abs(y[r] - (want[r] + 49.5)) <= 1e-4 * (1 + std::abs(want[r] + 49.5)));
@@ -68,7 +70,7 @@ TEMPLATE_TEST_CASE("every SIMD variant computes any row range alone", "[backend]
 TEST_CASE("float products of a BbsMatrix derive its row groups once and drop them when values change",
           "[backend][simd]") {
   if (skip_unsupported(Isa::avx512)) return;
-  using Groups = bbs::simd_detail::RowGroups<float>;
+  using Groups = bbs::backend::simd_impl::RowGroups<float>;
   auto a = bbs_test::random_bbs<float>({40, 256, bbs::BankConfig(64, 8)}, 11);
   const Eigen::VectorXf x = bbs_test::random_vector<float>(256, 12);
   REQUIRE_FALSE(a.layouts().holds<Groups>());
@@ -120,7 +122,7 @@ TEST_CASE("padding lanes of the row groups never turn an infinite x into NaN", "
     REQUIRE(ref.allFinite());
     for (Isa isa : all_variants) {
       if (skip_unsupported(isa)) continue;
-      bbs::simd_detail::spmv(isa, a.view(), 1.0f, x.data(), 0.0f, got.data());
+      bbs::backend::simd_impl::spmv(isa, a.view(), 1.0f, x.data(), 0.0f, got.data());
       CHECK(got.allFinite());
       CHECK((got - ref).cwiseAbs().maxCoeff() <= 1e-3f * ref.cwiseAbs().maxCoeff());
     }
@@ -151,12 +153,12 @@ TEST_CASE("no SIMD variant reads x past its end", "[backend][simd]") {
         bbs::CsbView<float> v = a.view();
         if (!cached) v.layouts = nullptr;
         Eigen::VectorXf y(7);
-        bbs::simd_detail::spmv(isa, v, 1.0f, storage.data(), 0.0f, y.data());
+        bbs::backend::simd_impl::spmv(isa, v, 1.0f, storage.data(), 0.0f, y.data());
         CHECK((y - want).cwiseAbs().maxCoeff() <= 1e-4f);
         // Without ASan: NaN right after x would reach y through a padding entry (value 0) if read.
         std::vector<float> nan_after(storage);
         nan_after.resize(70 + 256, std::numeric_limits<float>::quiet_NaN());
-        bbs::simd_detail::spmv(isa, v, 1.0f, nan_after.data(), 0.0f, y.data());
+        bbs::backend::simd_impl::spmv(isa, v, 1.0f, nan_after.data(), 0.0f, y.data());
         CHECK((y - want).cwiseAbs().maxCoeff() <= 1e-4f);
       }
     }
@@ -176,15 +178,15 @@ TEMPLATE_TEST_CASE("every SIMD variant's SpMM matches dense Eigen for batches ac
     if (skip_unsupported(isa)) continue;
     for (const auto& s : shapes) {
       for (bbs::index n : {1, 2, 4, 12, 16, 17, 33}) {
-        INFO(s.name() << ", batch " << n << ", variant " << bbs::simd_detail::isa_name(isa));
+        INFO(s.name() << ", batch " << n << ", variant " << bbs::backend::simd_impl::isa_name(isa));
         const auto a = bbs_test::random_bbs<TestType>(s, seed += 3);
         const Mat x = bbs_test::random_dense<TestType>(s.cols, n, seed + 1);
         const Mat y0 = bbs_test::random_dense<TestType>(s.rows, n, seed + 2);
         Mat y = y0;
-        bbs::simd_detail::spmm_rows(isa, a.view(), 0, s.rows, n, TestType(0.5), x.data(), s.cols, TestType(-1),
-                                    y.data(), s.rows);
-        const Eigen::MatrixXd want = 0.5 * (a.toDense().template cast<double>() * x.template cast<double>()) -
-                                     y0.template cast<double>();
+        bbs::backend::simd_impl::spmm_rows(isa, a.view(), 0, s.rows, n, TestType(0.5), x.data(), s.cols, TestType(-1),
+                                           y.data(), s.rows);
+        const Eigen::MatrixXd want =
+            0.5 * (a.toDense().template cast<double>() * x.template cast<double>()) - y0.template cast<double>();
         const Eigen::MatrixXd scale =
             0.5 * (a.toDense().template cast<double>().cwiseAbs() * x.template cast<double>().cwiseAbs()) +
             y0.template cast<double>().cwiseAbs();
@@ -195,8 +197,8 @@ TEMPLATE_TEST_CASE("every SIMD variant's SpMM matches dense Eigen for batches ac
 }
 
 TEST_CASE("dispatch runs the best variant the CPU supports", "[backend][simd]") {
-  using bbs::simd_detail::best_isa;
-  using bbs::simd_detail::cpu_supports;
+  using bbs::backend::simd_impl::best_isa;
+  using bbs::backend::simd_impl::cpu_supports;
   // Each variant implies the ones before it in this list; the first the CPU runs is the pick.
   const Isa preference[] = {Isa::avx512_vnni, Isa::avx512, Isa::avx2, Isa::generic};
   Isa want = Isa::generic;
@@ -209,7 +211,7 @@ TEST_CASE("dispatch runs the best variant the CPU supports", "[backend][simd]") 
   CHECK(best_isa() == want);
   CHECK(cpu_supports(Isa::generic));
   if (cpu_supports(Isa::avx512_vnni)) CHECK(cpu_supports(Isa::avx512));
-  CHECK(std::string(bbs::simd_detail::isa_name(Isa::avx512_vnni)) == "avx512_vnni");
+  CHECK(std::string(bbs::backend::simd_impl::isa_name(Isa::avx512_vnni)) == "avx512_vnni");
 }
 
 #ifdef BBS_SIMD_HAVE_AVX512
@@ -240,7 +242,7 @@ TEST_CASE("the AVX-512 fixed-point epilogue equals fixed_rules::scale_and_add at
             want[i] =
                 rules::scale_and_add(rules::to_signed(sums[i]), alpha_q, beta_q, beta_q == 0 ? 0 : y[i], frac_bits);
           }
-          bbs::simd_detail::scale_and_add_avx512(sums.data(), n, alpha_q, beta_q, frac_bits, y.data());
+          bbs::backend::simd_impl::scale_and_add_avx512(sums.data(), n, alpha_q, beta_q, frac_bits, y.data());
           INFO("F " << frac_bits << ", alpha_q " << alpha_q << ", beta_q " << beta_q << ", n " << n);
           REQUIRE(y == want);
         }

@@ -10,9 +10,15 @@
 #include <future>
 #include <utility>
 
+#include "fpga/hw/kernel_config.hpp"
+#include "fpga/hw/spmv.hpp"
+#include "bbs/backend/fpga/pack.hpp"
+#include "bbs/backend/fpga/runtime.hpp"
+
 namespace bbs {
-namespace fpga {
-namespace emulator_detail {
+namespace fpga_runtime {
+
+namespace impl {
 
 class EmulatedBuffer final : public DeviceBuffer {
  public:
@@ -77,10 +83,10 @@ inline void run_kernel(const KernelSignature& sig, const std::vector<ArgValue>& 
   auto& matrix = static_cast<EmulatedBuffer&>(*std::get<DeviceBuffer*>(args[0]));
   auto& xb = static_cast<EmulatedBuffer&>(*std::get<DeviceBuffer*>(args[1]));
   auto& yb = static_cast<EmulatedBuffer&>(*std::get<DeviceBuffer*>(args[2]));
-  require_bytes(sig, "p_matrix", matrix.size(), fpga_layout::word_bytes);
-  const auto header = matrix.device_elements<fpga_layout::wide_word>(1)[0];
+  require_bytes(sig, "p_matrix", matrix.size(), fpga_hw::word_bytes);
+  const auto header = matrix.device_elements<fpga_hw::wide_word>(1)[0];
   const fpga_hw::matrix_shape shape = fpga_hw::read_shape(header);
-  const std::uint64_t words = fpga_layout::packed_words(shape.rows, shape.words_per_row);
+  const std::uint64_t words = fpga_hw::packed_words(shape.rows, shape.words_per_row);
   const bool fixed = sig.name == fpga_hw::fixed16_kernel_name;
   if (!fixed && sig.name != fpga_hw::float_kernel_name) {
     detail::throw_error<device_error>("fpga emulator: no C model for kernel ", sig.name);
@@ -91,18 +97,18 @@ inline void run_kernel(const KernelSignature& sig, const std::vector<ArgValue>& 
   int status = fpga_hw::header_ok;
   // The kernel checks the header before it reads past word 0; sizes only matter if it is valid.
   if (fixed) {
-    status = fpga_hw::check_header<fpga_hw::fixed16_lanes, fpga_hw::fixed16_depth>(header, fpga_layout::value_fixed16);
+    status = fpga_hw::check_header<fpga_hw::fixed16_lanes, fpga_hw::fixed16_depth>(header, fpga_hw::value_fixed16);
   } else {
-    status = fpga_hw::check_header<fpga_hw::float_lanes, fpga_hw::float_depth>(header, fpga_layout::value_float32);
+    status = fpga_hw::check_header<fpga_hw::float_lanes, fpga_hw::float_depth>(header, fpga_hw::value_float32);
   }
   if (status != fpga_hw::header_ok) {
     detail::throw_error<device_error>("fpga emulator: kernel ", sig.name,
                                       " refused the matrix: ", header_status_text(status));
   }
-  require_bytes(sig, "p_matrix", matrix.size(), words * fpga_layout::word_bytes);
+  require_bytes(sig, "p_matrix", matrix.size(), words * fpga_hw::word_bytes);
   require_bytes(sig, "p_x", xb.size(), std::uint64_t(shape.cols) * element);
   require_bytes(sig, "p_y", yb.size(), std::uint64_t(shape.rows) * element);
-  const auto packed = matrix.device_elements<fpga_layout::wide_word>(static_cast<std::size_t>(words));
+  const auto packed = matrix.device_elements<fpga_hw::wide_word>(static_cast<std::size_t>(words));
   if (fixed) {
     const auto x = xb.device_elements<std::int16_t>(shape.cols);
     auto y = yb.device_elements<std::int16_t>(shape.rows);
@@ -158,7 +164,7 @@ class EmulatedKernel final : public DeviceKernel {
   KernelSignature sig_;
 };
 
-}  // namespace emulator_detail
+}  // namespace impl
 
 /// The device-runtime seam in process: the shipped kernels, run as C simulation.
 class EmulatedRuntime final : public DeviceRuntime {
@@ -174,7 +180,7 @@ class EmulatedRuntime final : public DeviceRuntime {
     for (const KernelSignature& k : kernels_) {
       if (k.name == sig.name) {
         check_signature(sig, k, description());
-        return std::make_unique<emulator_detail::EmulatedKernel>(k);
+        return std::make_unique<impl::EmulatedKernel>(k);
       }
       names += (names.empty() ? "" : ", ") + k.name;
     }
@@ -186,5 +192,5 @@ class EmulatedRuntime final : public DeviceRuntime {
   std::vector<KernelSignature> kernels_;
 };
 
-}  // namespace fpga
+}  // namespace fpga_runtime
 }  // namespace bbs

@@ -9,10 +9,17 @@
 #include <type_traits>
 #include <vector>
 
-namespace bbs {
-namespace fpga {
+#include "fpga/hw/device_layout.hpp"
+#include "fpga/hw/kernel_config.hpp"
+#include "bbs/core/error.hpp"
+#include "bbs/core/fixed_point.hpp"
+#include "bbs/core/value_traits.hpp"
+#include "bbs/storage/csb_view.hpp"
 
-namespace layout = bbs::fpga_layout;
+namespace bbs {
+namespace fpga_runtime {
+
+namespace layout = bbs::fpga_hw;
 
 /// What one kernel instantiation accepts: its value kind, PEs (lanes) and x entries per PE.
 struct KernelLimits {
@@ -122,7 +129,7 @@ PackedMatrix pack_matrix(const CsbView<T>& a, const KernelLimits& limits) {
             std::uint32_t address = layout::padding_address;
             std::uint32_t bits = 0;
             if (b < banks) {
-              const index e = r * a.row_entries() + s * banks + b;
+              const index e = a.entry(r, s, b);
               const index in_bank = idx[e];
               if (b * bs + in_bank < a.cols) {
                 address = static_cast<std::uint32_t>(g * bs + in_bank);
@@ -167,5 +174,5 @@ void from_device_elements(const device_element_t<T>* src, index n, activation_t<
   }
 }
 
-}  // namespace fpga
+}  // namespace fpga_runtime
 }  // namespace bbs

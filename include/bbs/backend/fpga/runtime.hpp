@@ -12,8 +12,11 @@
 #include <variant>
 #include <vector>
 
+#include "bbs/core/error.hpp"
+#include "fpga/hw/kernel_config.hpp"
+
 namespace bbs {
-namespace fpga {
+namespace fpga_runtime {
 
 enum class ArgKind { buffer, int32, float32 };
 
@@ -142,5 +145,5 @@ inline void check_buffer_range(const char* what, std::size_t size, std::size_t b
   }
 }
 
-}  // namespace fpga
+}  // namespace fpga_runtime
 }  // namespace bbs

@@ -1,7 +1,7 @@
 // Sessions and resident matrices: what the fpga backend keeps between products.
 //
-// - fpga::Session: one device runtime (emulator or XRT) and its kernels, opened on first use.
-// - fpga::DeviceMatrix<T>: a matrix packed into the device layout and uploaded once, with its own
+// - fpga_runtime::Session: one device runtime (emulator or XRT) and its kernels, opened on first use.
+// - fpga_runtime::DeviceMatrix<T>: a matrix packed into the device layout and uploaded once, with its own
 //   x and y buffers; each product moves only x (and y when beta != 0) in and y out. start_spmv
 //   returns a PendingSpmv, so the host works while the kernel runs; wait() delivers y.
 // - The backend tag has no state (bbs::on<backend::fpga>(A) default-constructs it), so products
@@ -19,8 +19,14 @@
 #include <mutex>
 #include <utility>
 
+#include "bbs/backend/fpga/emulator.hpp"
+#include "bbs/backend/fpga/pack.hpp"
+#include "bbs/backend/fpga/runtime.hpp"
+#include "bbs/storage/csb_view.hpp"
+#include "bbs/storage/layout_cache.hpp"
+
 namespace bbs {
-namespace fpga {
+namespace fpga_runtime {
 
 class Session {
  public:
@@ -61,29 +67,29 @@ class Session {
   std::unique_ptr<DeviceKernel> float_kernel_;
 };
 
-namespace session_detail {
-inline std::mutex& default_mutex() {
+namespace impl {
+inline std::mutex& default_session_mutex() {
   static std::mutex m;
   return m;
 }
-inline std::shared_ptr<Session>& default_slot() {
+inline std::shared_ptr<Session>& default_session_slot() {
   static std::shared_ptr<Session> s;
   return s;
 }
-}  // namespace session_detail
+}  // namespace impl
 
 /// The session backend::fpga products run on; an emulator session until one is installed.
 inline std::shared_ptr<Session> default_session() {
-  std::lock_guard<std::mutex> lock(session_detail::default_mutex());
-  auto& s = session_detail::default_slot();
+  std::lock_guard<std::mutex> lock(impl::default_session_mutex());
+  auto& s = impl::default_session_slot();
   if (s == nullptr) s = Session::emulated();
   return s;
 }
 
 /// Makes `session` the one backend::fpga products run on; null goes back to a fresh emulator.
 inline void set_default_session(std::shared_ptr<Session> session) {
-  std::lock_guard<std::mutex> lock(session_detail::default_mutex());
-  session_detail::default_slot() = std::move(session);
+  std::lock_guard<std::mutex> lock(impl::default_session_mutex());
+  impl::default_session_slot() = std::move(session);
 }
 
 /// Bytes of a buffer for n elements of E: at least one word, as a zero-byte device buffer is not
@@ -91,7 +97,7 @@ inline void set_default_session(std::shared_ptr<Session> session) {
 template <typename E>
 std::size_t buffer_bytes(index n) {
   const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(E);
-  return bytes < std::size_t(fpga_layout::word_bytes) ? std::size_t(fpga_layout::word_bytes) : bytes;
+  return bytes < std::size_t(fpga_hw::word_bytes) ? std::size_t(fpga_hw::word_bytes) : bytes;
 }
 
 template <typename T>
@@ -245,5 +251,5 @@ std::shared_ptr<DeviceMatrix<T>> resident_matrix(const std::shared_ptr<Session>&
   return a.layouts->template get<ResidentMatrices<T>>([] { return ResidentMatrices<T>(); })->on(session, a);
 }
 
-}  // namespace fpga
+}  // namespace fpga_runtime
 }  // namespace bbs

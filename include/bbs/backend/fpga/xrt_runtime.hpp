@@ -5,8 +5,10 @@
 #include <memory>
 #include <string>
 
+#include "bbs/backend/fpga/runtime.hpp"
+
 namespace bbs {
-namespace fpga {
+namespace fpga_runtime {
 
 /// Opens XRT device `device_index` and loads the .xclbin at xclbin_path on it (XRT's native C++
 /// API: xrt::device, xrt::xclbin, load_xclbin; kernels are xrt::kernel, buffers xrt::bo, runs
@@ -15,5 +17,5 @@ namespace fpga {
 /// argument list differs from the host's.
 std::shared_ptr<DeviceRuntime> open_xrt_runtime(const std::string& xclbin_path, unsigned device_index = 0);
 
-}  // namespace fpga
+}  // namespace fpga_runtime
 }  // namespace bbs

@@ -7,20 +7,11 @@
 
 #include <omp.h>
 
+#include "bbs/core/config.hpp"
+
 namespace bbs {
 namespace backend {
-
-/// Runs Inner (a single-threaded backend) on contiguous row ranges, one per OpenMP thread.
-template <typename Inner = simd>
-struct openmp_over {
-  static constexpr const char* name = "openmp";
-  using inner = Inner;
-};
-using openmp = openmp_over<>;
-
-}  // namespace backend
-
-namespace openmp_detail {
+namespace openmp_impl {
 
 /// Default of min_entries_per_thread(): 131072 stored entries take the AVX-512 kernel about 10 us
 /// on one core, and a parallel region's fork and join costs microseconds; measured, a 1024 x 1024
@@ -59,12 +50,13 @@ void for_row_ranges(index rows, int threads, F&& f) {
   }
 }
 
-}  // namespace openmp_detail
+}  // namespace openmp_impl
+}  // namespace backend
 
 /// Sets the work below which OpenMP products run on one thread (default 131072 stored entries per
 /// thread). Tests set 1 to split even tiny matrices.
 inline void set_openmp_min_entries_per_thread(index entries) {
-  openmp_detail::min_entries_per_thread().store(entries, std::memory_order_relaxed);
+  backend::openmp_impl::min_entries_per_thread().store(entries, std::memory_order_relaxed);
 }
 
 }  // namespace bbs

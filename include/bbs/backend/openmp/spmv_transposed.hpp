@@ -7,26 +7,33 @@
 
 #include <vector>
 
+#include "bbs/backend/common/requires_backend.hpp"
+#include "bbs/backend/common/row_ranges.hpp"
+#include "bbs/backend/openmp/partition.hpp"
+#include "bbs/backend/openmp/tag.hpp"
+#include "bbs/core/value_traits.hpp"
+#include "bbs/storage/csb_view.hpp"
+
 namespace bbs {
 namespace backend {
 
-template <typename Inner, typename T>
-void spmv_transposed(openmp_over<Inner>, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<T>* x,
-                     scalar_t<T> beta, activation_t<T>* y) {
+template <typename Backend, typename Inner, typename T>
+void spmv_transposed(Backend, requires_backend<openmp_over<Inner>>, const CsbView<T>& a, scalar_t<T> alpha,
+                     const activation_t<T>* x, scalar_t<T> beta, activation_t<T>* y) {
   using act_t = activation_t<T>;
   using sc_t = scalar_t<T>;
   if constexpr (is_fixed_point<T>::value) {
-    spmv_transposed(Inner{}, a, alpha, x, beta, y);
+    spmv_transposed(Inner{}, Inner{}, a, alpha, x, beta, y);
   } else {
-    const int threads = openmp_detail::threads_for(a.stored_entries(), a.rows);
+    const int threads = openmp_impl::threads_for(a.stored_entries(), a.rows);
     if (threads <= 1) {
-      spmv_transposed(Inner{}, a, alpha, x, beta, y);
+      spmv_transposed(Inner{}, Inner{}, a, alpha, x, beta, y);
       return;
     }
     const auto cols = static_cast<std::size_t>(a.cols);
     std::vector<act_t> partial(cols * static_cast<std::size_t>(threads), act_t(0));
-    openmp_detail::for_row_ranges(a.rows, threads, [&](int t, index first, index last) {
-      spmv_transposed(Inner{}, a.rows_slice(first, last), sc_t(1), x + first, sc_t(0),
+    openmp_impl::for_row_ranges(a.rows, threads, [&](int t, index first, index last) {
+      spmv_transposed(Inner{}, Inner{}, a.rows_slice(first, last), sc_t(1), x + first, sc_t(0),
                       partial.data() + static_cast<std::size_t>(t) * cols);
     });
     using acc_t = typename value_traits<T>::accumulator;

@@ -4,6 +4,12 @@
 
 #include <algorithm>
 
+#include "bbs/backend/common/requires_backend.hpp"
+#include "bbs/backend/reference/tag.hpp"
+#include "bbs/core/fixed_point.hpp"
+#include "bbs/core/value_traits.hpp"
+#include "bbs/storage/csb_view.hpp"
+
 namespace bbs {
 namespace backend {
 
@@ -13,9 +19,9 @@ namespace backend {
 /// same alpha / beta rule (fixed point: wrap-around int32 sum, one fixed_rules::scale_and_add;
 /// beta == 0 never reads Y). The loops run entry by entry over a tile of pixels, so the sums of a
 /// tile grow side by side in the order each one's SpMV would add them.
-template <typename T>
-void spmm_row_major(reference, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x, index ldx,
-                    scalar_t<T> beta, activation_t<T>* y, index ldy) {
+template <typename Backend, typename T>
+void spmm_row_major(Backend, requires_backend<reference>, const CsbView<T>& a, index n, scalar_t<T> alpha,
+                    const activation_t<T>* x, index ldx, scalar_t<T> beta, activation_t<T>* y, index ldy) {
   using acc_t = typename value_traits<T>::accumulator;
   using act_t = activation_t<T>;
   constexpr index tile = 256;

@@ -1,6 +1,12 @@
 // Reference SpMV: y = alpha * A * x + beta * y, in plain loops. The oracle for every backend.
 #pragma once
 
+#include "bbs/backend/common/requires_backend.hpp"
+#include "bbs/backend/reference/tag.hpp"
+#include "bbs/core/fixed_point.hpp"
+#include "bbs/core/value_traits.hpp"
+#include "bbs/storage/csb_view.hpp"
+
 namespace bbs {
 namespace backend {
 
@@ -9,9 +15,9 @@ namespace backend {
 /// entries in storage order; padding entries (column >= cols) are skipped. Fixed point (fixed16,
 /// fixed8) follows core/fixed_point.hpp: wrap-around int32 sums, then fixed_rules::scale_and_add
 /// dropping the weights' fraction bits.
-template <typename T>
-void spmv(reference, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<T>* x, scalar_t<T> beta,
-          activation_t<T>* y) {
+template <typename Backend, typename T>
+void spmv(Backend, requires_backend<reference>, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<T>* x,
+          scalar_t<T> beta, activation_t<T>* y) {
   using acc_t = typename value_traits<T>::accumulator;
   using act_t = activation_t<T>;
   const index nb = a.num_banks();
@@ -31,7 +37,8 @@ void spmv(reference, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<
           }
         }
         const std::int16_t old = beta_q == 0 ? std::int16_t(0) : y[r].raw();
-        y[r] = act_t::from_raw(fixed_rules::scale_and_add(fixed_rules::to_signed(sum), alpha_q, beta_q, old, T::frac_bits));
+        y[r] = act_t::from_raw(
+            fixed_rules::scale_and_add(fixed_rules::to_signed(sum), alpha_q, beta_q, old, T::frac_bits));
       }
     });
   } else {

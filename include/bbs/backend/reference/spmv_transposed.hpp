@@ -3,15 +3,21 @@
 
 #include <vector>
 
+#include "bbs/backend/common/requires_backend.hpp"
+#include "bbs/backend/reference/tag.hpp"
+#include "bbs/core/fixed_point.hpp"
+#include "bbs/core/value_traits.hpp"
+#include "bbs/storage/csb_view.hpp"
+
 namespace bbs {
 namespace backend {
 
 /// x has A.rows entries, y has A.cols. beta == 0 overwrites y without reading it. Each column's
 /// sum is accumulated in value_traits<T>::accumulator over rows in ascending order (fixed point:
 /// wrap-around int32 sums, then fixed_rules::scale_and_add, as in spmv).
-template <typename T>
-void spmv_transposed(reference, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<T>* x, scalar_t<T> beta,
-                     activation_t<T>* y) {
+template <typename Backend, typename T>
+void spmv_transposed(Backend, requires_backend<reference>, const CsbView<T>& a, scalar_t<T> alpha,
+                     const activation_t<T>* x, scalar_t<T> beta, activation_t<T>* y) {
   using acc_t = typename value_traits<T>::accumulator;
   using act_t = activation_t<T>;
   const index nb = a.num_banks();
@@ -40,8 +46,8 @@ void spmv_transposed(reference, const CsbView<T>& a, scalar_t<T> alpha, const ac
     const std::int32_t beta_q = detail::fixed_scale(beta, "beta");
     for (index c = 0; c < a.cols; ++c) {
       const std::int16_t old = beta_q == 0 ? std::int16_t(0) : y[c].raw();
-      y[c] = act_t::from_raw(fixed_rules::scale_and_add(fixed_rules::to_signed(sum[static_cast<std::size_t>(c)]), alpha_q,
-                                                    beta_q, old, T::frac_bits));
+      y[c] = act_t::from_raw(fixed_rules::scale_and_add(fixed_rules::to_signed(sum[static_cast<std::size_t>(c)]),
+                                                        alpha_q, beta_q, old, T::frac_bits));
     }
   } else {
     for (index c = 0; c < a.cols; ++c) {

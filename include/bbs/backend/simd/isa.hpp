@@ -3,8 +3,17 @@
 // every variant and picks at run time; no -mavx512f is needed to build.
 #pragma once
 
+#include "bbs/core/config.hpp"
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define BBS_SIMD_HAVE_AVX512 1
+#define BBS_SIMD_HAVE_AVX2 1
+#endif
+
 // Kernel files wrap their intrinsics code in BBS_SIMD_KERNELS_BEGIN / _END and mark each kernel
-// function with the target attribute of its instruction set (bbs.hpp undefines these at its end).
+// function with the target attribute of its instruction set. BBS_SIMD_HAVE_AVX512 and
+// BBS_SIMD_HAVE_AVX2 say whether this compiler and target can build those kernels at all (x86
+// with GCC or Clang); whether the CPU runs them is cpu_supports(), at run time.
 // GCC 12 warns that the _mm512_undefined_* placeholders inside its own intrinsics "may be used
 // uninitialized" once they are inlined into a target("avx512f") function: a known false positive,
 // silenced for the kernel code only.
@@ -21,15 +30,7 @@
 
 namespace bbs {
 namespace backend {
-
-/// Best kernel the CPU supports, chosen at run time; falls back to portable loops.
-struct simd {
-  static constexpr const char* name = "simd";
-};
-
-}  // namespace backend
-
-namespace simd_detail {
+namespace simd_impl {
 
 /// Kernel variants. avx512_vnni is avx512 whose integer kernels accumulate with VNNI's vpdpwssd
 /// instead of vpmaddwd + vpaddd (the same bits; one instruction instead of two).
@@ -75,5 +76,6 @@ inline Isa best_isa() {
   return best;
 }
 
-}  // namespace simd_detail
+}  // namespace simd_impl
+}  // namespace backend
 }  // namespace bbs

@@ -22,31 +22,18 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
-#include <new>
 #include <type_traits>
 #include <vector>
 
-namespace bbs {
-namespace simd_detail {
+#include "bbs/core/memory.hpp"
+#include "bbs/storage/csb_view.hpp"
+#include "bbs/storage/layout_cache.hpp"
 
-/// std::allocator with 64-byte (cache line, zmm) alignment.
-template <typename T>
-struct cacheline_allocator {
-  using value_type = T;
-  cacheline_allocator() = default;
-  template <typename U>
-  cacheline_allocator(const cacheline_allocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
-  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t(64)); }
-  template <typename U>
-  bool operator==(const cacheline_allocator<U>&) const noexcept {
-    return true;
-  }
-  template <typename U>
-  bool operator!=(const cacheline_allocator<U>&) const noexcept {
-    return false;
-  }
-};
+namespace bbs {
+namespace backend {
+namespace simd_impl {
+
+using detail::cacheline_allocator;
 
 /// Rows per group for rows of `row_lanes` lanes each, in vectors of `vector_lanes`: the R with the
 /// least padding among those whose block fits four vectors (so that several rows share one load of
@@ -112,11 +99,10 @@ struct RowGroups {
     for (index r = 0; r < a.rows; ++r) {
       const index group = r / g.group_rows;
       const index j = r % g.group_rows;
-      const index row_begin = r * nb * g.k;
       for (index b = 0; b < nb; ++b) {
         const index block = (group * nb + b) * g.lanes + j * g.row_lanes;
         for (index s = 0; s < g.k; ++s) {
-          const index e = row_begin + s * nb + b;
+          const index e = a.entry(r, s, b);
           g.values[static_cast<std::size_t>(block + s)] = a.values[e];
           g.indices[static_cast<std::size_t>(block + s)] = idx[e];
         }
@@ -148,5 +134,6 @@ std::shared_ptr<const RowGroups<T>> cached_row_groups(const CsbView<T>& a) {
   return a.layouts->template get<RowGroups<T>>([&] { return RowGroups<T>::build(a); });
 }
 
-}  // namespace simd_detail
+}  // namespace simd_impl
+}  // namespace backend
 }  // namespace bbs

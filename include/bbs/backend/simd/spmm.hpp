@@ -2,8 +2,19 @@
 // (spmm_panel.hpp); otherwise one SIMD SpMV per right-hand side.
 #pragma once
 
+#include <type_traits>
+
+#include "bbs/backend/common/requires_backend.hpp"
+#include "bbs/backend/simd/isa.hpp"
+#include "bbs/backend/simd/spmm_avx2.hpp"
+#include "bbs/backend/simd/spmm_avx512.hpp"
+#include "bbs/backend/simd/spmm_panel.hpp"
+#include "bbs/backend/simd/spmv.hpp"
+#include "bbs/backend/simd/tag.hpp"
+
 namespace bbs {
-namespace simd_detail {
+namespace backend {
+namespace simd_impl {
 
 /// Fewest right-hand sides a panel must hold to beat one SpMV per column. A panel costs the same
 /// whatever its width: on AVX-512 about 6 (past the caches) to 10 (in cache) permute SpMVs, so
@@ -43,20 +54,19 @@ void spmm_rows(Isa isa, const CsbView<T>& a, index first, index last, index n, s
   for (index j = paneled; j < n; ++j) spmv_rows(isa, a, first, last, alpha, x + j * ldx, beta, y + j * ldy);
 }
 
-}  // namespace simd_detail
+}  // namespace simd_impl
 
-namespace backend {
-
-template <typename T>
-void spmm(simd, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x, index ldx, scalar_t<T> beta,
-          activation_t<T>* y, index ldy) {
-  simd_detail::spmm_rows(simd_detail::best_isa(), a, 0, a.rows, n, alpha, x, ldx, beta, y, ldy);
+template <typename Backend, typename T>
+void spmm(Backend, requires_backend<simd>, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x,
+          index ldx, scalar_t<T> beta, activation_t<T>* y, index ldy) {
+  simd_impl::spmm_rows(simd_impl::best_isa(), a, 0, a.rows, n, alpha, x, ldx, beta, y, ldy);
 }
 
-template <typename T>
-void spmm_rows(simd, const CsbView<T>& a, index first, index last, index n, scalar_t<T> alpha,
-               const activation_t<T>* x, index ldx, scalar_t<T> beta, activation_t<T>* y, index ldy) {
-  simd_detail::spmm_rows(simd_detail::best_isa(), a, first, last, n, alpha, x, ldx, beta, y, ldy);
+template <typename Backend, typename T>
+void spmm_rows(Backend, requires_backend<simd>, const CsbView<T>& a, index first, index last, index n,
+               scalar_t<T> alpha, const activation_t<T>* x, index ldx, scalar_t<T> beta, activation_t<T>* y,
+               index ldy) {
+  simd_impl::spmm_rows(simd_impl::best_isa(), a, first, last, n, alpha, x, ldx, beta, y, ldy);
 }
 
 }  // namespace backend

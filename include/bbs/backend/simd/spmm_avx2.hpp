@@ -3,17 +3,23 @@
 // sides). Two accumulator pairs hide the FMA latency.
 #pragma once
 
+#include "bbs/backend/simd/spmm_panel.hpp"
+#include "bbs/backend/simd/isa.hpp"
+#include "bbs/core/value_traits.hpp"
+#include "bbs/storage/csb_view.hpp"
+
 #ifdef BBS_SIMD_HAVE_AVX2
+#include <immintrin.h>
 
 BBS_SIMD_KERNELS_BEGIN
 
 namespace bbs {
-namespace simd_detail {
+namespace backend {
+namespace simd_impl {
 
 template <typename I>
-BBS_TARGET_AVX2 void spmm_avx2_panel(const CsbView<float>& a, const I* idx, index first, index last,
-                                     const float* panel, index stride, index w, float alpha, float beta, float* y,
-                                     index ldy) {
+BBS_TARGET_AVX2 void spmm_avx2_panel(const CsbView<float>& a, const I* idx, index first, index last, const float* panel,
+                                     index stride, index w, float alpha, float beta, float* y, index ldy) {
   const index nb = a.num_banks();
   const index k = a.nnz_per_bank();
   const index per_row = a.row_entries();
@@ -51,14 +57,15 @@ BBS_TARGET_AVX2 void spmm_avx2_panel(const CsbView<float>& a, const I* idx, inde
 
 /// Rows [first, last) of Y = alpha * A * X + beta * Y (X: cols x n, Y: rows x n, column-major; Y is
 /// the whole matrix).
-inline void spmm_avx2(const CsbView<float>& a, index first, index last, index n, float alpha, const float* x,
-                      index ldx, float beta, float* y, index ldy) {
+inline void spmm_avx2(const CsbView<float>& a, index first, index last, index n, float alpha, const float* x, index ldx,
+                      float beta, float* y, index ldy) {
   spmm_by_panels(a, n, x, ldx, y, ldy, [&](auto idx, const float* panel, index stride, index w, float* y_panel) {
     spmm_avx2_panel(a, idx, first, last, panel, stride, w, alpha, beta, y_panel, ldy);
   });
 }
 
-}  // namespace simd_detail
+}  // namespace simd_impl
+}  // namespace backend
 }  // namespace bbs
 
 BBS_SIMD_KERNELS_END

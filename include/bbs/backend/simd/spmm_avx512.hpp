@@ -10,12 +10,19 @@
 // a bank-major walk over blocks of row groups, tried to keep P in L1, was slower.
 #pragma once
 
+#include "bbs/backend/simd/spmm_panel.hpp"
+#include "bbs/backend/simd/isa.hpp"
+#include "bbs/core/value_traits.hpp"
+#include "bbs/storage/csb_view.hpp"
+
 #ifdef BBS_SIMD_HAVE_AVX512
+#include <immintrin.h>
 
 BBS_SIMD_KERNELS_BEGIN
 
 namespace bbs {
-namespace simd_detail {
+namespace backend {
+namespace simd_impl {
 
 template <typename I>
 BBS_TARGET_AVX512 void spmm_avx512_panel(const CsbView<float>& a, const I* idx, index first, index last,
@@ -36,10 +43,10 @@ BBS_TARGET_AVX512 void spmm_avx512_panel(const CsbView<float>& a, const I* idx, 
       for (; b + 4 <= nb; b += 4, bank += 4 * stride) {
         acc0 = _mm512_fmadd_ps(_mm512_set1_ps(v[b]), _mm512_load_ps(bank + index(id[b]) * 16), acc0);
         acc1 = _mm512_fmadd_ps(_mm512_set1_ps(v[b + 1]), _mm512_load_ps(bank + stride + index(id[b + 1]) * 16), acc1);
-        acc2 = _mm512_fmadd_ps(_mm512_set1_ps(v[b + 2]), _mm512_load_ps(bank + 2 * stride + index(id[b + 2]) * 16),
-                               acc2);
-        acc3 = _mm512_fmadd_ps(_mm512_set1_ps(v[b + 3]), _mm512_load_ps(bank + 3 * stride + index(id[b + 3]) * 16),
-                               acc3);
+        acc2 =
+            _mm512_fmadd_ps(_mm512_set1_ps(v[b + 2]), _mm512_load_ps(bank + 2 * stride + index(id[b + 2]) * 16), acc2);
+        acc3 =
+            _mm512_fmadd_ps(_mm512_set1_ps(v[b + 3]), _mm512_load_ps(bank + 3 * stride + index(id[b + 3]) * 16), acc3);
       }
       for (; b < nb; ++b, bank += stride) {
         acc0 = _mm512_fmadd_ps(_mm512_set1_ps(v[b]), _mm512_load_ps(bank + index(id[b]) * 16), acc0);
@@ -59,7 +66,8 @@ inline void spmm_avx512(const CsbView<float>& a, index first, index last, index 
   });
 }
 
-}  // namespace simd_detail
+}  // namespace simd_impl
+}  // namespace backend
 }  // namespace bbs
 
 BBS_SIMD_KERNELS_END

@@ -10,8 +10,12 @@
 #include <algorithm>
 #include <vector>
 
+#include "bbs/core/memory.hpp"
+#include "bbs/storage/csb_view.hpp"
+
 namespace bbs {
-namespace simd_detail {
+namespace backend {
+namespace simd_impl {
 
 /// Right-hand sides one panel holds: one zmm (two ymm) of floats.
 constexpr index spmm_panel_width = 16;
@@ -19,7 +23,7 @@ constexpr index spmm_panel_width = 16;
 /// The panel of columns [p, p + w) of X (w <= 16): row b * (bank_size + 1) + i holds column
 /// b * bank_size + i of A, zeros where that column does not exist; returns the bank stride in floats.
 inline index build_spmm_panel(const CsbView<float>& a, const float* x, index ldx, index p, index w,
-                              std::vector<float, cacheline_allocator<float>>& panel) {
+                              std::vector<float, detail::cacheline_allocator<float>>& panel) {
   const index bs = a.bank_size();
   const index stride = (bs + 1) * spmm_panel_width;
   panel.assign(static_cast<std::size_t>(a.num_banks() * stride), 0.0f);
@@ -44,7 +48,7 @@ inline void store_spmm_row(const float* acc, index w, float alpha, float beta, f
 /// being A's typed index array and y_panel the first of the panel's columns of Y.
 template <typename Kernel>
 void spmm_by_panels(const CsbView<float>& a, index n, const float* x, index ldx, float* y, index ldy, Kernel&& kernel) {
-  thread_local std::vector<float, cacheline_allocator<float>> panel;
+  thread_local std::vector<float, detail::cacheline_allocator<float>> panel;
   for (index p = 0; p < n; p += spmm_panel_width) {
     const index w = std::min(n - p, spmm_panel_width);
     const index stride = build_spmm_panel(a, x, ldx, p, w, panel);
@@ -52,5 +56,6 @@ void spmm_by_panels(const CsbView<float>& a, index n, const float* x, index ldx,
   }
 }
 
-}  // namespace simd_detail
+}  // namespace simd_impl
+}  // namespace backend
 }  // namespace bbs

@@ -3,8 +3,17 @@
 // AVX-512: the reference's tile-of-pixels loops vectorize with the compiler's baseline ISA).
 #pragma once
 
+#include <type_traits>
+
+#include "bbs/backend/common/requires_backend.hpp"
+#include "bbs/backend/reference/spmm_row_major.hpp"
+#include "bbs/backend/simd/isa.hpp"
+#include "bbs/backend/simd/spmm_row_major_avx512.hpp"
+#include "bbs/backend/simd/tag.hpp"
+
 namespace bbs {
-namespace simd_detail {
+namespace backend {
+namespace simd_impl {
 
 /// Y = alpha * A * X + beta * Y (row-major) with one variant; tests call it for every variant the
 /// CPU supports.
@@ -20,17 +29,15 @@ void spmm_row_major(Isa isa, const CsbView<T>& a, index n, scalar_t<T> alpha, co
 #endif
   }
   (void)isa;
-  backend::spmm_row_major(backend::reference{}, a, n, alpha, x, ldx, beta, y, ldy);
+  spmm_row_major(simd::parent{}, simd::parent{}, a, n, alpha, x, ldx, beta, y, ldy);
 }
 
-}  // namespace simd_detail
+}  // namespace simd_impl
 
-namespace backend {
-
-template <typename T>
-void spmm_row_major(simd, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x, index ldx,
-                    scalar_t<T> beta, activation_t<T>* y, index ldy) {
-  simd_detail::spmm_row_major(simd_detail::best_isa(), a, n, alpha, x, ldx, beta, y, ldy);
+template <typename Backend, typename T>
+void spmm_row_major(Backend, requires_backend<simd>, const CsbView<T>& a, index n, scalar_t<T> alpha,
+                    const activation_t<T>* x, index ldx, scalar_t<T> beta, activation_t<T>* y, index ldy) {
+  simd_impl::spmm_row_major(simd_impl::best_isa(), a, n, alpha, x, ldx, beta, y, ldy);
 }
 
 }  // namespace backend

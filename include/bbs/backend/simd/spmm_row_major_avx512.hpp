@@ -12,7 +12,12 @@
 // rounding only (float tolerance, dot_error_bound).
 #pragma once
 
+#include "bbs/backend/simd/isa.hpp"
+#include "bbs/core/value_traits.hpp"
+#include "bbs/storage/csb_view.hpp"
+
 #ifdef BBS_SIMD_HAVE_AVX512
+#include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -21,7 +26,8 @@
 BBS_SIMD_KERNELS_BEGIN
 
 namespace bbs {
-namespace simd_detail {
+namespace backend {
+namespace simd_impl {
 
 /// Pixels one tile covers: four zmm of floats.
 constexpr index spmm_row_major_tile = 64;
@@ -41,29 +47,18 @@ struct RowMajorEntries {
 };
 
 inline void decode_row_major_entries(const CsbView<float>& a, index ldx, RowMajorEntries& out) {
-  const index nb = a.num_banks();
-  const index k = a.nnz_per_bank();
-  const index bs = a.bank_size();
   out.values.clear();
   out.offsets.clear();
   out.begin.assign(1, 0);
   out.values.reserve(static_cast<std::size_t>(a.stored_entries()));
   out.offsets.reserve(static_cast<std::size_t>(a.stored_entries()));
-  a.with_indices([&](auto idx) {
-    for (index r = 0; r < a.rows; ++r) {
-      const index row_begin = r * a.row_entries();
-      for (index s = 0; s < k; ++s) {
-        for (index b = 0; b < nb; ++b) {
-          const index e = row_begin + s * nb + b;
-          const index col = b * bs + idx[e];
-          if (col >= a.cols) continue;
-          out.values.push_back(a.values[e]);
-          out.offsets.push_back(col * ldx);
-        }
-      }
-      out.begin.push_back(static_cast<index>(out.values.size()));
-    }
-  });
+  for (index r = 0; r < a.rows; ++r) {
+    a.for_each_entry_in_row(r, [&](index col, index e) {
+      out.values.push_back(a.values[e]);
+      out.offsets.push_back(col * ldx);
+    });
+    out.begin.push_back(static_cast<index>(out.values.size()));
+  }
 }
 
 /// Y[r + i, tile] = alpha * sum + beta * Y[r + i, tile] for the R rows from r (beta == 0 never
@@ -141,8 +136,8 @@ BBS_TARGET_AVX512 void spmm_row_major_avx512_rows(const RowMajorEntries& e, inde
 }
 
 /// Y = alpha * A * X + beta * Y, X and Y row-major (leading dimensions ldx, ldy >= n).
-inline void spmm_row_major_avx512(const CsbView<float>& a, index n, float alpha, const float* x, index ldx,
-                                  float beta, float* y, index ldy) {
+inline void spmm_row_major_avx512(const CsbView<float>& a, index n, float alpha, const float* x, index ldx, float beta,
+                                  float* y, index ldy) {
   thread_local RowMajorEntries entries;
   decode_row_major_entries(a, ldx, entries);
   for (index p0 = 0; p0 < n; p0 += spmm_row_major_tile) {
@@ -164,7 +159,8 @@ inline void spmm_row_major_avx512(const CsbView<float>& a, index n, float alpha,
   }
 }
 
-}  // namespace simd_detail
+}  // namespace simd_impl
+}  // namespace backend
 }  // namespace bbs
 
 BBS_SIMD_KERNELS_END

@@ -9,15 +9,19 @@
 // end of each group, as in the AVX-512 kernel.
 #pragma once
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#include <immintrin.h>
+#include "bbs/backend/simd/isa.hpp"
+#include "bbs/backend/simd/row_groups.hpp"
+#include "bbs/core/value_traits.hpp"
+#include "bbs/storage/csb_view.hpp"
 
-#define BBS_SIMD_HAVE_AVX2 1
+#ifdef BBS_SIMD_HAVE_AVX2
+#include <immintrin.h>
 
 BBS_SIMD_KERNELS_BEGIN
 
 namespace bbs {
-namespace simd_detail {
+namespace backend {
+namespace simd_impl {
 
 /// Rows [first, last) of y = alpha * A * x + beta * y from A's row groups; y is the whole vector.
 BBS_TARGET_AVX2 inline void spmv_avx2_row_groups(const RowGroups<float>& g, index first, index last, float alpha,
@@ -51,7 +55,8 @@ BBS_TARGET_AVX2 inline void spmv_avx2_row_groups(const RowGroups<float>& g, inde
   }
 }
 
-}  // namespace simd_detail
+}  // namespace simd_impl
+}  // namespace backend
 }  // namespace bbs
 
 BBS_SIMD_KERNELS_END

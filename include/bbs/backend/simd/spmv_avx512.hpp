@@ -16,15 +16,19 @@
 // target attributes one header-only binary carries every variant and needs no -mavx512f.
 #pragma once
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#include <immintrin.h>
+#include "bbs/backend/simd/isa.hpp"
+#include "bbs/backend/simd/row_groups.hpp"
+#include "bbs/core/value_traits.hpp"
+#include "bbs/storage/csb_view.hpp"
 
-#define BBS_SIMD_HAVE_AVX512 1
+#ifdef BBS_SIMD_HAVE_AVX512
+#include <immintrin.h>
 
 BBS_SIMD_KERNELS_BEGIN
 
 namespace bbs {
-namespace simd_detail {
+namespace backend {
+namespace simd_impl {
 
 // ---- canonical layout, gathers ------------------------------------------------------------
 
@@ -283,8 +287,8 @@ inline int slice_registers(index bank_size) {
 }
 
 template <typename T, int NX>
-void spmv_avx512_row_groups_nx(const RowGroups<T>& g, index first, index last, float alpha, const float* x,
-                               float beta, float* y) {
+void spmv_avx512_row_groups_nx(const RowGroups<T>& g, index first, index last, float alpha, const float* x, float beta,
+                               float* y) {
   switch (g.lanes / 16) {
     case 1:
       return spmv_avx512_shared_x<T, NX, 1>(g, first, last, alpha, x, beta, y);
@@ -322,7 +326,8 @@ void spmv_avx512_row_groups(const RowGroups<T>& g, index first, index last, floa
   }
 }
 
-}  // namespace simd_detail
+}  // namespace simd_impl
+}  // namespace backend
 }  // namespace bbs
 
 BBS_SIMD_KERNELS_END

@@ -20,12 +20,20 @@
 // permutes that pick x, not by the multiplies.
 #pragma once
 
+#include "bbs/backend/simd/spmv_avx512.hpp"
+#include "bbs/core/fixed_point.hpp"
+#include "bbs/backend/simd/isa.hpp"
+#include "bbs/core/value_traits.hpp"
+#include "bbs/storage/csb_view.hpp"
+
 #ifdef BBS_SIMD_HAVE_AVX512
+#include <immintrin.h>
 
 BBS_SIMD_KERNELS_BEGIN
 
 namespace bbs {
-namespace simd_detail {
+namespace backend {
+namespace simd_impl {
 
 /// Lane i of the result is the int16 x entry at in-bank index idx[i], from NX registers.
 template <int NX>
@@ -232,7 +240,8 @@ void spmv_avx512_fixed_point(const RowGroups<W>& g, int frac_bits, bool vnni, in
   }
 }
 
-}  // namespace simd_detail
+}  // namespace simd_impl
+}  // namespace backend
 }  // namespace bbs
 
 BBS_SIMD_KERNELS_END

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the demo's test sets in the data format of ``bbs eval``.
 
-    /usr/bin/python3 tools/demo_data.py OUTDIR
+    /usr/bin/python3 tools/studies/demo_data.py OUTDIR
 
 - ``OUTDIR/digits_test.npz``: the accuracy study's digits test split (540 samples; scikit-learn's
   digits, stratified 70 / 30 split, seed 0): ``x`` (540, 8, 8) float32 = pixel / 16, the 8 rows

@@ -5,6 +5,10 @@
 
 #include <vector>
 
+#include "bbs/backend/common/requires_backend.hpp"
+#include "bbs/core/value_traits.hpp"
+#include "bbs/storage/csb_view.hpp"
+
 namespace bbs {
 namespace backend {
 
@@ -23,7 +27,7 @@ void spmm_row_major_by_columns(Backend tag, const CsbView<T>& a, index n, scalar
     for (index r = 0; r < a.rows; ++r)
       for (index p = 0; p < n; ++p) yc[static_cast<std::size_t>(p * a.rows + r)] = y[r * ldy + p];
   }
-  spmm(tag, a, n, alpha, xc.data(), a.cols, beta, yc.data(), a.rows);
+  spmm(tag, tag, a, n, alpha, xc.data(), a.cols, beta, yc.data(), a.rows);
   for (index r = 0; r < a.rows; ++r)
     for (index p = 0; p < n; ++p) y[r * ldy + p] = yc[static_cast<std::size_t>(p * a.rows + r)];
 }

@@ -4,15 +4,15 @@ and in bbs's C++ inference (float32 and 16-bit fixed point).
 
 Run with Debian's interpreter (python3-torch, numpy, scikit-learn, matplotlib):
 
-    /usr/bin/python3 tools/accuracy_study.py                 # full study, all phases (~35 min, 1 thread)
-    /usr/bin/python3 tools/accuracy_study.py --smoke         # CI: same pipeline, tiny (< 2 min)
-    /usr/bin/python3 tools/accuracy_study.py --phase train   # or eval, or report, one at a time
+    /usr/bin/python3 tools/studies/accuracy_study.py                 # full study, all phases (~35 min, 1 thread)
+    /usr/bin/python3 tools/studies/accuracy_study.py --smoke         # CI: same pipeline, tiny (< 2 min)
+    /usr/bin/python3 tools/studies/accuracy_study.py --phase train   # or eval, or report, one at a time
 
 Phases (each reads what the previous one left in --work, default build-study/ or
 build-study-smoke/):
 
 1. ``train``: per task, trains a dense model, then for every (method, sparsity) fine-tunes a copy
-   from the dense checkpoint with ``GradualPruner`` (tools/bbs_pruning.py): the cubic schedule
+   from the dense checkpoint with ``GradualPruner`` (tools/python/bbs_pruning.py): the cubic schedule
    from 0 to the target sparsity over the first 60 % of the fine-tuning steps, then fine-tuning
    at the final masks; every method gets the same steps, batch and learning rate. Each model is
    exported with ``bbs_model.export_model`` (``<run>/model.bbsm``), its PyTorch test logits saved
@@ -65,8 +65,8 @@ import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, ".."))
-sys.path.insert(0, HERE)
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "python"))  # tools/python
 from bbs_model import export_model, sequence_classifier  # noqa: E402
 from bbs_pruning import GradualPruner, bank_config_from_sparsity, prunable_parameters  # noqa: E402
 
@@ -93,7 +93,7 @@ SMOKE_SPARSITIES = (0.875,)
 
 
 # ---------------------------------------------------------------------------------------------
-# Data (shared with tools/demo_data.py).
+# Data (shared with tools/studies/demo_data.py).
 
 
 def digits_split():
@@ -339,7 +339,7 @@ def run_name(method, sparsity, seed):
 def save_run(task, model, run_dir, meta, bank_configs):
     os.makedirs(run_dir, exist_ok=True)
     export_model(model, os.path.join(run_dir, "model.bbsm"), input_shape=task.input_shape, bank_configs=bank_configs,
-                 comment=f"tools/accuracy_study.py: {task.name} {meta['method']} sparsity {meta['sparsity']} seed {meta['seed']}")
+                 comment=f"tools/studies/accuracy_study.py: {task.name} {meta['method']} sparsity {meta['sparsity']} seed {meta['seed']}")
     out = logits(model, task.x_test)
     np.save(os.path.join(run_dir, "torch_logits.npy"), out.astype(np.float32))
     meta["torch_accuracy"] = float((out.argmax(1) == task.y_test).mean())
@@ -607,11 +607,11 @@ def phase_report(args, mode):
     out_dir = args.out or (os.path.join(ROOT, "docs") if mode == "full" else args.work)
     os.makedirs(out_dir, exist_ok=True)
     lines = ["# Accuracy of bank-balanced sparsity (BBS) against other pruning patterns", "",
-             f"Produced by `/usr/bin/python3 tools/accuracy_study.py{' --smoke' if mode == 'smoke' else ''}` "
+             f"Produced by `/usr/bin/python3 tools/studies/accuracy_study.py{' --smoke' if mode == 'smoke' else ''}` "
              f"(train, C++ eval, report) on {MACHINE}. Raw numbers: `accuracy.json`; plot: `accuracy.png`.", "",
              "Every pruned model is fine-tuned from its task's dense checkpoint with the same budget "
              "(GradualPruner, cubic schedule over the first 60 % of the steps, then fine-tuning at the "
-             "final masks), exported with `tools/bbs_model.py`, and evaluated three ways on the test "
+             "final masks), exported with `tools/python/bbs_model.py`, and evaluated three ways on the test "
              "set: PyTorch (float32), `bbs eval --type float32` and `bbs eval --type fixed16<F>` (C++). "
              "BBS bank sizes 8 .. 64 keep `BankConfig::from_sparsity(bank, s)` entries per bank, so "
              "bank 8 at 93.75 % keeps 1 of 8 (87.5 %); the *actual* column gives the sparsity of the "
@@ -758,9 +758,9 @@ def phase_ship(args, mode):
     os.makedirs(out_dir, exist_ok=True)
     lines = ["# Shipped models", "",
              "Trained, pruned and exported by the accuracy study (docs/ACCURACY.md):", "",
-             "```sh", "/usr/bin/python3 tools/accuracy_study.py            # train, C++ eval, report",
-             "/usr/bin/python3 tools/accuracy_study.py --phase ship  # copies the models below here",
-             "/usr/bin/python3 tools/demo_data.py DATA               # their test sets, for bbs eval", "```", "",
+             "```sh", "/usr/bin/python3 tools/studies/accuracy_study.py            # train, C++ eval, report",
+             "/usr/bin/python3 tools/studies/accuracy_study.py --phase ship  # copies the models below here",
+             "/usr/bin/python3 tools/studies/demo_data.py DATA               # their test sets, for bbs eval", "```", "",
              "| file | task | weights | sparsity of the pruned matrices | PyTorch | C++ float32 | C++ fixed16 | size |",
              "|---|---|---|---|---|---|---|---|"]
     for task_name, task in results["tasks"].items():
@@ -789,10 +789,10 @@ def phase_ship(args, mode):
                          f"{os.path.getsize(src) // 1024} KB |")
     lines += ["", "Test sets: digits, the study's 540-sample split of scikit-learn's digits (8 rows of 8 "
               "pixels / 16 as a sequence); Fashion-MNIST, t10k (10000 images, uint8 with "
-              "x_scale / x_offset). `tools/demo_data.py OUTDIR` writes both as `digits_test.npz` and "
+              "x_scale / x_offset). `tools/studies/demo_data.py OUTDIR` writes both as `digits_test.npz` and "
               "`fashion_test.npz`:", "",
               "```sh", "bbs eval models/fashion_dscnn_bbs.bbsm DATA/fashion_test.npz --type float32", "```", "",
-              "Architectures: see tools/accuracy_study.py (digits: LSTM 8 -> 64, last step, Linear 64 -> 10; "
+              "Architectures: see tools/studies/accuracy_study.py (digits: LSTM 8 -> 64, last step, Linear 64 -> 10; "
               "Fashion: conv 3x3 1 -> 64 stride 2, two depthwise-separable blocks 64 -> 128 -> 128 with "
               "max pooling, global average pooling, Linear 128 -> 10). Pruned matrices: the LSTM's "
               "weight_ih / weight_hh and the Linear; the CNN's pointwise convolutions and the Linear.", ""]

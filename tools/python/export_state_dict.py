@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Exports a PyTorch state_dict to an .npz archive that bbs reads (bbs::nn::StateDict::load_npz).
 
-    /usr/bin/python3 tools/export_state_dict.py model.pt weights.npz
+    /usr/bin/python3 tools/python/export_state_dict.py model.pt weights.npz
 
 model.pt holds a state_dict (torch.save(model.state_dict(), ...)) or a whole module. Every tensor
 is written under its state_dict name as float32 (numpy.savez, uncompressed: bbs reads stored ZIP

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Tests of tools/bbs_model.py (the CSB writer, the model exporter and reader).
+"""Tests of tools/python/bbs_model.py (the CSB writer, the model exporter and reader).
 
-    /usr/bin/python3 -m unittest discover -s tools -p 'test_bbs_model.py'
+    /usr/bin/python3 -m unittest discover -s tools/python -p 'test_bbs_model.py'
 
 Needs Debian's python3-torch. Fast (a few seconds). The CSB files under test/data/models/csb/ were
-written by the C++ CLI (``bbs prune``; tools/make_model_fixtures.py --bbs), so byte equality here
+written by the C++ CLI (``bbs prune``; tools/fixtures/make_model_fixtures.py --bbs), so byte equality here
 is equality with ``bbs::save``.
 """
 import glob
@@ -26,7 +26,7 @@ sys.path.insert(0, HERE)
 import bbs_model as bm  # noqa: E402
 from bbs_pruning import bank_balanced_mask, unstructured_mask  # noqa: E402
 
-DATA = os.path.join(HERE, "..", "test", "data", "models")
+DATA = os.path.join(HERE, "..", "..", "test", "data", "models")
 
 
 def read_bytes(path):

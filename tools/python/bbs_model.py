@@ -70,7 +70,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bbs_pruning import bank_balanced_mask  # noqa: E402  (tools/bbs_pruning.py, beside this file)
+from bbs_pruning import bank_balanced_mask  # noqa: E402  (tools/python/bbs_pruning.py, beside this file)
 
 __all__ = [
     "CSB_MAGIC",

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Unit tests for tools/bbs_pruning.py: masks against plain loop references, kept counts, ties,
+"""Unit tests for tools/python/bbs_pruning.py: masks against plain loop references, kept counts, ties,
 partial banks, errors, the cubic schedule and GradualPruner on tiny models.
-Run: /usr/bin/python3 tools/test_bbs_pruning.py   (needs python3-torch)"""
+Run: /usr/bin/python3 tools/python/test_bbs_pruning.py   (needs python3-torch)"""
 import math
 import os
 import sys
