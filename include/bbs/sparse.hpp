@@ -46,9 +46,10 @@
 #include "bbs/expr/matrix_operand.hpp"
 #include "bbs/eigen/product.hpp"
 
-// Pruning: dense weights to bank-balanced matrices.
+// Pruning: dense weights to bank-balanced matrices, by magnitude or calibrated on inputs.
 #include "bbs/prune/bank_balanced.hpp"
 #include "bbs/prune/patterns.hpp"
+#include "bbs/prune/calibrated.hpp"
 
 // Quantization: float matrices and vectors to narrower value types and back, with error reports.
 #include "bbs/quant/quantize.hpp"

@@ -135,6 +135,44 @@ TEST_CASE("bbs prune writes the matrix bbs::prune computes and reports retained 
   CHECK(bbs::load<float>(ws.file("z.bbs")).rows() == 3);
 }
 
+TEST_CASE("bbs prune --calibration prunes one-shot as bbs::prune_calibrated and reports the output error",
+          "[tools][cli][calibrated]") {
+  Workspace ws;
+  const Eigen::MatrixXf w = bbs_test::random_dense<float>(24, 40, 17);
+  // Correlated inputs, one sample per row as NumPy users hold them.
+  const Eigen::MatrixXf mix = bbs_test::random_dense<float>(40, 6, 18);
+  const Eigen::MatrixXf samples = (mix * bbs_test::random_dense<float>(6, 120, 19)).transpose();
+  bbs::save_npy(w, ws.file("w.npy"));
+  bbs::save_npy(samples, ws.file("x.npy"));
+  const bbs::BankConfig cfg(8, 2);
+
+  const Run r = ws.bbs("prune " + q(ws.file("w.npy")) + " " + q(ws.file("w.bbs")) +
+                       " --bank 8 --keep 2 --calibration " + q(ws.file("x.npy")) + " --damping 0.05 --no-report");
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("calibrated on 120 inputs (damping 0.05)"));
+  CHECK_THAT(r.out, Catch::Contains("||W X - W' X|| / ||W X|| on the calibration inputs: "));
+  CHECK_THAT(r.out, Catch::Contains("(magnitude pruning: "));
+  const auto want = bbs::prune_calibrated<float>(w.cast<double>(), samples.cast<double>().transpose(), cfg,
+                                                 bbs::CalibrationOptions{0.05});
+  CHECK(bbs::load<float>(ws.file("w.bbs")).toDense() == want.toDense());
+
+  const std::vector<std::string> files = ws.files();
+  bbs::save_npy(Eigen::MatrixXf(samples.transpose()), ws.file("xt.npy"));
+  bbs::save_npy(Eigen::MatrixXf(samples.leftCols(39)), ws.file("x39.npy"));
+  std::vector<std::string> with_inputs = files;
+  with_inputs.push_back("x39.npy");
+  with_inputs.push_back("xt.npy");
+  std::sort(with_inputs.begin(), with_inputs.end());
+  const std::string base = "prune " + q(ws.file("w.npy")) + " " + q(ws.file("out.bbs")) + " --bank 8 --keep 2 ";
+  check_refusals(ws,
+                 {{base + "--calibration " + q(ws.file("xt.npy")), 1, "it looks transposed"},
+                  {base + "--calibration " + q(ws.file("x39.npy")), 1, "one input vector of 40 values per row"},
+                  {base + "--calibration " + q(ws.file("x.npy")) + " --damping 0", 2, "--damping must be > 0"},
+                  {base + "--damping 0.1", 2, "--damping applies to --calibration only"}},
+                 with_inputs);
+}
+
 TEST_CASE("bbs info describes a file and verifies it", "[tools][cli]") {
   Workspace ws;
   const auto a = bbs::prune<float>(bbs_test::random_dense<float>(20, 50, 3), bbs::BankConfig(16, 3));
@@ -211,8 +249,8 @@ TEST_CASE("bbs convert changes value types and writes .npy and Matrix Market", "
 
 TEST_CASE("bbs bench times every backend against Eigen", "[tools][cli]") {
   Workspace ws;
-  bbs::save(bbs::quantize<bbs::fixed16<11>>(bbs::prune<float>(bbs_test::random_dense<float>(64, 128, 9),
-                                                               bbs::BankConfig(64, 8)))
+  bbs::save(bbs::quantize<bbs::fixed16<11>>(
+                bbs::prune<float>(bbs_test::random_dense<float>(64, 128, 9), bbs::BankConfig(64, 8)))
                 .value,
             ws.file("a.bbs"));
   const Run r = ws.bbs("bench " + q(ws.file("a.bbs")) + " --repeats 1 --min-time 0 --batch 3");
@@ -220,7 +258,8 @@ TEST_CASE("bbs bench times every backend against Eigen", "[tools][cli]") {
   REQUIRE(r.code == 0);
   CHECK_THAT(r.out, Catch::Contains("fixed16<11>") && Catch::Contains("batch 3"));
   CHECK_THAT(r.out, Catch::Contains("Eigen::SparseMatrix float32") && Catch::Contains("Eigen dense float32"));
-  for (const std::string& name : bbs::backend_names()) CHECK_THAT(r.out, Catch::Contains("bbs " + name + " fixed16<11>"));
+  for (const std::string& name : bbs::backend_names())
+    CHECK_THAT(r.out, Catch::Contains("bbs " + name + " fixed16<11>"));
 }
 
 TEST_CASE("bbs refuses bad usage with exit code 2 and bad input with 1, leaving no file", "[tools][cli]") {
@@ -241,7 +280,8 @@ TEST_CASE("bbs refuses bad usage with exit code 2 and bad input with 1, leaving 
       {"prune " + in + " " + out + " --bank", 2, "option --bank needs a value"},
       {"prune " + in + " " + out + " --bank 8 --sparsity 1.5", 1, "sparsity must be in [0, 1]"},
       {"prune " + in + " " + out + " --bank 8 --keep 2 --type int4", 1, "--type int4: expected float32"},
-      {"prune " + in + " " + out + " --bank 8 --keep 2 --type 'fixed16<16>'", 1, "fraction width '16' is not auto or 0..15"},
+      {"prune " + in + " " + out + " --bank 8 --keep 2 --type 'fixed16<16>'", 1,
+       "fraction width '16' is not auto or 0..15"},
       {"prune " + q(ws.file("none.npy")) + " " + out + " --bank 8 --keep 2", 1, "cannot open the file"},
       {"prune " + q(std::string(BBS_TEST_DATA_DIR) + "/npy/three_d.npy") + " " + out + " --bank 2 --keep 1", 1,
        "holds a 3-D array"},
@@ -300,12 +340,14 @@ TEST_CASE("bbs eval runs a model file on every backend and reports accuracy, out
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   CHECK_THAT(r.out, Catch::Contains("10 samples"));
-  for (const std::string& name : bbs::backend_names()) CHECK_THAT(r.out, Catch::Contains(name) && Catch::Contains("70.00%"));
+  for (const std::string& name : bbs::backend_names())
+    CHECK_THAT(r.out, Catch::Contains(name) && Catch::Contains("70.00%"));
   CHECK_THAT(slurp(ws.file("r.json")), Catch::Contains("\"accuracy\": 0.7,") && Catch::Contains("\"correct\": 7"));
   const Eigen::MatrixXf outputs = bbs::read_npy(ws.file("o.npy")).matrix<float>();
   CHECK((outputs - x * w.transpose()).cwiseAbs().maxCoeff() < 1e-6f);
   // fixed16 rounds, the predictions stay.
-  const Run f = ws.bbs("eval " + q(ws.file("m.bbsm")) + " " + q(ws.file("d.npz")) + " --type 'fixed16<12>' --backend reference");
+  const Run f =
+      ws.bbs("eval " + q(ws.file("m.bbsm")) + " " + q(ws.file("d.npz")) + " --type 'fixed16<12>' --backend reference");
   INFO(f.err);
   CHECK(f.code == 0);
   CHECK_THAT(f.out, Catch::Contains("reference") && Catch::Contains("70.00%"));
@@ -313,9 +355,11 @@ TEST_CASE("bbs eval runs a model file on every backend and reports accuracy, out
   const Run i = ws.bbs("info " + q(ws.file("m.bbsm")));
   CHECK(i.code == 0);
   CHECK_THAT(i.out, Catch::Contains("linear name=fc in=4 out=3 bank=4 nnz=4") && Catch::Contains("fc.weight: 3 x 4"));
-  const Run b = ws.bbs("bench " + q(ws.file("m.bbsm")) + " --repeats 1 --min-time 0 --baseline " + q(ws.file("m.bbsm")));
+  const Run b =
+      ws.bbs("bench " + q(ws.file("m.bbsm")) + " --repeats 1 --min-time 0 --baseline " + q(ws.file("m.bbsm")));
   CHECK(b.code == 0);
-  CHECK_THAT(b.out, Catch::Contains("4 features -> 3 features") && Catch::Contains("baseline (us)") && Catch::Contains("speedup"));
+  CHECK_THAT(b.out, Catch::Contains("4 features -> 3 features") && Catch::Contains("baseline (us)") &&
+                        Catch::Contains("speedup"));
 }
 
 TEST_CASE("bbs eval refuses bad models, data and options with a message and no partial file", "[tools][cli][model]") {
@@ -334,7 +378,8 @@ TEST_CASE("bbs eval refuses bad models, data and options with a message and no p
   const std::vector<Refusal> cases = {
       {"eval " + m, 2, "expected MODEL.bbsm DATA.npz, got 1 arguments"},
       {"eval " + m + " " + d + " --backend gpu" + json, 2, "--backend gpu: this build has all"},
-      {"eval " + m + " " + d + " --type 'fixed16<3>'" + json, 2, "models run as float32 or fixed16<F> with F from 8 to 13"},
+      {"eval " + m + " " + d + " --type 'fixed16<3>'" + json, 2,
+       "models run as float32 or fixed16<F> with F from 8 to 13"},
       {"eval " + m + " " + q(ws.file("narrow.npz")) + json, 1, "x is N x 3; the model takes N x 4"},
       {"eval " + m + " " + q(ws.file("x.npy")) + json, 1, "not a ZIP archive"},
       {"eval " + d + " " + d + json, 1, "no model.txt entry; not a bbs model file"},

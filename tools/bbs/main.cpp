@@ -3,6 +3,7 @@
 // runs model files over labelled data (models.cpp).
 //
 //   bbs prune IN.npy|IN.npz OUT.bbs --bank B (--keep K | --sparsity S) [--array NAME] [--type T]
+//             [--calibration X.npy [--damping D]]
 //             [--block N] [--no-report] [--quiet]
 //   bbs info FILE.bbs
 //   bbs convert IN.bbs OUT.bbs|OUT.npy|OUT.mtx [--type T] [--quiet]
@@ -14,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cinttypes>
 #include <cstdio>
 #include <exception>
@@ -35,7 +37,9 @@ namespace {
 const char* const usage_text =
     "usage:\n"
     "  bbs prune IN.npy|IN.npz OUT.bbs --bank B (--keep K | --sparsity S) [--array NAME] [--type T]\n"
-    "            [--block N] [--no-report] [--quiet]\n"
+    "            [--calibration X.npy|X.npz [--damping D]] [--block N] [--no-report] [--quiet]\n"
+    "            (--calibration: the layer's inputs, one sample per row; prunes one-shot with\n"
+    "             weight updates that keep W x close, bbs::prune_calibrated)\n"
     "  bbs info FILE.bbs\n"
     "  bbs convert IN.bbs OUT.bbs|OUT.npy|OUT.mtx [--type T] [--quiet]\n"
     "  bbs bench FILE.bbs [--batch N] [--repeats R] [--min-time SECONDS]\n"
@@ -68,7 +72,8 @@ Eigen::MatrixXd read_dense(const std::string& path, const std::string& array) {
   if (!array.empty()) throw UsageError("--array applies to .npz archives only");
   const bbs::NpyArray a = bbs::read_npy(path);
   if (a.shape.size() != 2) {
-    bbs::detail::throw_error<bbs::shape_error>(path, " holds a ", a.shape.size(), "-D array; bbs prune needs a 2-D matrix");
+    bbs::detail::throw_error<bbs::shape_error>(path, " holds a ", a.shape.size(),
+                                               "-D array; bbs prune needs a 2-D matrix");
   }
   return a.matrix<double>();
 }
@@ -89,7 +94,8 @@ void save_as(const bbs::BbsMatrix<float>& a, TypeSpec spec, const std::string& p
 }
 
 int prune(int argc, char** argv) {
-  const Args args(argc, argv, {"bank", "keep", "sparsity", "array", "type", "block"}, {"no-report", "quiet"});
+  const Args args(argc, argv, {"bank", "keep", "sparsity", "array", "type", "block", "calibration", "damping"},
+                  {"no-report", "quiet"});
   args.expect_positional(2, "IN.npy|IN.npz OUT.bbs");
   const std::string in = args.positional[0];
   const std::string out = args.positional[1];
@@ -97,22 +103,58 @@ int prune(int argc, char** argv) {
   if (args.has("keep") == args.has("sparsity")) throw UsageError("give exactly one of --keep and --sparsity");
   const auto bank = static_cast<bbs::index>(parse_integer("bank", args.get("bank"), 1, 65536));
   const bbs::BankConfig cfg =
-      args.has("keep") ? bbs::BankConfig(bank, static_cast<bbs::index>(parse_integer("keep", args.get("keep"), 0, bank)))
-                       : bbs::BankConfig::from_sparsity(bank, parse_number("sparsity", args.get("sparsity")));
+      args.has("keep")
+          ? bbs::BankConfig(bank, static_cast<bbs::index>(parse_integer("keep", args.get("keep"), 0, bank)))
+          : bbs::BankConfig::from_sparsity(bank, parse_number("sparsity", args.get("sparsity")));
   cfg.validate();
   const TypeSpec spec = parse_type(args.get("type", "float32"));
   const auto block = static_cast<bbs::index>(parse_integer("block", args.get("block", "8"), 1, 1 << 20));
+  if (args.has("damping") && !args.has("calibration")) throw UsageError("--damping applies to --calibration only");
+  bbs::CalibrationOptions calibration;
+  if (args.has("damping")) calibration.damping = parse_number("damping", args.get("damping"));
+  if (!(calibration.damping > 0.0) || !std::isfinite(calibration.damping)) throw UsageError("--damping must be > 0");
   Progress progress("prune", args.flags.count("quiet") != 0);
 
   const Eigen::MatrixXd w = progress.step("reading " + in, [&] { return read_dense(in, args.get("array")); });
+  const bool calibrated = args.has("calibration");
+  Eigen::MatrixXd x;  // calibration inputs, one sample per column (the layer's view)
+  if (calibrated) {
+    const std::string path = args.get("calibration");
+    const Eigen::MatrixXd samples = progress.step("reading " + path, [&] { return read_dense(path, ""); });
+    if (samples.cols() != w.cols()) {
+      bbs::detail::throw_error<bbs::shape_error>(
+          path, " is ", samples.rows(), " x ", samples.cols(), "; --calibration needs one input vector of ", w.cols(),
+          " values per row (samples x ", w.cols(), ")", samples.rows() == w.cols() ? ": it looks transposed" : "");
+    }
+    x = samples.transpose();
+  }
   std::cout << in << ": " << w.rows() << " x " << w.cols() << '\n';
   std::cout << "bank-balanced: banks of " << cfg.bank_size << " columns keeping " << cfg.nnz_per_bank << " each ("
-            << 100.0 * (1.0 - double(cfg.nnz_per_bank) / double(cfg.bank_size)) << " % sparsity)\n";
+            << 100.0 * (1.0 - double(cfg.nnz_per_bank) / double(cfg.bank_size)) << " % sparsity)";
+  if (calibrated) std::cout << ", calibrated on " << x.cols() << " inputs (damping " << calibration.damping << ")";
+  std::cout << '\n';
+  // The output error each pruning leaves on the calibration inputs, relative to ||W X||.
+  const auto report_error = [&](const Eigen::MatrixXd& pruned) {
+    const double whole = (w * x).norm();
+    const double calibrated = ((w - pruned) * x).norm();
+    const double magnitude = ((w - bbs::prune<double>(w, cfg).toDense()) * x).norm();
+    const auto relative = [&](double e) { return whole == 0.0 ? 0.0 : e / whole; };
+    std::cout << "||W X - W' X|| / ||W X|| on the calibration inputs: " << relative(calibrated)
+              << " (magnitude pruning: " << relative(magnitude) << ")\n";
+  };
+  const auto pruned = [&](auto tag) {
+    using T = decltype(tag);
+    return progress.step(calibrated ? "pruning (calibrated)" : "pruning", [&] {
+      return calibrated ? bbs::prune_calibrated<T>(w, x, cfg, calibration) : bbs::prune<T>(w, cfg);
+    });
+  };
   if (spec.kind == "float64") {
-    const auto a = progress.step("pruning", [&] { return bbs::prune<double>(w, cfg); });
+    const auto a = pruned(double{});
+    if (calibrated) report_error(a.toDense());
     progress.step("writing " + out + " as float64", [&] { bbs::save(a, out); });
   } else {
-    const auto a = progress.step("pruning", [&] { return bbs::prune<float>(w, cfg); });
+    const auto a = pruned(float{});
+    if (calibrated) report_error(a.toDense().cast<double>());
     save_as(a, spec, out, progress);
   }
   if (args.flags.count("no-report") == 0) {
@@ -155,8 +197,8 @@ template <typename T>
 void save_matrix_market(const bbs::BbsMatrix<T>& a, const std::string& path) {
   std::ostringstream text;
   text.precision(std::is_same<T, double>::value ? 17 : 9);
-  text << "%%MatrixMarket matrix coordinate real general\n% written by bbs convert: bank size " << a.bankSize()
-       << ", " << a.nnzPerBank() << " kept per bank\n"
+  text << "%%MatrixMarket matrix coordinate real general\n% written by bbs convert: bank size " << a.bankSize() << ", "
+       << a.nnzPerBank() << " kept per bank\n"
        << a.rows() << ' ' << a.cols() << ' ' << a.nonZeros() << '\n';
   a.forEach([&](bbs::index r, bbs::index c, T v) { text << r + 1 << ' ' << c + 1 << ' ' << double(v) << '\n'; });
   const std::string s = text.str();
@@ -266,13 +308,14 @@ int bench(int argc, char** argv) {
   const auto batch = static_cast<bbs::index>(parse_integer("batch", args.get("batch", "1"), 1, 4096));
   const int repeats = static_cast<int>(parse_integer("repeats", args.get("repeats", "5"), 1, 1000));
   const double min_time = parse_number("min-time", args.get("min-time", "0.05"));
-  if (!(min_time >= 0 && min_time <= 60)) throw UsageError("--min-time " + args.get("min-time") + ": expected 0 to 60 seconds");
+  if (!(min_time >= 0 && min_time <= 60))
+    throw UsageError("--min-time " + args.get("min-time") + ": expected 0 to 60 seconds");
   const bbs::FileHeader h = bbs::read_header(path);
   const std::uint32_t code = h.value_type_code;
   const bbs::BbsMatrix<float> af = bbs::load_as_float(path);
-  std::cout << path << ": " << af.rows() << " x " << af.cols() << ", " << h.value_type_name << ", bank " << af.bankSize()
-            << " keep " << af.nnzPerBank() << ", batch " << batch << ", median of " << repeats << " runs of at least "
-            << min_time << " s\n";
+  std::cout << path << ": " << af.rows() << " x " << af.cols() << ", " << h.value_type_name << ", bank "
+            << af.bankSize() << " keep " << af.nnzPerBank() << ", batch " << batch << ", median of " << repeats
+            << " runs of at least " << min_time << " s\n";
   // The stored values in their own type; fixed point of any width runs as fixed16<12> or
   // fixed8<7, 12> on the same raw integers (the widths change no instruction, only the result's
   // meaning), so one instantiation of every kernel serves every width.

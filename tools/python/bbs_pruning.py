@@ -17,6 +17,10 @@ that both sides check:
   partial); the kept_count(tiles) tiles of largest Frobenius norm are kept whole; ties keep the
   lower tile in row-major tile order.
 
+``calibrated_bank_balanced(w, x, bank_size, nnz_per_bank)`` prunes one-shot with weight updates
+from calibration inputs (``bbs::prune_calibrated``); test/data/masks/calibrated.npz holds its
+results for the C++ test to compare.
+
 Kept counts use ``BankConfig::from_sparsity``'s rounding (nearest, halves up, at least 1 below
 sparsity 1): see ``kept_count`` and ``bank_config_from_sparsity``. Magnitudes are ordered exactly
 as C++ orders their double values. NaN or infinite weights raise ValueError (C++ throws
@@ -288,6 +292,89 @@ def compute_mask(
             raise ValueError("compute_mask: method 'block' needs block = (rows, cols)")
         return block_mask(weight, block[0], block[1], sparsity)
     raise ValueError(f"compute_mask: unknown method {method!r}; expected one of {', '.join(METHODS)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# One-shot calibrated pruning.
+
+
+def _calibration_factor(who: str, w: torch.Tensor, inputs: torch.Tensor, damping: float) -> torch.Tensor:
+    """U, the upper Cholesky factor of (X^T X + lambda I)^-1 (calibrated.hpp's rule), after the
+    checks every calibrated pruning makes."""
+    if not (damping > 0.0 and math.isfinite(damping)):
+        raise ValueError(f"{who}: damping is {damping}, expected > 0")
+    _magnitudes(who, w)  # finiteness, with the weight named
+    x = inputs.detach().to(torch.float64)
+    rows, cols = w.shape
+    if x.dim() != 2 or x.shape[1] != cols:
+        raise ValueError(f"{who}: inputs are {tuple(x.shape)}, expected (samples, {cols}): one input vector per row "
+                         f"for a ({rows}, {cols}) weight")
+    if not bool(torch.isfinite(x).all()):
+        p = int(torch.nonzero(~torch.isfinite(x).reshape(-1))[0])
+        raise ValueError(f"{who}: calibration input {divmod(p, cols)} is not finite")
+    h = x.T @ x
+    diag = torch.diagonal(h)
+    diag[diag == 0.0] = 1.0
+    h += damping * float(diag.mean()) * torch.eye(cols, dtype=torch.float64)
+    return torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(h)), upper=True)
+
+
+def _calibrated_sweep(w: torch.Tensor, u: torch.Tensor, block: int, choose) -> torch.Tensor:
+    """calibrated.hpp's column sweep on w (float64, updated in place): for each block of `block`
+    columns, choose(saliency) gives the kept mask of the block from w_c^2 / U_cc^2; then each
+    column's pruned weights become zero and move w_j / U_jj times row j of U onto later columns.
+    Returns the kept mask."""
+    rows, cols = w.shape
+    d = torch.diagonal(u)
+    mask = torch.zeros((rows, cols), dtype=torch.bool)
+    for first in range(0, cols, block):
+        width = min(block, cols - first)
+        mask[:, first:first + width] = choose((w[:, first:first + width] / d[first:first + width]).square())
+        for j in range(first, first + width):
+            error = torch.where(mask[:, j], torch.zeros_like(w[:, j]), w[:, j] / u[j, j])
+            w[:, j] = torch.where(mask[:, j], w[:, j], torch.zeros_like(w[:, j]))
+            w[:, j + 1:] -= error[:, None] * u[j, j + 1:][None, :]
+    return mask
+
+
+def calibrated_bank_balanced(
+    weight: torch.Tensor, inputs: torch.Tensor, bank_size: int, nnz_per_bank: int, damping: float = 0.01
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """bbs::prune_calibrated (include/bbs/prune/calibrated.hpp) in PyTorch: one-shot bank-balanced
+    pruning of a (rows, cols) weight that updates the kept weights from calibration ``inputs``,
+    (samples, cols): the layer's input vectors, one per row, as a batch reaches ``x @ w.T``.
+
+    With H = X^T X + lambda I (lambda = damping * mean diagonal; an input that is always zero gets
+    unit curvature first) and U the upper Cholesky factor of H^-1, the columns are swept left to
+    right: at a bank's first column every row keeps the nnz_per_bank columns of largest
+    w_c^2 / U_cc^2 (ties to the lower column; a partial last bank keeps min(k, width)); at column j
+    every pruned weight becomes zero and moves w_j / U_jj times row j of U onto the later columns.
+    Returns (pruned weight in float64, pruned entries exactly zero; bool mask of the kept entries).
+    Raises ValueError on a bad configuration, a shape mismatch, or a NaN / infinite value."""
+    bank_size, nnz_per_bank = int(bank_size), int(nnz_per_bank)
+    _check_bank(bank_size, nnz_per_bank)
+    who = "calibrated_bank_balanced"
+    w = _as_matrix(who, weight).detach().to(torch.float64).clone()
+    u = _calibration_factor(who, w, inputs, damping)
+    mask = _calibrated_sweep(w, u, bank_size, lambda sal: _top_along_last(sal, min(nnz_per_bank, sal.shape[1])))
+    return w.reshape(weight.shape), mask.reshape(weight.shape)
+
+
+def calibrated_unstructured(
+    weight: torch.Tensor, inputs: torch.Tensor, sparsity: float, damping: float = 0.01, block: int = 128
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """bbs::prune_calibrated_unstructured: the same sweep over blocks of `block` columns, each
+    block keeping its kept_count(rows * width, sparsity) weights of largest saliency wherever they
+    are (ties to the lower row-major position). Returns (pruned weight in float64, kept mask)."""
+    s = _check_sparsity("calibrated_unstructured", sparsity)
+    if int(block) < 1:
+        raise ValueError(f"calibrated_unstructured: block is {block}, expected >= 1")
+    who = "calibrated_unstructured"
+    w = _as_matrix(who, weight).detach().to(torch.float64).clone()
+    u = _calibration_factor(who, w, inputs, damping)
+    mask = _calibrated_sweep(
+        w, u, int(block), lambda sal: _top_along_last(sal.reshape(-1), kept_count(sal.numel(), s)).reshape(sal.shape))
+    return w.reshape(weight.shape), mask.reshape(weight.shape)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -344,5 +344,73 @@ class PrunerTest(unittest.TestCase):
             bp.GradualPruner(model, "row", 0.5, parameters={"b": model.head.bias})
 
 
+def ref_calibrated(w, x, bank, k, damping):
+    """calibrated_bank_balanced from its definition, one row at a time, with explicit inverses of
+    the trailing blocks of H (no Cholesky factor): an independent check."""
+    w, x = w.to(torch.float64), x.to(torch.float64)
+    rows, cols = w.shape
+    h = x.T @ x
+    for j in range(cols):
+        if h[j, j] == 0:
+            h[j, j] = 1.0
+    h += damping * float(torch.diagonal(h).mean()) * torch.eye(cols, dtype=torch.float64)
+    inv = [torch.linalg.inv(h[j:, j:]) for j in range(cols)]
+    out = w.clone()
+    for r in range(rows):
+        row = w[r].clone()
+        keep = [False] * cols
+        for first in range(0, cols, bank):
+            width = min(bank, cols - first)
+            sal = [(float(row[c]) ** 2 / float(inv[c][0, 0]), c) for c in range(first, first + width)]
+            for _, c in sorted(sal, key=lambda t: (-t[0], t[1]))[:min(k, width)]:
+                keep[c] = True
+            for j in range(first, first + width):
+                if not keep[j]:
+                    row[j:] -= (row[j] / inv[j][0, 0]) * inv[j][0]
+                    row[j] = 0.0
+        out[r] = row
+    return out
+
+
+class CalibratedTest(unittest.TestCase):
+    def inputs(self, samples, cols, seed):
+        g = torch.Generator().manual_seed(seed)
+        mix = torch.randn(cols, 3, generator=g, dtype=torch.float64)
+        return torch.randn(samples, 3, generator=g, dtype=torch.float64) @ mix.T + 0.1 * torch.randn(
+            samples, cols, generator=g, dtype=torch.float64)
+
+    def test_matches_the_explicit_inverse_reference(self):
+        for (rows, cols, bank, k, seed) in [(1, 4, 4, 2, 1), (3, 10, 4, 2, 2), (4, 7, 3, 1, 3), (2, 9, 9, 3, 4),
+                                            (5, 6, 4, 3, 5), (3, 8, 2, 2, 6)]:
+            w = gaussian(rows, cols, seed).to(torch.float64)
+            x = self.inputs(3 * cols, cols, seed + 100)
+            got, mask = bp.calibrated_bank_balanced(w, x, bank, k, damping=0.05)
+            want = ref_calibrated(w, x, bank, k, 0.05)
+            self.assertTrue(torch.equal(got == 0, want == 0), (rows, cols, bank, k))
+            self.assertTrue(bool((got[~mask] == 0).all()))  # pruned entries exactly zero
+            self.assertLess(float((got - want).abs().max()), 1e-9 * (1 + float(want.abs().max())))
+
+    def test_bank_balance_and_output_error(self):
+        w = gaussian(32, 70, 7).to(torch.float64)
+        x = self.inputs(300, 70, 8)
+        for k in (8, 4, 2):
+            got, mask = bp.calibrated_bank_balanced(w, x, 16, k)
+            counts = torch.nn.functional.pad(mask, (0, 10)).reshape(32, 5, 16).sum(dim=-1)
+            self.assertTrue(bool((counts[:, :4] == k).all()) and bool((counts[:, 4] == min(k, 6)).all()))
+            magnitude = w * bp.bank_balanced_mask(w, 16, k)
+            self.assertLess(float(((w - got) @ x.T).norm()), float(((w - magnitude) @ x.T).norm()))
+
+    def test_bad_arguments_raise(self):
+        w, x = gaussian(4, 8, 9), self.inputs(16, 8, 10)
+        with self.assertRaisesRegex(ValueError, "expected \\(samples, 8\\)"):
+            bp.calibrated_bank_balanced(w, x.T, 4, 2)
+        with self.assertRaisesRegex(ValueError, "damping is 0"):
+            bp.calibrated_bank_balanced(w, x, 4, 2, damping=0)
+        bad = x.clone()
+        bad[3, 5] = float("nan")
+        with self.assertRaisesRegex(ValueError, "calibration input \\(3, 5\\)"):
+            bp.calibrated_bank_balanced(w, bad, 4, 2)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -39,9 +39,12 @@ void select_largest(std::vector<index>& order, index n, index keep, Magnitude&& 
   std::sort(order.begin(), order.begin() + keep);
 }
 
-/// Core of prune(): w(r, c) reads the dense source; works for any storage order or library.
-template <typename T, typename Index, typename Source>
-BbsMatrix<T> prune_with_indices(index rows, index cols, const BankConfig& cfg, const Source& w) {
+/// Builds the bank-balanced matrix whose kept entries select(r, first, width, real, order) picks:
+/// it fills the first `real` entries of `order` with the kept positions of the bank of row r
+/// that starts at column `first` (`width` columns), ascending; w(r, c) gives their values.
+template <typename T, typename Index, typename Source, typename Select>
+BbsMatrix<T> build_bank_balanced_indexed(index rows, index cols, const BankConfig& cfg, const Source& w,
+                                         Select&& select) {
   const index n = checked_stored_entries(rows, cols, cfg);
   const index nb = cfg.num_banks(cols);
   const index k = cfg.nnz_per_bank;
@@ -53,9 +56,8 @@ BbsMatrix<T> prune_with_indices(index rows, index cols, const BankConfig& cfg, c
     for (index b = 0; b < nb; ++b) {
       const index first = b * bs;
       const index width = std::min(bs, cols - first);
-      for (index i = 0; i < width; ++i) check_finite_weight(w(r, first + i), r, first + i);
       const index real = std::min(k, width);
-      select_largest(order, width, real, [&](index i) { return std::abs(static_cast<double>(w(r, first + i))); });
+      select(r, first, width, real, order);
       for (index s = 0; s < k; ++s) {
         const auto e = static_cast<std::size_t>(csb_entry(r, s, b, nb, k));
         // Slots past the real columns of a partial last bank are padding: the zero-padded
@@ -69,10 +71,22 @@ BbsMatrix<T> prune_with_indices(index rows, index cols, const BankConfig& cfg, c
   return BbsMatrix<T>(rows, cols, cfg, std::move(values), std::move(indices));
 }
 
+/// build_bank_balanced with the index type cfg's bank size needs.
+template <typename T, typename Source, typename Select>
+BbsMatrix<T> build_bank_balanced(index rows, index cols, const BankConfig& cfg, const Source& w, Select&& select) {
+  if (cfg.index_width() == IndexWidth::u8)
+    return build_bank_balanced_indexed<T, std::uint8_t>(rows, cols, cfg, w, select);
+  return build_bank_balanced_indexed<T, std::uint16_t>(rows, cols, cfg, w, select);
+}
+
+/// Core of prune(): w(r, c) reads the dense source; works for any storage order or library.
 template <typename T, typename Source>
 BbsMatrix<T> prune_source(index rows, index cols, const BankConfig& cfg, const Source& w) {
-  if (cfg.index_width() == IndexWidth::u8) return prune_with_indices<T, std::uint8_t>(rows, cols, cfg, w);
-  return prune_with_indices<T, std::uint16_t>(rows, cols, cfg, w);
+  return build_bank_balanced<T>(
+      rows, cols, cfg, w, [&](index r, index first, index width, index real, std::vector<index>& order) {
+        for (index i = 0; i < width; ++i) check_finite_weight(w(r, first + i), r, first + i);
+        select_largest(order, width, real, [&](index i) { return std::abs(static_cast<double>(w(r, first + i))); });
+      });
 }
 
 }  // namespace detail
