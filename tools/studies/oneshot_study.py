@@ -122,13 +122,21 @@ def run_task(name, mode, work, calibration, seed):
     return result
 
 
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.machine()
+
+
 def report(results, path_md, path_json, mode):
     with open(path_json + ".tmp", "w") as f:
         json.dump(results, f, indent=1)
     os.replace(path_json + ".tmp", path_json)
     lines = ["# One-shot pruning: magnitude against calibrated", "",
              f"Produced by `/usr/bin/python3 tools/studies/oneshot_study.py{' --smoke' if mode == 'smoke' else ''}` "
-             f"on {platform.processor() or platform.machine()} ({results['machine']}); one seed, no fine-tuning: "
+             f"on {results['cpu']} ({results['machine']}); one seed, no fine-tuning: "
              "every pruned model comes straight from the dense one. Test accuracy in PyTorch, float32.", "",
              "Calibrated pruning is `bbs::prune_calibrated` / `prune_calibrated_unstructured` "
              "(include/bbs/prune/calibrated.hpp) as `tools/python/bbs_pruning.py` computes it, layer by layer "
@@ -163,7 +171,8 @@ def main():
     torch.set_num_threads(args.threads)
     mode = "smoke" if args.smoke else "full"
     os.makedirs(args.work, exist_ok=True)
-    results = {"machine": f"{os.cpu_count()} cores, {args.threads} PyTorch threads", "mode": mode, "tasks": {}}
+    results = {"cpu": cpu_name(), "machine": f"{os.cpu_count()} cores, {args.threads} PyTorch threads", "mode": mode,
+               "tasks": {}}
     for name in args.tasks.split(","):
         results["tasks"][name] = run_task(name, mode, args.work, args.calibration, args.seed)
     out = args.work if mode == "smoke" else os.path.join(study.ROOT, "docs")
