@@ -57,9 +57,9 @@ void require_finite(const Eigen::MatrixBase<Derived>& m, const char* what) {
 /// The upper Cholesky factor U of (X X^T + lambda I)^-1, lambda = damping * mean diagonal.
 inline Eigen::MatrixXd calibration_inverse_factor(const Eigen::MatrixXd& x, double damping) {
   const index n = x.rows();
-  Eigen::MatrixXd h = Eigen::MatrixXd::Zero(n, n);
-  h.selfadjointView<Eigen::Lower>().rankUpdate(x);
-  h.triangularView<Eigen::StrictlyUpper>() = h.transpose();
+  Eigen::MatrixXd lower = Eigen::MatrixXd::Zero(n, n);
+  lower.selfadjointView<Eigen::Lower>().rankUpdate(x);  // half of X X^T's flops
+  Eigen::MatrixXd h = lower.selfadjointView<Eigen::Lower>();
   // An input that is always zero carries no information: give it unit curvature so that H stays
   // invertible; its weights are then ranked by magnitude alone.
   for (index j = 0; j < n; ++j) {
