@@ -17,7 +17,6 @@
 #pragma once
 
 #include <cmath>
-#include <cstdint>
 #include <vector>
 
 #include <Eigen/Cholesky>
@@ -42,20 +41,20 @@ namespace detail {
 
 /// Throws value_error naming the first entry of m that is NaN or infinite; `what` names m.
 template <typename Derived>
-void require_finite(const Eigen::MatrixBase<Derived>& m, const char* what) {
+void require_finite(const char* who, const Eigen::MatrixBase<Derived>& m, const char* what) {
   for (index c = 0; c < m.cols(); ++c) {
     for (index r = 0; r < m.rows(); ++r) {
       const double v = static_cast<double>(m(r, c));
       if (!std::isfinite(v)) {
-        throw_error<value_error>("prune_calibrated: ", what, " (", r, ", ", c, ") is ", v,
-                                 "; calibration needs finite ", what, "s");
+        throw_error<value_error>(who, ": ", what, " (", r, ", ", c, ") is ", v, "; calibration needs finite ", what,
+                                 "s");
       }
     }
   }
 }
 
 /// The upper Cholesky factor U of (X X^T + lambda I)^-1, lambda = damping * mean diagonal.
-inline Eigen::MatrixXd calibration_inverse_factor(const Eigen::MatrixXd& x, double damping) {
+inline Eigen::MatrixXd calibration_inverse_factor(const char* who, const Eigen::MatrixXd& x, double damping) {
   const index n = x.rows();
   Eigen::MatrixXd lower = Eigen::MatrixXd::Zero(n, n);
   lower.selfadjointView<Eigen::Lower>().rankUpdate(x);  // half of X X^T's flops
@@ -69,33 +68,32 @@ inline Eigen::MatrixXd calibration_inverse_factor(const Eigen::MatrixXd& x, doub
   h.diagonal().array() += lambda;
   Eigen::LLT<Eigen::MatrixXd> llt(h);
   if (llt.info() != Eigen::Success) {
-    throw_error<value_error>("prune_calibrated: X X^T + ", lambda,
+    throw_error<value_error>(who, ": X X^T + ", lambda,
                              " I is not positive definite; raise CalibrationOptions::damping");
   }
   const Eigen::MatrixXd inverse = llt.solve(Eigen::MatrixXd::Identity(n, n));
   Eigen::LLT<Eigen::MatrixXd> inverse_llt(inverse);
   if (inverse_llt.info() != Eigen::Success) {
-    throw_error<value_error>("prune_calibrated: (X X^T + ", lambda,
+    throw_error<value_error>(who, ": (X X^T + ", lambda,
                              " I)^-1 lost positive definiteness in rounding; raise CalibrationOptions::damping");
   }
   return inverse_llt.matrixU();
 }
 
-/// Checks W, X and the options; returns U, the upper Cholesky factor of H^-1.
+/// Checks W, X and the options (errors name `who`); returns U, the upper Cholesky factor of H^-1.
 template <typename DerivedW, typename DerivedX>
-Eigen::MatrixXd calibration_factor(const Eigen::MatrixBase<DerivedW>& w, const Eigen::MatrixBase<DerivedX>& x,
-                                   const CalibrationOptions& options) {
+Eigen::MatrixXd calibration_factor(const char* who, const Eigen::MatrixBase<DerivedW>& w,
+                                   const Eigen::MatrixBase<DerivedX>& x, const CalibrationOptions& options) {
   if (x.rows() != w.cols()) {
-    throw_error<shape_error>("prune_calibrated: the calibration inputs X are ", x.rows(), " x ", x.cols(),
-                             ", expected ", w.cols(), " rows (one per column of W, ", w.rows(), " x ", w.cols(),
-                             "), one column per sample");
+    throw_error<shape_error>(who, ": the calibration inputs X are ", x.rows(), " x ", x.cols(), ", expected ", w.cols(),
+                             " rows (one per column of W, ", w.rows(), " x ", w.cols(), "), one column per sample");
   }
   if (!(options.damping > 0.0) || !std::isfinite(options.damping)) {
-    throw_error<config_error>("prune_calibrated: damping is ", options.damping, ", expected > 0");
+    throw_error<config_error>(who, ": damping is ", options.damping, ", expected > 0");
   }
-  require_finite(w, "weight");
-  require_finite(x, "calibration input");
-  return calibration_inverse_factor(x.template cast<double>(), options.damping);
+  require_finite(who, w, "weight");
+  require_finite(who, x, "calibration input");
+  return calibration_inverse_factor(who, x.template cast<double>(), options.damping);
 }
 
 /// The column sweep shared by every pattern. For each block of `block` columns from the left,
@@ -144,7 +142,7 @@ template <typename T, typename DerivedW, typename DerivedX>
 BbsMatrix<T> prune_calibrated(const Eigen::MatrixBase<DerivedW>& w, const Eigen::MatrixBase<DerivedX>& x,
                               const BankConfig& cfg, const CalibrationOptions& options = {}) {
   cfg.validate();
-  const Eigen::MatrixXd u = detail::calibration_factor(w, x, options);
+  const Eigen::MatrixXd u = detail::calibration_factor("prune_calibrated", w, x, options);
   Eigen::MatrixXd wd = w.template cast<double>();
   std::vector<index> order;
   const PruneMask kept =
@@ -181,7 +179,7 @@ Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> prune_calibrated_unstructured(c
   detail::check_sparsity("prune_calibrated_unstructured", sparsity);
   if (block < 1)
     detail::throw_error<config_error>("prune_calibrated_unstructured: block is ", block, ", expected >= 1");
-  const Eigen::MatrixXd u = detail::calibration_factor(w, x, options);
+  const Eigen::MatrixXd u = detail::calibration_factor("prune_calibrated_unstructured", w, x, options);
   Eigen::MatrixXd wd = w.template cast<double>();
   detail::calibrated_sweep(wd, u, block, [&](index, index, const detail::MagnitudeArray& saliency) {
     return detail::global_top_mask(saliency, detail::kept_count(saliency.size(), sparsity));
