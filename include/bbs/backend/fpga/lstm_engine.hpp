@@ -1,0 +1,129 @@
+// An LSTM layer on the RTL engine (backends/fpga/rtl/bbs_lstm_engine.sv): the cell's weights
+// are packed into an engine image and loaded once; each run() streams a whole sequence through
+// the device (x_t in, y_t out) while h and c stay on chip, as in the paper's accelerator. The
+// arithmetic is the fixed16 LstmCell's bit for bit (the engine's gate combine, activation
+// tables and cell update follow nn/lstm.hpp and core/fixed_activation.hpp).
+//
+// Works on any runtime whose program has the bbs_lstm_engine kernel: the Verilator simulation
+// (simulated_engine.hpp) here, a card with the packaged RTL kernel elsewhere. Batch 1, one
+// direction: the engine's workload is streaming inference.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "bbs/backend/fpga/engine_image.hpp"
+#include "bbs/backend/fpga/session.hpp"
+
+namespace bbs {
+namespace fpga_runtime {
+
+template <int F>
+class EngineLstm {
+ public:
+  using value_type = fixed16<F>;
+  using Matrix = Eigen::Matrix<value_type, Eigen::Dynamic, Eigen::Dynamic>;
+
+  /// Packs `cell` (an nn::LstmCell<fixed16<F>, ...>) for the engine build `shape` and loads it.
+  /// Throws device_error when it does not fit the build or the program lacks the engine.
+  template <typename Cell>
+  EngineLstm(std::shared_ptr<Session> session, const Cell& cell, const EngineShape& shape)
+      : session_(std::move(session)) {
+    if (session_ == nullptr) detail::throw_error<device_error>("fpga engine: EngineLstm needs a session, got null");
+    std::vector<std::int16_t> bias(static_cast<std::size_t>(cell.bias().size()));
+    for (index i = 0; i < cell.bias().size(); ++i) bias[static_cast<std::size_t>(i)] = cell.bias()(i).raw();
+    const auto w_hr = cell.weight_hr().view();
+    image_ = pack_engine_image<F>(cell.weight_ih().view(), cell.weight_hh().view(), bias,
+                                  cell.has_projection() ? &w_hr : nullptr, shape);
+    kernel_ = session_->runtime().open_kernel(engine_kernel_signature());
+    const std::size_t image_bytes = image_.words.size() * sizeof(fpga_hw::wide_word);
+    image_buffer_ = kernel_->allocate(image_bytes, 1);
+    image_buffer_->write(image_.words.data(), image_bytes, 0);
+    image_buffer_->sync_to_device();
+    for (int arg = 2; arg <= 4; ++arg) spare_[arg - 2] = kernel_->allocate(fpga_hw::word_bytes, arg);
+    kernel_
+        ->start({std::int32_t(engine_load), image_buffer_.get(), spare_[0].get(), spare_[1].get(), spare_[2].get(),
+                 std::int32_t(0), std::int32_t(0), std::int32_t(0), std::int32_t(0)})
+        ->wait();
+  }
+
+  const EngineImage& image() const { return image_; }
+  index input_size() const { return image_.input_size; }
+  index output_size() const { return image_.output_size; }
+  index hidden_size() const { return image_.hidden_size; }
+
+  /// Runs the frames xs (input_size x T, batch 1) from state (h: output_size x 1, c: hidden_size
+  /// x 1), leaves the final state there and returns every frame's output (output_size x T).
+  template <typename State>
+  Matrix run(const Matrix& xs, State& state) {
+    const index frames = xs.cols();
+    if (xs.rows() != input_size()) {
+      detail::throw_error<shape_error>("fpga engine: the input has ", xs.rows(), " rows, expected input_size ",
+                                       input_size());
+    }
+    if (state.h.rows() != output_size() || state.h.cols() != 1 || state.c.rows() != hidden_size() ||
+        state.c.cols() != 1) {
+      detail::throw_error<shape_error>("fpga engine: the state is h ", state.h.rows(), " x ", state.h.cols(), ", c ",
+                                       state.c.rows(), " x ", state.c.cols(), "; expected ", output_size(), " x 1 and ",
+                                       hidden_size(), " x 1 (batch 1)");
+    }
+    const index e = image_.shape.lanes();
+    const index x_frame = image_.x_words * 32;
+    const index y_frame = image_.y_words * 32;
+    std::vector<std::int16_t> x(static_cast<std::size_t>(std::max<index>(frames * x_frame, 32)), 0);
+    for (index t = 0; t < frames; ++t) {
+      for (index i = 0; i < input_size(); ++i) x[static_cast<std::size_t>(t * x_frame + i)] = xs(i, t).raw();
+    }
+    std::vector<std::int16_t> s(static_cast<std::size_t>((image_.h_words + image_.c_words) * 32 + 32), 0);
+    for (index j = 0; j < output_size(); ++j) s[static_cast<std::size_t>(j)] = state.h(j, 0).raw();
+    const index c_base = image_.h_words * 32;
+    for (index j = 0; j < hidden_size(); ++j) {
+      const SlotPlace p = image_.cell_place[static_cast<std::size_t>(j)];
+      s[static_cast<std::size_t>(c_base + p.slot * e + p.lane)] = state.c(j, 0).raw();
+    }
+    auto xb = kernel_->allocate(x.size() * 2, 2);
+    auto yb = kernel_->allocate(static_cast<std::size_t>(std::max<index>(frames * y_frame, 32)) * 2, 3);
+    auto sb = kernel_->allocate(s.size() * 2, 4);
+    xb->write(x.data(), x.size() * 2, 0);
+    xb->sync_to_device();
+    sb->write(s.data(), s.size() * 2, 0);
+    sb->sync_to_device();
+    kernel_
+        ->start({std::int32_t(engine_run), image_buffer_.get(), xb.get(), yb.get(), sb.get(),
+                 static_cast<std::int32_t>(frames), std::int32_t(engine_load_state | engine_store_state),
+                 std::int32_t(0), std::int32_t(0)})
+        ->wait();
+    std::vector<std::int16_t> y(static_cast<std::size_t>(frames * y_frame));
+    yb->sync_from_device();
+    if (!y.empty()) yb->read(y.data(), y.size() * 2, 0);
+    sb->sync_from_device();
+    sb->read(s.data(), s.size() * 2, 0);
+    Matrix out(output_size(), frames);
+    for (index t = 0; t < frames; ++t) {
+      for (index j = 0; j < output_size(); ++j) {
+        const SlotPlace p = image_.output_place[static_cast<std::size_t>(j)];
+        out(j, t) = value_type::from_raw(y[static_cast<std::size_t>(t * y_frame + p.slot * e + p.lane)]);
+      }
+    }
+    if (frames > 0) state.h = out.col(frames - 1);
+    for (index j = 0; j < hidden_size(); ++j) {
+      const SlotPlace p = image_.cell_place[static_cast<std::size_t>(j)];
+      state.c(j, 0) = value_type::from_raw(s[static_cast<std::size_t>(c_base + p.slot * e + p.lane)]);
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<Session> session_;
+  EngineImage image_;
+  std::unique_ptr<DeviceKernel> kernel_;
+  std::unique_ptr<DeviceBuffer> image_buffer_;
+  std::unique_ptr<DeviceBuffer> spare_[3];
+};
+
+}  // namespace fpga_runtime
+}  // namespace bbs
