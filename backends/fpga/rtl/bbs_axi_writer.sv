@@ -36,7 +36,7 @@ module bbs_axi_writer (
   function automatic logic [31:0] burst_of(input logic [57:0] at, input logic [31:0] left);
     logic [6:0] room;
     room = 7'd64 - {1'b0, at[5:0]};
-    return (left < {25'd0, room}) ? left : {25'd0, room};
+    burst_of = (left < {25'd0, room}) ? left : {25'd0, room};
   endfunction
 
   wire [31:0] aw_burst = burst_of(aw_beat, aw_left);

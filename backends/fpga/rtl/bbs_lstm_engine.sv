@@ -34,7 +34,7 @@
 // Counters and header fields are 32 bits wide; only their low bits index the sized memories.
 /* verilator lint_off UNUSEDSIGNAL */
 module bbs_lstm_engine #(
-    parameter int R = 4,  // row engines: a power of two
+    parameter int R = 4,  // row engines: 1, 2, 4, 8, or a multiple of 16
     parameter int F = 12,  // fraction bits of every fixed16 value
     parameter int WD = 256,  // words per engine
     parameter int DX = 64,  // x entries per PE and buffer (power of two)
@@ -464,8 +464,8 @@ module bbs_lstm_engine #(
   logic [SB-1:0] p1_s;
   logic [31:0] p1_k, p1_kc;
   logic [32*E-1:0] p1_a, p1_b;
-  wire [31:0] d_k = (d_l << $clog2(S)) + 32'(d_s);
-  wire [31:0] d_kc = ((d_l >> 2) << $clog2(S)) + 32'(d_s);
+  wire [31:0] d_k = d_l * S + 32'(d_s);  // S is a constant: a shift when it is a power of two
+  wire [31:0] d_kc = (d_l >> 2) * S + 32'(d_s);
   logic stg_half;  // staging buffer of the step being computed
   always_ff @(posedge clk) begin
     p1_v <= d_valid;
@@ -493,14 +493,14 @@ module bbs_lstm_engine #(
     // floor(acc / 2^F + 1/2) of a signed 32-bit sum (F = 0: the sum)
     logic signed [31:0] a;
     a = $signed(acc);
-    if (F == 0) return a;
     // (the rounding bit is added as a signed value: an unsigned operand would make >>> logical)
-    else return (a >>> F) + $signed({31'd0, a[(F==0)?0:F-1]});
+    if (F == 0) rq = a;
+    else rq = (a >>> F) + $signed({31'd0, a[(F==0)?0:F-1]});
   endfunction
   function automatic logic signed [15:0] sat16(input logic signed [33:0] v);
-    if (v > 34'sd32767) return 16'sd32767;
-    else if (v < -34'sd32768) return -16'sd32768;
-    else return v[15:0];
+    if (v > 34'sd32767) sat16 = 16'sd32767;
+    else if (v < -34'sd32768) sat16 = -16'sd32768;
+    else sat16 = v[15:0];
   endfunction
 
   // The projection is requantize: alpha 1, beta 0 (the layer's kernel call); SpMV takes the arguments.
@@ -796,9 +796,14 @@ module bbs_lstm_engine #(
   assign rd_oready = (sink == SINK_SCATTER) ? sc_take : (sink != SINK_NONE);
   wire rd_take = rd_ovalid && rd_oready;
 
-  function automatic logic [31:0] fld(input logic [1023:0] w, input int i);
-    return w[32*i+:32];
-  endfunction
+  // The header's 32 fields.
+  logic [31:0] hf[32];
+  genvar gh;
+  generate
+    for (gh = 0; gh < 32; gh = gh + 1) begin : g_hf
+      assign hf[gh] = hdr[32*gh+:32];
+    end
+  endgenerate
 
   always_ff @(posedge clk) begin
     rd_start <= 1'b0;
@@ -900,33 +905,33 @@ module bbs_lstm_engine #(
           cnt_c <= 0;
           cnt_d <= 0;
           if (a_mode == 1) begin
-            c_lg <= fld(hdr, 5);
-            c_wx <= fld(hdr, 6);
-            c_wh <= fld(hdr, 7);
-            c_lp <= fld(hdr, 8);
-            c_wp <= fld(hdr, 9);
-            c_bsx <= fld(hdr, 10);
-            c_bsh <= fld(hdr, 11);
-            c_kc <= fld(hdr, 12);
-            c_kp <= fld(hdr, 13);
-            c_proj <= fld(hdr, 14) != 0;
-            c_in <= fld(hdr, 15);
-            c_out <= fld(hdr, 16);
-            c_perg <= fld(hdr, 17);
-            c_perp <= fld(hdr, 18);
-            c_wn <= fld(hdr, 19);
-            c_xb <= fld(hdr, 20);
-            c_yb <= fld(hdr, 21);
-            c_hb <= fld(hdr, 22);
-            c_cb <= fld(hdr, 23);
-            if (fld(hdr, 0) != IMAGE_MAGIC || fld(hdr, 1) != 1) status_q <= 2;
-            else if (fld(hdr, 2) != R || fld(hdr, 3) != E || fld(hdr, 4) != F) status_q <= 3;
-            else if (fld(hdr, 19) > WD || fld(hdr, 12) + fld(hdr, 13) > KD || fld(hdr, 5) * S > KD ||
-                     fld(hdr, 21) > SD || fld(hdr, 23) > CD)
+            c_lg <= hf[5];
+            c_wx <= hf[6];
+            c_wh <= hf[7];
+            c_lp <= hf[8];
+            c_wp <= hf[9];
+            c_bsx <= hf[10];
+            c_bsh <= hf[11];
+            c_kc <= hf[12];
+            c_kp <= hf[13];
+            c_proj <= hf[14] != 0;
+            c_in <= hf[15];
+            c_out <= hf[16];
+            c_perg <= hf[17];
+            c_perp <= hf[18];
+            c_wn <= hf[19];
+            c_xb <= hf[20];
+            c_yb <= hf[21];
+            c_hb <= hf[22];
+            c_cb <= hf[23];
+            if (hf[0] != IMAGE_MAGIC || hf[1] != 1) status_q <= 2;
+            else if (hf[2] != R || hf[3] != E || hf[4] != F) status_q <= 3;
+            else if (hf[19] > WD || hf[12] + hf[13] > KD || hf[5] * S > KD ||
+                     hf[21] > SD || hf[23] > CD)
               status_q <= 4;
-            if (fld(hdr, 0) != IMAGE_MAGIC || fld(hdr, 1) != 1 || fld(hdr, 2) != R || fld(hdr, 3) != E ||
-                fld(hdr, 4) != F || fld(hdr, 19) > WD || fld(hdr, 12) + fld(hdr, 13) > KD || fld(hdr, 5) * S > KD ||
-                fld(hdr, 21) > SD || fld(hdr, 23) > CD) begin
+            if (hf[0] != IMAGE_MAGIC || hf[1] != 1 || hf[2] != R || hf[3] != E ||
+                hf[4] != F || hf[19] > WD || hf[12] + hf[13] > KD || hf[5] * S > KD ||
+                hf[21] > SD || hf[23] > CD) begin
               c_wn <= 0;  // nothing valid is loaded
               c_lg <= 0;
               c_lp <= 0;
@@ -934,22 +939,22 @@ module bbs_lstm_engine #(
             end else begin
               rd_start <= 1'b1;
               rd_base <= a_pa + 128;
-              rd_beats <= fld(hdr, 19) * R + fld(hdr, 12) + fld(hdr, 13) + fld(hdr, 5) * S + 2050;
+              rd_beats <= hf[19] * R + hf[12] + hf[13] + hf[5] * S + 2050;
               sink <= SINK_IMAGE;
               st <= ST_LOAD;
             end
           end else begin
-            m_rows <= fld(hdr, 5);
-            m_cols <= fld(hdr, 6);
-            m_bs <= fld(hdr, 7);
-            m_wpr <= fld(hdr, 10);
-            m_ls <= (fld(hdr, 5) + R - 1) / R;
-            m_per <= fld(hdr, 10) > S ? fld(hdr, 10) : ((S > 1) ? S : 1);
-            m_xb <= (fld(hdr, 6) + 31) / 32;
-            m_yb <= (fld(hdr, 5) + 31) / 32;
-            if (fld(hdr, 0) != MATRIX_MAGIC || fld(hdr, 1) != 1 || fld(hdr, 2) != 1 || fld(hdr, 3) != 16 ||
-                fld(hdr, 11) != F || fld(hdr, 4) > DX || (fld(hdr, 5) + R - 1) / R * fld(hdr, 10) > WD ||
-                ((fld(hdr, 5) + R - 1) / R * R + 31) / 32 > SD) begin
+            m_rows <= hf[5];
+            m_cols <= hf[6];
+            m_bs <= hf[7];
+            m_wpr <= hf[10];
+            m_ls <= (hf[5] + R - 1) / R;
+            m_per <= hf[10] > S ? hf[10] : ((S > 1) ? S : 1);
+            m_xb <= (hf[6] + 31) / 32;
+            m_yb <= (hf[5] + 31) / 32;
+            if (hf[0] != MATRIX_MAGIC || hf[1] != 1 || hf[2] != 1 || hf[3] != 16 ||
+                hf[11] != F || hf[4] > DX || (hf[5] + R - 1) / R * hf[10] > WD ||
+                ((hf[5] + R - 1) / R * R + 31) / 32 > SD) begin
               status_q <= 5;
               st <= ST_FINISH;
             end else begin
@@ -959,7 +964,7 @@ module bbs_lstm_engine #(
               c_lp <= 0;
               rd_start <= 1'b1;
               rd_base <= a_pa + 64;
-              rd_beats <= fld(hdr, 5) * fld(hdr, 10);
+              rd_beats <= hf[5] * hf[10];
               sink <= SINK_MATRIX;
               st <= ST_MATRIX;
             end

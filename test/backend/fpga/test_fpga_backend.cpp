@@ -180,7 +180,7 @@ TEST_CASE("fpga backend: row-major SpMM through the emulator is bit-exact with t
   }
 }
 
-TEST_CASE("fpga backend: the matrix is uploaded once and stays resident; x and y move per product") {
+TEST_CASE("fpga backend: the matrix is uploaded once and stays resident, x and y move per product") {
   auto runtime = std::make_shared<CountingRuntime>(std::make_shared<fpga::EmulatedRuntime>());
   const auto counts = runtime->counts;
   DefaultSessionScope scope(std::make_shared<fpga::Session>(runtime));
@@ -235,7 +235,7 @@ TEST_CASE("fpga backend: a view without a cache (BbsMap) is packed and uploaded 
   CHECK(bbs_test::raw_values(got2) == bbs_test::raw_values(want));
 }
 
-TEST_CASE("fpga backend: start_spmv runs asynchronously; wait delivers y") {
+TEST_CASE("fpga backend: start_spmv runs asynchronously, wait delivers y") {
   auto session = fpga::Session::emulated();
   const Shape s{200, 1000, bbs::BankConfig(64, 8)};
   const auto a = bbs_test::random_fixed_bbs<Q12>(s, 5);

@@ -64,7 +64,7 @@ inline const char* engine_status_text(std::uint32_t status) {
 
 /// The sizes one engine build was synthesized with: the RTL parameters of bbs_lstm_engine.
 struct EngineShape {
-  int row_engines = 4;       // R, a power of two
+  int row_engines = 4;       // R: 1, 2, 4, 8 or a multiple of 16
   int frac_bits = 12;        // F of every fixed16 value
   index words = 256;         // WD: CSB words per row engine
   index x_depth = 64;        // DX: x entries per PE
@@ -213,8 +213,8 @@ EngineImage pack_engine_image(const CsbView<fixed16<F>>& w_ih, const CsbView<fix
   const int R = shape.row_engines;
   const int E = shape.lanes();
   const int S = shape.slots_per_row();
-  if (R < 1 || (R & (R - 1)) != 0) {
-    detail::throw_error<device_error>("fpga engine: ", R, " row engines, expected a power of two");
+  if (R < 1 || (R < 16 && (R & (R - 1)) != 0) || (R > 16 && R % 16 != 0)) {
+    detail::throw_error<device_error>("fpga engine: ", R, " row engines, expected 1, 2, 4, 8 or a multiple of 16");
   }
   if (F != shape.frac_bits) {
     detail::throw_error<device_error>("fpga engine: the cell is fixed16<", F,

@@ -94,3 +94,57 @@ TEST_CASE("fpga engine (RTL): LSTM and LSTMP sequences are bit-exact with the CP
     REQUIRE(raw(dev_state.c) == raw(cpu_state.c));
   }
 }
+
+TEST_CASE(
+    "fpga engine (RTL): an LSTM step takes the cycles of the engine's formula, and slow inputs show in the count") {
+  auto engine = bbs::fpga_runtime::make_simulated_engine();
+  auto session = std::make_shared<bbs::fpga_runtime::Session>(engine);
+  const auto shape = engine->shape();
+  const bbs::index s = shape.slots_per_row();
+  const CellCase cases[] = {
+      {"lstm", 37, 24, 0, bbs::BankConfig(8, 2), bbs::BankConfig(8, 1), {}},
+      {"lstmp", 37, 24, 16, bbs::BankConfig(8, 2), bbs::BankConfig(8, 1), bbs::BankConfig(8, 3)},
+      {"lstmp, long rows", 300, 16, 12, bbs::BankConfig(8, 1), bbs::BankConfig(4, 4), bbs::BankConfig(2, 2)},
+  };
+  std::uint32_t seed = 900;
+  for (const CellCase& c : cases) {
+    INFO(c.name);
+    const Cell cell = make_cell(c, ++seed);
+    bbs::fpga_runtime::EngineLstm<12> device(session, cell, shape);
+    const auto& img = device.image();
+    auto state = cell.zero_state(1);
+    const MatQ xs = random_frames(c.input, 5, ++seed);
+    device.run(xs, state);
+    // Gate rows one every gate_period cycles, then the pipeline to the last write-back; the same
+    // for the projection (docs/FPGA_REPORT.md, "Cycle formula").
+    bbs::index want = img.gate_rows * img.gate_period + 31 + s;
+    if (img.projection) want += img.projection_rows * img.projection_period + 15 + s;
+    CHECK(static_cast<bbs::index>(engine->counters().step_cycles) == want);
+    const auto fast = engine->counters().run_cycles;
+    // x arriving 600 cycles after each request: the engine waits for every frame's input.
+    engine->set_memory_timing({600, 0, 0});
+    device.run(xs, state);
+    const auto slow = engine->counters();
+    engine->set_memory_timing({});
+    CHECK(static_cast<bbs::index>(slow.step_cycles) == want);
+    CHECK(slow.run_cycles >= fast + 4 * 500);
+  }
+}
+
+TEST_CASE("fpga engine (RTL): the packer puts every slot's lanes on distinct PEs") {
+  // A slot writes its E results into the PEs' memories in one cycle: two lanes on one PE would
+  // lose a write. Cells whose banks all map to few PEs force padded slots instead.
+  const CellCase c{"few PEs", 8, 40, 0, bbs::BankConfig(8, 2), bbs::BankConfig(40, 3), {}};
+  const Cell cell = make_cell(c, 5);
+  bbs::fpga_runtime::EngineShape shape;
+  shape.row_engines = 16;
+  shape.words = 4096;
+  std::vector<std::int16_t> bias(static_cast<std::size_t>(cell.bias().size()));
+  const auto img =
+      bbs::fpga_runtime::pack_engine_image<12>(cell.weight_ih().view(), cell.weight_hh().view(), bias, nullptr, shape);
+  // h (40 values, banks of 40) lives in PE 0 alone: one cell per slot.
+  std::vector<int> per_slot(static_cast<std::size_t>(img.gate_rows / 4 * shape.slots_per_row()), 0);
+  for (const auto& p : img.cell_place) ++per_slot[static_cast<std::size_t>(p.slot)];
+  for (int n : per_slot) CHECK(n <= 1);
+  CHECK(img.gate_rows == 4 * 40);
+}
