@@ -20,8 +20,10 @@
 // Modes (argument `mode`)
 //   1 load     reads an engine image (include/bbs/backend/fpga/engine_image.hpp packs it): two
 //              header words, the engines' words, write-back destinations, biases, activation tables.
-//   2 run      runs `frames` LSTM steps: x_t read from p_x (frame t at t * x_beats words) while
-//              the previous step computes, y_t written to p_y after it; h and c stay on chip.
+//   2 run      runs `frames` LSTM steps of the loaded image, whose tag `alpha_q` must carry (a run
+//              meant for another image, or after an SpMV replaced the weights, is refused): x_t
+//              read from p_x (frame t at t * x_beats words) while the previous step computes,
+//              y_t written to p_y after it; h and c stay on chip.
 //              flags bit 0 loads h_0 / c_0 from p_state first, bit 1 writes c back after.
 //   3 spmv     y = alpha A x + beta y for a matrix in the FPGA backend's device layout
 //              (backends/fpga/hw/device_layout.hpp): the bbs_spmv_fixed16 kernel's arguments.
@@ -663,6 +665,7 @@ module bbs_lstm_engine #(
   } state_t;
   state_t st;
   logic [1023:0] hdr;  // the image's two header words (a matrix has one)
+  logic [31:0] img_tag;  // the loaded image's tag (header field 24); 0: none
   logic [31:0] cnt_a, cnt_b, cnt_c, cnt_d;  // loader counters
   logic [31:0] cycles;
 
@@ -835,6 +838,7 @@ module bbs_lstm_engine #(
       src_active <= 1'b0;
       cs <= CS_WAIT;
       c_proj <= 1'b0;
+      img_tag <= 0;
     end else begin
       case (st)
         ST_IDLE: begin
@@ -858,6 +862,9 @@ module bbs_lstm_engine #(
               cnt_a <= 0;
               sink <= SINK_HEADER;
               st <= ST_HEADER;
+            end else if (args[0+:32] == 2 && (img_tag == 0 || args[352+:32] != img_tag)) begin
+              status_q <= 6;  // run: no image, or not the one the host meant (alpha_q carries its tag)
+              st <= ST_FINISH;
             end else if (args[0+:32] == 2) begin
               t_step <= 0;
               t_fetch <= 0;
@@ -915,6 +922,7 @@ module bbs_lstm_engine #(
             c_kc <= hf[12];
             c_kp <= hf[13];
             c_proj <= hf[14] != 0;
+            img_tag <= hf[24];
             c_in <= hf[15];
             c_out <= hf[16];
             c_perg <= hf[17];
@@ -933,6 +941,7 @@ module bbs_lstm_engine #(
                 hf[4] != F || hf[19] > WD || hf[12] + hf[13] > KD || hf[5] * S > KD ||
                 hf[21] > SD || hf[23] > CD) begin
               c_wn <= 0;  // nothing valid is loaded
+              img_tag <= 0;
               c_lg <= 0;
               c_lp <= 0;
               st <= ST_FINISH;
@@ -960,6 +969,7 @@ module bbs_lstm_engine #(
             end else begin
               // Every word of the matrix, then x.
               c_wn <= 0;  // an LSTM image is overwritten
+              img_tag <= 0;
               c_lg <= 0;
               c_lp <= 0;
               rd_start <= 1'b1;

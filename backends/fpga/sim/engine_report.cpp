@@ -6,7 +6,8 @@
 //
 //   bbs_engine_report NAME INPUT HIDDEN PROJ BS_IH K_IH BS_HH K_HH [BS_HR K_HR] [--frames T]
 //
-// PROJ = 0 means no projection. Exit status 1 on a mismatch or an engine error.
+// PROJ = 0 means no projection. Exit status 1 on a mismatch or an engine error; with
+// BBS_ENGINE_REPORT_DEBUG set, every mismatching output is listed on stderr.
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -115,6 +116,13 @@ int main(int argc, char** argv) {
     const MatQ got = device.run(xs, dev_state);
     const auto run = engine->counters();
     const bool exact = same(got, want) && same(dev_state.h, cpu_state.h) && same(dev_state.c, cpu_state.c);
+    if (std::getenv("BBS_ENGINE_REPORT_DEBUG") != nullptr) {
+      for (bbs::index t = 0; t < frames; ++t)
+        for (bbs::index j = 0; j < got.rows(); ++j)
+          if (got(j, t).raw() != want(j, t).raw())
+            std::fprintf(stderr, "t %ld j %ld got %d want %d slot %ld lane %d\n", (long)t, (long)j, got(j, t).raw(),
+                         want(j, t).raw(), (long)device.image().output_place[j].slot, device.image().output_place[j].lane);
+    }
 
     bbs::fpga_runtime::set_default_session(session);
     const SpmvResult s_ih = spmv_on_engine(cell.weight_ih(), *engine, gen);

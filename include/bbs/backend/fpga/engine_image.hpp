@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -57,6 +58,8 @@ inline const char* engine_status_text(std::uint32_t status) {
       return "the image does not fit the engine's memories";
     case 5:
       return "the matrix is not a fixed16 matrix this engine can hold (header, fraction bits or size)";
+    case 6:
+      return "no engine image is loaded, or not the one this run names (another cell or an SpMV replaced it)";
     default:
       return "unknown status";
   }
@@ -100,6 +103,8 @@ struct SlotPlace {
 /// An LSTM cell packed for one engine build.
 struct EngineImage {
   std::vector<fpga_hw::wide_word> words;
+  /// Names this image on the engine (header field 24; a run passes it as alpha_q): unique in the process.
+  std::uint32_t tag = 0;
   EngineShape shape;
   index input_size = 0;
   index hidden_size = 0;
@@ -200,6 +205,14 @@ inline fpga_hw::wide_word padding_word() {
 
 inline index words_for(index values) { return (values + 31) / 32; }
 
+/// A nonzero tag no other image of this process has.
+inline std::uint32_t next_image_tag() {
+  static std::atomic<std::uint32_t> counter{0};
+  std::uint32_t t = 0;
+  while (t == 0) t = ++counter * 2654435761u;
+  return t;
+}
+
 }  // namespace impl
 
 /// Packs an LSTM cell for `shape`: weight_ih (4H x I), weight_hh (4H x P), bias (4H, raw
@@ -259,6 +272,7 @@ EngineImage pack_engine_image(const CsbView<fixed16<F>>& w_ih, const CsbView<fix
 
   EngineImage img;
   img.shape = shape;
+  img.tag = next_image_tag();
   img.input_size = w_ih.cols;
   img.hidden_size = h;
   img.output_size = p;
@@ -312,7 +326,8 @@ EngineImage pack_engine_image(const CsbView<fixed16<F>>& w_ih, const CsbView<fix
                                   static_cast<std::uint32_t>(img.x_words),
                                   static_cast<std::uint32_t>(img.y_words),
                                   static_cast<std::uint32_t>(img.h_words),
-                                  static_cast<std::uint32_t>(img.c_words)};
+                                  static_cast<std::uint32_t>(img.c_words),
+                                  img.tag};
   fpga_hw::wide_word hdr[2] = {};
   for (std::size_t i = 0; i < sizeof fields / sizeof fields[0]; ++i) {
     fpga_hw::set_field(hdr[i / 16], 32 * static_cast<int>(i % 16), 32, fields[i]);

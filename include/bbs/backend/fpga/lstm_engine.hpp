@@ -45,6 +45,12 @@ class EngineLstm {
     image_buffer_->write(image_.words.data(), image_bytes, 0);
     image_buffer_->sync_to_device();
     for (int arg = 2; arg <= 4; ++arg) spare_[arg - 2] = kernel_->allocate(fpga_hw::word_bytes, arg);
+    load();
+  }
+
+  /// Loads the image (again): the engine holds one image at a time, so a run after another cell's
+  /// load or an SpMV on the same engine needs it; run() does it when the engine refuses its tag.
+  void load() {
     kernel_
         ->start({std::int32_t(engine_load), image_buffer_.get(), spare_[0].get(), spare_[1].get(), spare_[2].get(),
                  std::int32_t(0), std::int32_t(0), std::int32_t(0), std::int32_t(0)})
@@ -92,11 +98,22 @@ class EngineLstm {
     xb->sync_to_device();
     sb->write(s.data(), s.size() * 2, 0);
     sb->sync_to_device();
-    kernel_
-        ->start({std::int32_t(engine_run), image_buffer_.get(), xb.get(), yb.get(), sb.get(),
-                 static_cast<std::int32_t>(frames), std::int32_t(engine_load_state | engine_store_state),
-                 std::int32_t(0), std::int32_t(0)})
-        ->wait();
+    const std::vector<ArgValue> args = {std::int32_t(engine_run),
+                                        image_buffer_.get(),
+                                        xb.get(),
+                                        yb.get(),
+                                        sb.get(),
+                                        static_cast<std::int32_t>(frames),
+                                        std::int32_t(engine_load_state | engine_store_state),
+                                        static_cast<std::int32_t>(image_.tag),
+                                        std::int32_t(0)};
+    try {
+      kernel_->start(args)->wait();
+    } catch (const device_error&) {
+      // The engine holds another image (another cell's, or an SpMV's matrix): load ours, once.
+      load();
+      kernel_->start(args)->wait();
+    }
     std::vector<std::int16_t> y(static_cast<std::size_t>(frames * y_frame));
     yb->sync_from_device();
     if (!y.empty()) yb->read(y.data(), y.size() * 2, 0);
@@ -124,6 +141,44 @@ class EngineLstm {
   std::unique_ptr<DeviceBuffer> image_buffer_;
   std::unique_ptr<DeviceBuffer> spare_[3];
 };
+
+/// A whole nn::Lstm (StackedRecurrent of fixed16 LstmCells: layers, one or two directions, with or
+/// without projection) on the engine, as its forward(): each cell is loaded in turn and runs its
+/// sequence (the backward direction on the frames in reverse), h and c staying on chip within a
+/// sequence. xs: input_size x T (batch 1); `state` holds one State per layer and direction and
+/// comes out as the final state. Loading a cell costs a load of its weights, once per call.
+template <int F, typename Stack>
+Eigen::Matrix<fixed16<F>, Eigen::Dynamic, Eigen::Dynamic> engine_forward(
+    const std::shared_ptr<Session>& session, const Stack& stack,
+    const Eigen::Matrix<fixed16<F>, Eigen::Dynamic, Eigen::Dynamic>& xs, typename Stack::State& state,
+    const EngineShape& shape) {
+  using Matrix = Eigen::Matrix<fixed16<F>, Eigen::Dynamic, Eigen::Dynamic>;
+  const index dirs = stack.num_directions();
+  if (static_cast<index>(state.size()) != stack.num_layers() * dirs) {
+    detail::throw_error<shape_error>("fpga engine: the state has ", state.size(), " entries, expected ",
+                                     stack.num_layers() * dirs, " (layers x directions)");
+  }
+  Matrix input = xs;
+  for (index l = 0; l < stack.num_layers(); ++l) {
+    Matrix outputs;
+    for (index d = 0; d < dirs; ++d) {
+      EngineLstm<F> device(session, stack.cell(l, d), shape);
+      auto& st = state[static_cast<std::size_t>(l * dirs + d)];
+      Matrix y;
+      if (d == 0) {
+        y = device.run(input, st);
+      } else {
+        y = device.run(Matrix(input.rowwise().reverse()), st).rowwise().reverse();
+      }
+      Matrix stacked(outputs.rows() + y.rows(), y.cols());
+      if (outputs.rows() > 0) stacked.topRows(outputs.rows()) = outputs;
+      stacked.bottomRows(y.rows()) = y;
+      outputs = std::move(stacked);
+    }
+    input = std::move(outputs);
+  }
+  return input;
+}
 
 }  // namespace fpga_runtime
 }  // namespace bbs

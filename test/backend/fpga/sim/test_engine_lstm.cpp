@@ -148,3 +148,66 @@ TEST_CASE("fpga engine (RTL): the packer puts every slot's lanes on distinct PEs
   for (int n : per_slot) CHECK(n <= 1);
   CHECK(img.gate_rows == 4 * 40);
 }
+
+TEST_CASE("fpga engine (RTL): a two-layer bidirectional nn::Lstm runs on the engine as its forward()") {
+  auto engine = bbs::fpga_runtime::make_simulated_engine();
+  auto session = std::make_shared<bbs::fpga_runtime::Session>(engine);
+  using Stack = bbs::nn::Lstm<Q, bbs::backend::reference>;
+  std::mt19937 gen(41);
+  std::vector<bbs::nn::RecurrentDenseWeights> weights;
+  const bbs::index input = 19, hidden = 12;
+  for (int l = 0; l < 2; ++l) {
+    for (int d = 0; d < 2; ++d) {
+      bbs::nn::RecurrentDenseWeights w;
+      const bbs::index in = l == 0 ? input : 2 * hidden;
+      w.weight_ih = random_weights(4 * hidden, in, 0.8f, gen);
+      w.weight_hh = random_weights(4 * hidden, hidden, 0.8f, gen);
+      w.bias_ih = random_weights(4 * hidden, 1, 0.5f, gen);
+      w.bias_hh = random_weights(4 * hidden, 1, 0.5f, gen);
+      weights.push_back(w);
+    }
+  }
+  const Stack lstm = Stack::from_dense(weights, 2, true, bbs::BankConfig(4, 1));
+  const MatQ xs = random_frames(input, 5, 42);
+  auto cpu_state = lstm.zero_state(1);
+  for (auto& s : cpu_state) {
+    s.h = random_frames(hidden, 1, static_cast<std::uint32_t>(gen()));
+    s.c = random_frames(hidden, 1, static_cast<std::uint32_t>(gen()));
+  }
+  auto dev_state = cpu_state;
+  const MatQ want = lstm.forward(xs, 1, cpu_state);
+  const MatQ got = bbs::fpga_runtime::engine_forward<12>(session, lstm, xs, dev_state, engine->shape());
+  REQUIRE(raw(got) == raw(want));
+  for (std::size_t i = 0; i < cpu_state.size(); ++i) {
+    REQUIRE(raw(dev_state[i].h) == raw(cpu_state[i].h));
+    REQUIRE(raw(dev_state[i].c) == raw(cpu_state[i].c));
+  }
+}
+
+TEST_CASE("fpga engine (RTL): two cells and an SpMV share one engine; each run gets its own weights") {
+  auto engine = bbs::fpga_runtime::make_simulated_engine();
+  auto session = std::make_shared<bbs::fpga_runtime::Session>(engine);
+  const CellCase c{"lstm", 37, 24, 0, bbs::BankConfig(8, 2), bbs::BankConfig(8, 1), {}};
+  const Cell a = make_cell(c, 71);
+  const Cell b = make_cell(c, 72);
+  bbs::fpga_runtime::EngineLstm<12> da(session, a, engine->shape());
+  bbs::fpga_runtime::EngineLstm<12> db(session, b, engine->shape());  // replaces a's image on the engine
+  const MatQ xs = random_frames(c.input, 3, 73);
+  auto cpu = a.zero_state(1);
+  auto dev = cpu;
+  REQUIRE(raw(da.run(xs, dev)) == raw(a.run(xs, 1, cpu, false)));
+  // An SpMV replaces the weights too.
+  bbs::fpga_runtime::set_default_session(session);
+  const MatQ x = random_frames(c.input, 1, 74);
+  Eigen::Matrix<Q, Eigen::Dynamic, 1> y = bbs::on<bbs::backend::fpga>(a.weight_ih()) * x.col(0);
+  bbs::fpga_runtime::set_default_session(nullptr);
+  auto cpu_b = b.zero_state(1);
+  auto dev_b = cpu_b;
+  REQUIRE(raw(db.run(xs, dev_b)) == raw(b.run(xs, 1, cpu_b, false)));
+  // Without the image the engine refuses a run: status 6, a device_error naming it.
+  auto kernel = session->runtime().open_kernel(bbs::fpga_runtime::engine_kernel_signature());
+  auto buf = kernel->allocate(64, 1);
+  CHECK_THROWS_WITH(kernel->start({std::int32_t(2), buf.get(), buf.get(), buf.get(), buf.get(), std::int32_t(1),
+                                   std::int32_t(0), std::int32_t(12345), std::int32_t(0)}),
+                    Catch::Contains("no engine image is loaded"));
+}
