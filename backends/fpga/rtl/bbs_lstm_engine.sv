@@ -153,9 +153,10 @@ module bbs_lstm_engine #(
   // ---------------------------------------------------------------- configuration (from headers)
   logic [31:0] c_lg, c_wx, c_wh, c_lp, c_wp, c_bsx, c_bsh, c_kc, c_kp, c_in, c_out;
   logic [31:0] c_perg, c_perp, c_wn, c_xb, c_yb, c_hb, c_cb;
+  logic [31:0] c_pbase, c_bias;  // the projection's first word, the bias slots (lg * S)
   logic c_proj;
   // SpMV matrix: rows, local rows, words per row, issue period, x / y words.
-  logic [31:0] m_rows, m_cols, m_ls, m_wpr, m_per, m_bs, m_xb, m_yb;
+  logic [31:0] m_rows, m_cols, m_ls, m_wpr, m_per, m_bs, m_xb, m_yb, m_words;
 
   // ---------------------------------------------------------------- AXI reader and writer
   logic rd_start, rd_busy, rd_ovalid, rd_oready;
@@ -368,17 +369,23 @@ module bbs_lstm_engine #(
   logic d_valid;
   logic [SB-1:0] d_s;
   logic [31:0] d_l;
+  // Slot indices without multipliers: k = l * S + s and kc = (l / 4) * S + s, kept as running bases.
+  logic [31:0] kb_cur, kb_next, kcb_cur, kcb_next, d_k, d_kc;
   logic [32*E-1:0] d_a, d_b;
   always_ff @(posedge clk) begin
     if (rst || sq_start) begin
       dr_busy <= 1'b0;
       dr_row <= 0;
       d_valid <= 1'b0;
+      kb_next <= 0;
+      kcb_next <= 0;
     end else begin
       d_valid <= dr_busy;
       if (dr_busy) begin
         d_s <= dr_s;
         d_l <= dr_row - 1;
+        d_k <= kb_cur + 32'(dr_s);
+        d_kc <= kcb_cur + 32'(dr_s);
         d_a <= dbuf_a[32*E*dr_s+:32*E];
         d_b <= dbuf_b[32*E*dr_s+:32*E];
         if (32'(dr_s) + 1 == S) dr_busy <= 1'b0;
@@ -390,6 +397,10 @@ module bbs_lstm_engine #(
         dr_busy <= 1'b1;
         dr_s <= 0;
         dr_row <= dr_row + 1;
+        kb_cur <= kb_next;
+        kb_next <= kb_next + S;
+        kcb_cur <= kcb_next;
+        if (dr_row[1:0] == 2'd3) kcb_next <= kcb_next + S;
       end
     end
   end
@@ -466,8 +477,6 @@ module bbs_lstm_engine #(
   logic [SB-1:0] p1_s;
   logic [31:0] p1_k, p1_kc;
   logic [32*E-1:0] p1_a, p1_b;
-  wire [31:0] d_k = d_l * S + 32'(d_s);  // S is a constant: a shift when it is a power of two
-  wire [31:0] d_kc = (d_l >> 2) * S + 32'(d_s);
   logic stg_half;  // staging buffer of the step being computed
   always_ff @(posedge clk) begin
     p1_v <= d_valid;
@@ -650,6 +659,7 @@ module bbs_lstm_engine #(
     ST_IDLE,
     ST_HEADER,
     ST_CHECK,
+    ST_SIZE,
     ST_LOAD,
     ST_MATRIX,
     ST_X,
@@ -683,6 +693,7 @@ module bbs_lstm_engine #(
 
   // RUN: steps (compute), x fetches and y writes run side by side.
   logic [31:0] t_step, t_fetch, t_write;
+  logic [63:0] x_ptr, y_ptr;  // the next frame's x and y in host memory
   logic [1:0] x_ready, y_pending;
   typedef enum logic [2:0] {
     CS_WAIT,
@@ -869,6 +880,8 @@ module bbs_lstm_engine #(
               t_step <= 0;
               t_fetch <= 0;
               t_write <= 0;
+              x_ptr <= args[96+:64];
+              y_ptr <= args[160+:64];
               x_ready <= 0;
               y_pending <= 0;
               fetching <= 1'b0;
@@ -932,13 +945,15 @@ module bbs_lstm_engine #(
             c_yb <= hf[21];
             c_hb <= hf[22];
             c_cb <= hf[23];
+            c_pbase <= hf[25];
+            c_bias <= hf[27];
             if (hf[0] != IMAGE_MAGIC || hf[1] != 1) status_q <= 2;
             else if (hf[2] != R || hf[3] != E || hf[4] != F) status_q <= 3;
-            else if (hf[19] > WD || hf[12] + hf[13] > KD || hf[5] * S > KD ||
+            else if (hf[19] > WD || hf[12] + hf[13] > KD || hf[27] > KD ||
                      hf[21] > SD || hf[23] > CD)
               status_q <= 4;
             if (hf[0] != IMAGE_MAGIC || hf[1] != 1 || hf[2] != R || hf[3] != E ||
-                hf[4] != F || hf[19] > WD || hf[12] + hf[13] > KD || hf[5] * S > KD ||
+                hf[4] != F || hf[19] > WD || hf[12] + hf[13] > KD || hf[27] > KD ||
                 hf[21] > SD || hf[23] > CD) begin
               c_wn <= 0;  // nothing valid is loaded
               img_tag <= 0;
@@ -948,7 +963,7 @@ module bbs_lstm_engine #(
             end else begin
               rd_start <= 1'b1;
               rd_base <= a_pa + 128;
-              rd_beats <= hf[19] * R + hf[12] + hf[13] + hf[5] * S + 2050;
+              rd_beats <= hf[26];  // the image's words after the header
               sink <= SINK_IMAGE;
               st <= ST_LOAD;
             end
@@ -957,26 +972,25 @@ module bbs_lstm_engine #(
             m_cols <= hf[6];
             m_bs <= hf[7];
             m_wpr <= hf[10];
-            m_ls <= (hf[5] + R - 1) / R;
             m_per <= hf[10] > S ? hf[10] : ((S > 1) ? S : 1);
             m_xb <= (hf[6] + 31) / 32;
             m_yb <= (hf[5] + 31) / 32;
-            if (hf[0] != MATRIX_MAGIC || hf[1] != 1 || hf[2] != 1 || hf[3] != 16 ||
-                hf[11] != F || hf[4] > DX || (hf[5] + R - 1) / R * hf[10] > WD ||
-                ((hf[5] + R - 1) / R * R + 31) / 32 > SD) begin
+            // rows + R - 1 <= 32 SD bounds the rows (so rows and words fit 16 bits); the local rows
+            // and their words are counted next, without a divider.
+            if (hf[0] != MATRIX_MAGIC || hf[1] != 1 || hf[2] != 1 || hf[3] != 16 || hf[11] != F || hf[4] > DX ||
+                hf[10] > WD || hf[5] + R - 1 > 32 * SD) begin
               status_q <= 5;
               st <= ST_FINISH;
             end else begin
-              // Every word of the matrix, then x.
               c_wn <= 0;  // an LSTM image is overwritten
               img_tag <= 0;
               c_lg <= 0;
               c_lp <= 0;
-              rd_start <= 1'b1;
-              rd_base <= a_pa + 64;
-              rd_beats <= hf[5] * hf[10];
-              sink <= SINK_MATRIX;
-              st <= ST_MATRIX;
+              m_ls <= 0;
+              cnt_a <= hf[5];  // rows left to count
+              cnt_b <= 0;  // words of the counted local rows
+              m_words <= 32'(hf[5][15:0] * hf[10][15:0]);
+              st <= ST_SIZE;
             end
           end
         end
@@ -1008,7 +1022,7 @@ module bbs_lstm_engine #(
               bias_waddr <= KAB'(cnt_c);
               bias_wdata <= rd_odata;
               cnt_c <= cnt_c + 1;
-              if (cnt_c + 1 == c_lg * S) begin
+              if (cnt_c + 1 == c_bias) begin
                 cnt_d <= 3;
                 cnt_c <= 0;
               end
@@ -1024,11 +1038,30 @@ module bbs_lstm_engine #(
             if (cnt_d == 0 && c_wn == 0) cnt_d <= 1;
           end
           if (cnt_d == 1 && c_kc + c_kp == 0) cnt_d <= 2;
-          if (cnt_d == 2 && c_lg == 0) cnt_d <= 3;
+          if (cnt_d == 2 && c_bias == 0) cnt_d <= 3;
           if (!rd_busy && !rd_start) begin
             sink <= SINK_NONE;
             cyc_load_q <= cycles;
             st <= ST_FINISH;
+          end
+        end
+        ST_SIZE: begin
+          // One local row (R rows, or what is left) per cycle.
+          if (cnt_b > WD) begin
+            status_q <= 5;
+            st <= ST_FINISH;
+          end else if (cnt_a == 0) begin
+            cnt_a <= 0;
+            cnt_b <= 0;
+            rd_start <= 1'b1;  // every word of the matrix, then x
+            rd_base <= a_pa + 64;
+            rd_beats <= m_words;
+            sink <= SINK_MATRIX;
+            st <= ST_MATRIX;
+          end else begin
+            cnt_a <= (cnt_a > R) ? cnt_a - R : 0;
+            cnt_b <= cnt_b + m_wpr;
+            m_ls <= m_ls + 1;
           end
         end
         ST_MATRIX: begin
@@ -1117,7 +1150,7 @@ module bbs_lstm_engine #(
           cnt_a <= 0;
           if (c_cb != 0) begin
             rd_start <= 1'b1;
-            rd_base <= a_ps + 64 * c_hb;
+            rd_base <= a_ps + {32'd0, c_hb[25:0], 6'd0};
             rd_beats <= c_cb;
             sink <= SINK_C;
             st <= ST_C0;
@@ -1138,7 +1171,8 @@ module bbs_lstm_engine #(
           if (!fetching && t_fetch < a_frames && !x_ready[t_fetch[0]]) begin
             fetching <= 1'b1;
             rd_start <= 1'b1;
-            rd_base <= a_px + 64 * c_xb * t_fetch;
+            rd_base <= x_ptr;
+            x_ptr <= x_ptr + {32'd0, c_xb[25:0], 6'd0};
             rd_beats <= c_xb;
             sink <= SINK_SCATTER;
             sc_start <= 1'b1;
@@ -1163,7 +1197,8 @@ module bbs_lstm_engine #(
             src_left <= c_yb;
             tail_strb <= {64{1'b1}};
             wr_start <= 1'b1;
-            wr_base <= a_py + 64 * c_yb * t_write;
+            wr_base <= y_ptr;
+            y_ptr <= y_ptr + {32'd0, c_yb[25:0], 6'd0};
             wr_beats <= c_yb;
           end else if (writing && !wr_start && !src_active && !wr_busy) begin
             writing <= 1'b0;
@@ -1197,7 +1232,7 @@ module bbs_lstm_engine #(
                 sq_na <= c_wp;
                 sq_nb <= 0;
                 sq_per <= c_perp;
-                sq_base <= c_lg * (c_wx + c_wh);
+                sq_base <= c_pbase;
                 cs <= CS_PROJ;
               end else begin
                 cs <= CS_PDRAIN;
@@ -1222,7 +1257,7 @@ module bbs_lstm_engine #(
               src_left <= c_cb;
               tail_strb <= {64{1'b1}};
               wr_start <= 1'b1;
-              wr_base <= a_ps + 64 * c_hb;
+              wr_base <= a_ps + {32'd0, c_hb[25:0], 6'd0};
               wr_beats <= c_cb;
               st <= ST_CSTORE;
             end else begin

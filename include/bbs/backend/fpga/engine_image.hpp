@@ -303,31 +303,35 @@ EngineImage pack_engine_image(const CsbView<fixed16<F>>& w_ih, const CsbView<fix
   fail_if(img.c_words > shape.c_words, "c words", img.c_words, shape.c_words);
 
   // Header: two words of 16 uint32 fields each.
-  const std::uint32_t fields[] = {engine_image_magic,
-                                  1,
-                                  static_cast<std::uint32_t>(R),
-                                  static_cast<std::uint32_t>(E),
-                                  static_cast<std::uint32_t>(F),
-                                  static_cast<std::uint32_t>(lg),
-                                  static_cast<std::uint32_t>(wx),
-                                  static_cast<std::uint32_t>(wh),
-                                  static_cast<std::uint32_t>(lp),
-                                  static_cast<std::uint32_t>(wp),
-                                  static_cast<std::uint32_t>(w_ih.bank_size()),
-                                  static_cast<std::uint32_t>(w_hh.bank_size()),
-                                  static_cast<std::uint32_t>(kc),
-                                  static_cast<std::uint32_t>(kp),
-                                  proj ? 1u : 0u,
-                                  static_cast<std::uint32_t>(w_ih.cols),
-                                  static_cast<std::uint32_t>(p),
-                                  static_cast<std::uint32_t>(img.gate_period),
-                                  static_cast<std::uint32_t>(img.projection_period),
-                                  static_cast<std::uint32_t>(wn),
-                                  static_cast<std::uint32_t>(img.x_words),
-                                  static_cast<std::uint32_t>(img.y_words),
-                                  static_cast<std::uint32_t>(img.h_words),
-                                  static_cast<std::uint32_t>(img.c_words),
-                                  img.tag};
+  const std::uint32_t fields[] = {
+      engine_image_magic,
+      1,
+      static_cast<std::uint32_t>(R),
+      static_cast<std::uint32_t>(E),
+      static_cast<std::uint32_t>(F),
+      static_cast<std::uint32_t>(lg),
+      static_cast<std::uint32_t>(wx),
+      static_cast<std::uint32_t>(wh),
+      static_cast<std::uint32_t>(lp),
+      static_cast<std::uint32_t>(wp),
+      static_cast<std::uint32_t>(w_ih.bank_size()),
+      static_cast<std::uint32_t>(w_hh.bank_size()),
+      static_cast<std::uint32_t>(kc),
+      static_cast<std::uint32_t>(kp),
+      proj ? 1u : 0u,
+      static_cast<std::uint32_t>(w_ih.cols),
+      static_cast<std::uint32_t>(p),
+      static_cast<std::uint32_t>(img.gate_period),
+      static_cast<std::uint32_t>(img.projection_period),
+      static_cast<std::uint32_t>(wn),
+      static_cast<std::uint32_t>(img.x_words),
+      static_cast<std::uint32_t>(img.y_words),
+      static_cast<std::uint32_t>(img.h_words),
+      static_cast<std::uint32_t>(img.c_words),
+      img.tag,
+      static_cast<std::uint32_t>(lg * (wx + wh)),  // the projection's first word
+      static_cast<std::uint32_t>(wn * R + kc + kp + lg * S + 2 * detail::ActivationTable::entries),
+      static_cast<std::uint32_t>(lg * S)};
   fpga_hw::wide_word hdr[2] = {};
   for (std::size_t i = 0; i < sizeof fields / sizeof fields[0]; ++i) {
     fpga_hw::set_field(hdr[i / 16], 32 * static_cast<int>(i % 16), 32, fields[i]);
@@ -414,6 +418,10 @@ EngineImage pack_engine_image(const CsbView<fixed16<F>>& w_ih, const CsbView<fix
       fpga_hw::set_field(w, 32, 16, static_cast<std::uint32_t>(hi - lo));
       img.words.push_back(w);
     }
+  }
+  if (img.words.size() != 2 + fields[26]) {
+    detail::throw_error<device_error>("fpga engine: internal error: the image holds ", img.words.size() - 2,
+                                      " words after its header, the header says ", fields[26]);
   }
   return img;
 }

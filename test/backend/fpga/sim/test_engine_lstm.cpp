@@ -117,8 +117,8 @@ TEST_CASE(
     device.run(xs, state);
     // Gate rows one every gate_period cycles, then the pipeline to the last write-back; the same
     // for the projection (docs/FPGA_REPORT.md, "Cycle formula").
-    bbs::index want = img.gate_rows * img.gate_period + 31 + s;
-    if (img.projection) want += img.projection_rows * img.projection_period + 15 + s;
+    bbs::index want = (img.gate_rows - 1) * img.gate_period + img.gate_words + 31 + s;
+    if (img.projection) want += (img.projection_rows - 1) * img.projection_period + img.projection_words + 15 + s;
     CHECK(static_cast<bbs::index>(engine->counters().step_cycles) == want);
     const auto fast = engine->counters().run_cycles;
     // x arriving 600 cycles after each request: the engine waits for every frame's input.

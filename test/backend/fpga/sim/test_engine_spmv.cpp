@@ -31,15 +31,16 @@ bool fits_engine(const Shape& s, const bbs::fpga_runtime::EngineShape& e) {
          (local_rows * e.row_engines + 31) / 32 <= e.staging_words;
 }
 
-/// The cycles of the compute phase: one row per engine every max(words, R / E, 1) cycles, plus
-/// the pipeline (docs/FPGA_REPORT.md, "Cycle formula").
+/// The cycles of the compute phase: one row per engine every max(words, R / E, 1) cycles, the
+/// last one's words, and the pipeline (docs/FPGA_REPORT.md, "Cycle formula").
 bbs::index spmv_formula(const Shape& s, const bbs::fpga_runtime::EngineShape& e) {
   const bbs::index groups = (s.config.num_banks(s.cols) + 15) / 16;
   const bbs::index wpr = groups * s.config.nnz_per_bank;
   const bbs::index local_rows = (s.rows + e.row_engines - 1) / e.row_engines;
   const bbs::index period = std::max<bbs::index>({wpr, e.slots_per_row(), 1});
   const bbs::index depth = 14 + e.slots_per_row();
-  return local_rows == 0 ? 1 : local_rows * period + depth;
+  // The last row ends after its own words, not a whole period.
+  return local_rows == 0 ? 1 : (local_rows - 1) * period + std::max<bbs::index>(wpr, 1) + depth;
 }
 
 }  // namespace
