@@ -304,3 +304,15 @@ TEST_CASE("convolution, pooling and linear shape errors say what was expected an
   BBS_CHECK_THROWS_CONTAINING(bbs::nn::global_avg_pool2d(Tensor<float>(1, 2, 0, 3)), bbs::shape_error,
                               "the input is 1 x 2 x 0 x 3, expected a height and width of at least 1");
 }
+
+TEST_CASE("Linear blames a bias that disagrees with the weight, and says when the weight looks transposed",
+          "[nn][linear][errors]") {
+  using L = bbs::nn::Linear<float, bbs::backend::reference>;
+  const bbs::BankConfig cfg(4, 2);
+  const Eigen::MatrixXf w = Eigen::MatrixXf::Ones(6, 8);  // out 6, in 8
+  BBS_CHECK_THROWS_CONTAINING(L::from_dense(w, Eigen::VectorXf::Zero(5), cfg), bbs::shape_error,
+                              "Linear: bias (out features) is 5 x 1, expected 6 x 1 like the weight's rows");
+  BBS_CHECK_THROWS_CONTAINING(L::from_dense(Eigen::MatrixXf::Ones(8, 6), Eigen::VectorXf::Zero(6), bbs::BankConfig(3, 1)),
+                              bbs::shape_error, "(the weight looks transposed: it is 8 x 6)");
+  CHECK_NOTHROW(L::from_dense(w, Eigen::VectorXf::Zero(6), cfg));
+}

@@ -121,7 +121,7 @@ TEST_CASE("GRU shape errors say what was expected and what was found", "[nn][gru
   const auto gru = bbs::nn::Gru<float, bbs::backend::reference>::from_dense(weights, 2, false, c.config);
   auto state = gru.zero_state(1);
   BBS_CHECK_THROWS_CONTAINING(gru.step(Eigen::MatrixXf::Zero(15, 1), state), bbs::shape_error,
-                              "the input has 15 rows, expected input_size 16");
+                              "the frame is 15 x 1, expected input_size 16 rows");
   BBS_CHECK_THROWS_CONTAINING(gru.step(Eigen::MatrixXf::Zero(16, 2), state), bbs::shape_error,
                               "state h (hidden size x batch) is 16 x 1, expected 16 x 2");
   auto bad = weights[0];
@@ -131,7 +131,7 @@ TEST_CASE("GRU shape errors say what was expected and what was found", "[nn][gru
   bad = weights[0];
   bad.bias_hh = Eigen::VectorXf::Zero(47);
   BBS_CHECK_THROWS_CONTAINING(Cell::from_dense(bad, c.config), bbs::shape_error,
-                              "bias_hh (3 hidden) is 47 x 1, expected 48 x 1");
+                              "bias_hh is 47 x 1, expected 48 rows like weight_ih and weight_hh and bias_ih");
   bad = weights[0];
   bad.weight_hr = Eigen::MatrixXf::Zero(4, 16);
   BBS_CHECK_THROWS_CONTAINING(Cell::from_dense(bad, c.config), bbs::shape_error,
@@ -139,5 +139,13 @@ TEST_CASE("GRU shape errors say what was expected and what was found", "[nn][gru
   bad = weights[0];
   bad.weight_ih = Eigen::MatrixXf::Zero(47, 16);
   BBS_CHECK_THROWS_CONTAINING(Cell::from_dense(bad, c.config), bbs::shape_error,
-                              "weight_ih has 47 rows, expected a positive multiple of 3");
+                              "weight_ih is 47 x 16, expected 48 rows like weight_hh and bias_ih and bias_hh");
+  // A transposed weight_ih (16 x 48) is blamed, not weight_hh.
+  bad = weights[0];
+  bad.weight_ih = Eigen::MatrixXf::Zero(16, 48);
+  BBS_CHECK_THROWS_CONTAINING(Cell::from_dense(bad, c.config), bbs::shape_error,
+                              "weight_ih is 16 x 48, expected 48 rows like weight_hh and bias_ih and bias_hh (it looks "
+                              "transposed)");
+  BBS_CHECK_THROWS_CONTAINING(gru.step(Eigen::MatrixXf::Zero(16, 0), state), bbs::shape_error,
+                              "the frame has no columns (16 x 0)");
 }

@@ -168,7 +168,14 @@ TEST_CASE("LSTM shape errors say what was expected and what was found", "[nn][ls
   auto state = lstm.zero_state(2);
 
   BBS_CHECK_THROWS_CONTAINING(lstm.forward(Eigen::MatrixXf::Zero(7, 4), 2, state), bbs::shape_error,
-                              "the input has 7 rows, expected input_size 6");
+                              "the sequence is 7 x 4, expected input_size 6 rows");
+  // A transposed frame is the input's fault, not the state's (whose batch the columns set).
+  BBS_CHECK_THROWS_CONTAINING(lstm.step(Eigen::MatrixXf::Zero(2, 6), state), bbs::shape_error,
+                              "the frame is 2 x 6, expected input_size 6 rows (features x columns); it looks transposed");
+  BBS_CHECK_THROWS_CONTAINING(lstm.step(Eigen::MatrixXf::Zero(6, 0), state), bbs::shape_error,
+                              "the frame has no columns (6 x 0)");
+  BBS_CHECK_THROWS_CONTAINING(lstm.forward(Eigen::MatrixXf::Zero(6, 0), 2, state), bbs::shape_error,
+                              "the sequence has no columns (6 x 0)");
   BBS_CHECK_THROWS_CONTAINING(lstm.forward(Eigen::MatrixXf::Zero(6, 5), 2, state), bbs::shape_error,
                               "the sequence has 5 columns, expected a multiple of the batch 2");
   BBS_CHECK_THROWS_CONTAINING(lstm.forward(Eigen::MatrixXf::Zero(6, 4), 0, state), bbs::shape_error,
@@ -200,7 +207,23 @@ TEST_CASE("LSTM shape errors say what was expected and what was found", "[nn][ls
   bad = weights[0];
   bad.weight_ih = Eigen::MatrixXf::Zero(30, 6);
   BBS_CHECK_THROWS_CONTAINING(Cell::from_dense(bad, c.config), bbs::shape_error,
-                              "weight_ih has 30 rows, expected a positive multiple of 4");
+                              "weight_ih is 30 x 6, expected 32 rows like weight_hh and the bias");
+  // A transposed weight_ih is blamed, not weight_hh (the hidden size is not inferred from it).
+  bad = weights[0];
+  bad.weight_ih = weights[0].weight_ih.transpose();
+  BBS_CHECK_THROWS_CONTAINING(Cell::from_dense(bad, c.config), bbs::shape_error,
+                              "weight_ih is 6 x 32, expected 32 rows like weight_hh and the bias");
+  bad = weights[0];
+  bad.weight_hh = weights[0].weight_hh.transpose();
+  BBS_CHECK_THROWS_CONTAINING(Cell::from_dense(bad, c.config), bbs::shape_error,
+                              "weight_hh is 5 x 32, expected 32 rows like weight_ih and the bias");
+  // All three agree on a count that is not a multiple of the gates.
+  bad = weights[0];
+  bad.weight_ih = Eigen::MatrixXf::Zero(30, 6);
+  bad.weight_hh = Eigen::MatrixXf::Zero(30, 5);
+  bad.bias_ih = bad.bias_hh = Eigen::VectorXf::Zero(30);
+  BBS_CHECK_THROWS_CONTAINING(Cell::from_dense(bad, c.config), bbs::shape_error,
+                              "weight_ih has 30 rows, expected a positive multiple of 4 (gates i, f, g, o)");
 
   // Layers whose sizes do not chain: layer 1 reads 5 rows (proj 5), give it a cell reading 6.
   std::vector<Cell> cells{Cell::from_dense(weights[0], c.config), Cell::from_dense(weights[0], c.config)};

@@ -34,10 +34,11 @@ class GruCell {
   GruCell(BbsMatrix<T> weight_ih, BbsMatrix<T> weight_hh, Vector<activation_type> bias_ih,
           Vector<activation_type> bias_hh)
       : w_ih_(std::move(weight_ih)), w_hh_(std::move(weight_hh)), b_ih_(std::move(bias_ih)), b_hh_(std::move(bias_hh)) {
-    if (w_ih_.rows() % 3 != 0 || w_ih_.rows() == 0) {
-      detail::throw_error<shape_error>("GruCell: weight_ih has ", w_ih_.rows(),
-                                       " rows, expected a positive multiple of 3 (gates r, z, n)");
-    }
+    impl::agreed_gate_rows("GruCell", 3, "r, z, n",
+                           {{"weight_ih", w_ih_.rows(), w_ih_.cols()},
+                            {"weight_hh", w_hh_.rows(), w_hh_.cols()},
+                            {"bias_ih", b_ih_.rows(), b_ih_.cols()},
+                            {"bias_hh", b_hh_.rows(), b_hh_.cols()}});
     const index h = hidden_size();
     impl::require_shape(w_hh_, 3 * h, h, "GruCell", "weight_hh (3 hidden x hidden)");
     impl::require_shape(b_ih_, 3 * h, 1, "GruCell", "bias_ih (3 hidden)");

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <algorithm>
+#include <initializer_list>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -88,6 +90,47 @@ Matrix<A> repeat_columns(const Vector<A>& v, index n) {
   Matrix<A> m(v.size(), n);
   repeat_columns_into(v, n, m.data());
   return m;
+}
+
+/// One tensor of a recurrent cell whose rows stack the gates: its name and shape (a bias is n x 1).
+struct GateTensor {
+  const char* name;
+  index rows;
+  index cols;
+};
+
+/// The rows the gate-stacking tensors of a cell (weight_ih, weight_hh, the biases) must share:
+/// the count most of them have (the first tensor's when all differ). Throws shape_error naming the
+/// first tensor that disagrees with the rest, not one whose size was inferred from it (saying so
+/// when it is the transpose of a fitting shape), then when the shared count is not a positive
+/// multiple of the gates.
+inline index agreed_gate_rows(const char* owner, index gates, const char* gate_names,
+                              std::initializer_list<GateTensor> tensors) {
+  index agreed = tensors.begin()->rows;
+  std::size_t best = 0;
+  for (const GateTensor& t : tensors) {
+    const auto n = static_cast<std::size_t>(
+        std::count_if(tensors.begin(), tensors.end(), [&](const GateTensor& u) { return u.rows == t.rows; }));
+    if (n > best) {
+      best = n;
+      agreed = t.rows;
+    }
+  }
+  for (const GateTensor& t : tensors) {
+    if (t.rows == agreed) continue;
+    std::string others;
+    for (const GateTensor& u : tensors) {
+      if (u.rows == agreed) others += std::string(others.empty() ? "" : " and ") + u.name;
+    }
+    detail::throw_error<shape_error>(owner, ": ", t.name, " is ", t.rows, " x ", t.cols, ", expected ", agreed,
+                                     " rows like ", others,
+                                     t.cols == agreed && t.cols != 1 ? " (it looks transposed)" : "");
+  }
+  if (agreed % gates != 0 || agreed == 0) {
+    detail::throw_error<shape_error>(owner, ": ", tensors.begin()->name, " has ", agreed,
+                                     " rows, expected a positive multiple of ", gates, " (gates ", gate_names, ")");
+  }
+  return agreed;
 }
 
 /// Throws shape_error unless m is rows x cols; `what` names the matrix and its owner.

@@ -2,6 +2,8 @@
 // columns, one kernel::spmm (kernel::spmv for one column).
 #pragma once
 
+#include <string>
+
 #include <utility>
 
 #include "bbs/nn/layer_common.hpp"
@@ -17,7 +19,14 @@ class Linear {
 
   /// weight: out x in, bias: out entries; shape_error otherwise.
   Linear(BbsMatrix<T> weight, Vector<activation_type> bias) : w_(std::move(weight)), bias_(std::move(bias)) {
-    impl::require_shape(bias_, w_.rows(), 1, "Linear", "bias (out features)");
+    if (bias_.rows() != w_.rows() || bias_.cols() != 1) {
+      detail::throw_error<shape_error>("Linear: bias (out features) is ", bias_.rows(), " x ", bias_.cols(),
+                                       ", expected ", w_.rows(), " x 1 like the weight's rows",
+                                       bias_.rows() == w_.cols() ? " (the weight looks transposed: it is " : "",
+                                       bias_.rows() == w_.cols() ? std::to_string(w_.rows()) + " x " +
+                                                                       std::to_string(w_.cols()) + ")"
+                                                                 : std::string());
+    }
   }
 
   /// Prunes PyTorch's dense weight (out x in) with cfg (quantizes for 16-bit T); bias may be

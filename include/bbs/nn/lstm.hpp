@@ -41,10 +41,10 @@ class LstmCell {
   /// proj x H or a 0 x 0 matrix for no projection (output = H). Throws shape_error otherwise.
   LstmCell(BbsMatrix<T> weight_ih, BbsMatrix<T> weight_hh, Vector<activation_type> bias, BbsMatrix<T> weight_hr = {})
       : w_ih_(std::move(weight_ih)), w_hh_(std::move(weight_hh)), w_hr_(std::move(weight_hr)), bias_(std::move(bias)) {
-    if (w_ih_.rows() % 4 != 0 || w_ih_.rows() == 0) {
-      detail::throw_error<shape_error>("LstmCell: weight_ih has ", w_ih_.rows(),
-                                       " rows, expected a positive multiple of 4 (gates i, f, g, o)");
-    }
+    impl::agreed_gate_rows("LstmCell", 4, "i, f, g, o",
+                           {{"weight_ih", w_ih_.rows(), w_ih_.cols()},
+                            {"weight_hh", w_hh_.rows(), w_hh_.cols()},
+                            {"the bias", bias_.rows(), bias_.cols()}});
     const index h = hidden_size();
     if (has_projection() && w_hr_.cols() != h) {
       detail::throw_error<shape_error>("LstmCell: weight_hr is ", w_hr_.rows(), " x ", w_hr_.cols(), ", expected ",

@@ -129,6 +129,7 @@ class StackedRecurrent {
   /// one (the reverse direction's final state is the one after frame 0, as in PyTorch).
   Matrix<activation_type> forward(const Matrix<activation_type>& xs, index batch, State& state) const {
     check_state_count(state);
+    check_input(xs, "sequence");
     impl::frames_of(xs.cols(), batch, Cell::name);
     // Every state before any layer runs, so that a bad one leaves the state untouched.
     for (std::size_t i = 0; i < cells_.size(); ++i) cells_[i].check_state(state[i], batch);
@@ -155,10 +156,25 @@ class StackedRecurrent {
                                         " stack: step() needs a unidirectional stack, this one has 2 directions; "
                                         "run whole sequences with forward()");
     }
-    return forward(x, x.cols() == 0 ? 1 : x.cols(), state);
+    check_input(x, "frame");
+    return forward(x, x.cols(), state);
   }
 
  private:
+  /// The input's rows before anything else (a transposed input would otherwise be blamed on the
+  /// state, whose batch comes from the input's columns), and at least one column.
+  void check_input(const Matrix<activation_type>& x, const char* what) const {
+    if (x.rows() != input_size()) {
+      detail::throw_error<shape_error>(Cell::name, " stack: the ", what, " is ", x.rows(), " x ", x.cols(),
+                                       ", expected input_size ", input_size(), " rows (features x columns)",
+                                       x.cols() == input_size() ? "; it looks transposed" : "");
+    }
+    if (x.cols() == 0) {
+      detail::throw_error<shape_error>(Cell::name, " stack: the ", what, " has no columns (", x.rows(),
+                                       " x 0), expected at least one (batch x frames)");
+    }
+  }
+
   void check_state_count(const State& state) const {
     if (static_cast<index>(state.size()) != layers_ * directions_) {
       detail::throw_error<shape_error>(Cell::name, " stack: the state has ", state.size(), " entries, expected ",
