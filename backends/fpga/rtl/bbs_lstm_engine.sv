@@ -247,6 +247,7 @@ module bbs_lstm_engine #(
       sc_inbank <= 0;
       sc_pe <= 0;
       sc_grp <= 0;
+      sc_off <= 0;
       sc_active <= 1'b1;
     end else begin
       if (sc_emit) begin
@@ -255,9 +256,15 @@ module bbs_lstm_engine #(
         if (sc_inbank + 1 == sc_bs) begin
           sc_inbank <= 0;
           sc_pe <= sc_pe + 1;
-          if (sc_pe == 4'd15) sc_grp <= sc_grp + sc_bs;
+          if (sc_pe == 4'd15) begin
+            sc_grp <= sc_grp + sc_bs;
+            sc_off <= sc_grp + sc_bs;
+          end else begin
+            sc_off <= sc_grp;
+          end
         end else begin
           sc_inbank <= sc_inbank + 1;
+          sc_off <= sc_off + 1;
         end
       end
       if (sc_take) begin
@@ -267,11 +274,23 @@ module bbs_lstm_engine #(
       end else if (sc_word_done) begin
         sc_have <= 1'b0;
       end
-      if (sc_active && sc_left == 0) sc_active <= 1'b0;
+      if (sc_active && sc_left == 0 && !sc_emit) sc_active <= 1'b0;  // the last write is registered
     end
   end
-  wire [15:0] sc_value = sc_word[{sc_idx, 4'd0}+:16];
-  wire [31:0] sc_off = sc_grp + sc_inbank;
+  // The write the scatter makes, one cycle later from registers: the element, its PE and offset
+  // (kept as a running register, sc_grp + sc_inbank, so no adder sits before the memories).
+  logic scw_valid, scw_to_h, scw_par;
+  logic [3:0] scw_pe;
+  logic [31:0] scw_off, sc_off;
+  logic [15:0] scw_value;
+  always_ff @(posedge clk) begin
+    scw_valid <= sc_emit && !rst;
+    scw_pe <= sc_pe;
+    scw_off <= sc_off;
+    scw_value <= sc_word[{sc_idx, 4'd0}+:16];
+    scw_to_h <= sc_to_h;
+    scw_par <= sc_par;
+  end
 
   // ---------------------------------------------------------------- the SpMV unit
   logic sq_valid, sq_first, sq_last, sq_segb, sq_null;
@@ -768,7 +787,9 @@ module bbs_lstm_engine #(
       c_we[wb_k[PB-1:0]] = 1'b1;
       for (int i = 0; i < PER; i = i + 1) c_wdata[16*E*i+:16*E] = wb_c;
     end
-    // PE memories: the scatter (x, or h_0) or the write-back (h or m), one write per PE.
+    // PE memories: the scatter (x, or h_0; registered) or the write-back (h or m). The host puts
+    // a slot's lanes on distinct PEs, so a PE's port takes the OR of the lanes aimed at it: a
+    // balanced OR tree rather than a priority chain across the lanes.
     xw_we = '0;
     hw_we = '0;
     mw_we = '0;
@@ -778,28 +799,28 @@ module bbs_lstm_engine #(
     xw_data = '0;
     hw_data = '0;
     mw_data = '0;
-    if (sc_emit) begin
-      if (sc_to_h) begin
-        hw_we[sc_pe] = 1'b1;
-        hw_addr[HAB*sc_pe+:HAB] = {sc_par, (HAB - 1)'(sc_off)};
-        hw_data[16*sc_pe+:16] = sc_value;
-      end else begin
-        xw_we[sc_pe] = 1'b1;
-        xw_addr[XAB*sc_pe+:XAB] = {sc_par, (XAB - 1)'(sc_off)};
-        xw_data[16*sc_pe+:16] = sc_value;
+    for (int p = 0; p < 16; p = p + 1) begin
+      if (scw_valid && scw_pe == 4'(p)) begin
+        if (scw_to_h) begin
+          hw_we[p] = 1'b1;
+          hw_addr[HAB*p+:HAB] = {scw_par, (HAB - 1)'(scw_off)};
+          hw_data[16*p+:16] = scw_value;
+        end else begin
+          xw_we[p] = 1'b1;
+          xw_addr[XAB*p+:XAB] = {scw_par, (XAB - 1)'(scw_off)};
+          xw_data[16*p+:16] = scw_value;
+        end
       end
-    end
-    if (wb_to_pe) begin
       for (int i = 0; i < E; i = i + 1) begin
-        if (wb_dest[32*i+31]) begin
+        if (wb_to_pe && wb_dest[32*i+31] && wb_dest[32*i+16+:4] == 4'(p)) begin
           if (wb_to_m) begin
-            mw_we[wb_dest[32*i+16+:4]] = 1'b1;
-            mw_addr[MAB*wb_dest[32*i+16+:4]+:MAB] = MAB'(wb_dest[32*i+:14]);
-            mw_data[16*wb_dest[32*i+16+:4]+:16] = wb_y[16*i+:16];
+            mw_we[p] = 1'b1;
+            mw_addr[MAB*p+:MAB] = mw_addr[MAB*p+:MAB] | MAB'(wb_dest[32*i+:14]);
+            mw_data[16*p+:16] = mw_data[16*p+:16] | wb_y[16*i+:16];
           end else begin
-            hw_we[wb_dest[32*i+16+:4]] = 1'b1;
-            hw_addr[HAB*wb_dest[32*i+16+:4]+:HAB] = {!hpar, (HAB - 1)'(wb_dest[32*i+:14])};
-            hw_data[16*wb_dest[32*i+16+:4]+:16] = wb_y[16*i+:16];
+            hw_we[p] = 1'b1;
+            hw_addr[HAB*p+:HAB] = hw_addr[HAB*p+:HAB] | {!hpar, (HAB - 1)'(wb_dest[32*i+:14])};
+            hw_data[16*p+:16] = hw_data[16*p+:16] | wb_y[16*i+:16];
           end
         end
       end
