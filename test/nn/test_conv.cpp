@@ -312,7 +312,8 @@ TEST_CASE("Linear blames a bias that disagrees with the weight, and says when th
   const Eigen::MatrixXf w = Eigen::MatrixXf::Ones(6, 8);  // out 6, in 8
   BBS_CHECK_THROWS_CONTAINING(L::from_dense(w, Eigen::VectorXf::Zero(5), cfg), bbs::shape_error,
                               "Linear: bias (out features) is 5 x 1, expected 6 x 1 like the weight's rows");
-  BBS_CHECK_THROWS_CONTAINING(L::from_dense(Eigen::MatrixXf::Ones(8, 6), Eigen::VectorXf::Zero(6), bbs::BankConfig(3, 1)),
-                              bbs::shape_error, "(the weight looks transposed: it is 8 x 6)");
+  BBS_CHECK_THROWS_CONTAINING(
+      L::from_dense(Eigen::MatrixXf::Ones(8, 6), Eigen::VectorXf::Zero(6), bbs::BankConfig(3, 1)), bbs::shape_error,
+      "(the weight looks transposed: it is 8 x 6)");
   CHECK_NOTHROW(L::from_dense(w, Eigen::VectorXf::Zero(6), cfg));
 }

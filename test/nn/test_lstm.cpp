@@ -170,8 +170,9 @@ TEST_CASE("LSTM shape errors say what was expected and what was found", "[nn][ls
   BBS_CHECK_THROWS_CONTAINING(lstm.forward(Eigen::MatrixXf::Zero(7, 4), 2, state), bbs::shape_error,
                               "the sequence is 7 x 4, expected input_size 6 rows");
   // A transposed frame is the input's fault, not the state's (whose batch the columns set).
-  BBS_CHECK_THROWS_CONTAINING(lstm.step(Eigen::MatrixXf::Zero(2, 6), state), bbs::shape_error,
-                              "the frame is 2 x 6, expected input_size 6 rows (features x columns); it looks transposed");
+  BBS_CHECK_THROWS_CONTAINING(
+      lstm.step(Eigen::MatrixXf::Zero(2, 6), state), bbs::shape_error,
+      "the frame is 2 x 6, expected input_size 6 rows (features x columns); it looks transposed");
   BBS_CHECK_THROWS_CONTAINING(lstm.step(Eigen::MatrixXf::Zero(6, 0), state), bbs::shape_error,
                               "the frame has no columns (6 x 0)");
   BBS_CHECK_THROWS_CONTAINING(lstm.forward(Eigen::MatrixXf::Zero(6, 0), 2, state), bbs::shape_error,

@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
         for (bbs::index j = 0; j < got.rows(); ++j)
           if (got(j, t).raw() != want(j, t).raw())
             std::fprintf(stderr, "t %ld j %ld got %d want %d slot %ld lane %d\n", (long)t, (long)j, got(j, t).raw(),
-                         want(j, t).raw(), (long)device.image().output_place[j].slot, device.image().output_place[j].lane);
+                         want(j, t).raw(), (long)device.image().output_place[j].slot,
+                         device.image().output_place[j].lane);
     }
 
     bbs::fpga_runtime::set_default_session(session);

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <string>
-
 #include <utility>
 
 #include "bbs/nn/layer_common.hpp"
@@ -20,12 +19,11 @@ class Linear {
   /// weight: out x in, bias: out entries; shape_error otherwise.
   Linear(BbsMatrix<T> weight, Vector<activation_type> bias) : w_(std::move(weight)), bias_(std::move(bias)) {
     if (bias_.rows() != w_.rows() || bias_.cols() != 1) {
-      detail::throw_error<shape_error>("Linear: bias (out features) is ", bias_.rows(), " x ", bias_.cols(),
-                                       ", expected ", w_.rows(), " x 1 like the weight's rows",
-                                       bias_.rows() == w_.cols() ? " (the weight looks transposed: it is " : "",
-                                       bias_.rows() == w_.cols() ? std::to_string(w_.rows()) + " x " +
-                                                                       std::to_string(w_.cols()) + ")"
-                                                                 : std::string());
+      detail::throw_error<shape_error>(
+          "Linear: bias (out features) is ", bias_.rows(), " x ", bias_.cols(), ", expected ", w_.rows(),
+          " x 1 like the weight's rows", bias_.rows() == w_.cols() ? " (the weight looks transposed: it is " : "",
+          bias_.rows() == w_.cols() ? std::to_string(w_.rows()) + " x " + std::to_string(w_.cols()) + ")"
+                                    : std::string());
     }
   }
 
