@@ -79,8 +79,9 @@ Eigen::MatrixXd read_dense(const std::string& path, const std::string& array) {
 }
 
 /// Writes a float matrix as the --type spec (auto widths resolved from its largest weight), with
-/// the conversion's report on stdout for types that round.
-void save_as(const bbs::BbsMatrix<float>& a, TypeSpec spec, const std::string& path, Progress& progress) {
+/// the conversion's report on `report` for types that round.
+void save_as(const bbs::BbsMatrix<float>& a, TypeSpec spec, const std::string& path, Progress& progress,
+             std::ostream& report) {
   double max_abs = 0;
   a.forEach([&](bbs::index, bbs::index, float v) { max_abs = std::max(max_abs, std::abs(double(v))); });
   spec = resolve(spec, max_abs);
@@ -88,8 +89,8 @@ void save_as(const bbs::BbsMatrix<float>& a, TypeSpec spec, const std::string& p
   const bbs::QuantizationReport r = progress.step(std::string("writing ") + path + " as " + bbs::value_type_name(code),
                                                   [&] { return bbs::save_as_type(a, code, path); });
   if (spec.kind != "float32" && spec.kind != "float64") {
-    std::cout << "quantized to " << bbs::value_type_name(code) << ": " << r.count << " values, " << r.saturated
-              << " saturated, max |error| " << r.max_abs_error << ", RMS error " << r.rms_error << '\n';
+    report << "quantized to " << bbs::value_type_name(code) << ": " << r.count << " values, " << r.saturated
+           << " saturated, max |error| " << r.max_abs_error << ", RMS error " << r.rms_error << '\n';
   }
 }
 
@@ -128,19 +129,37 @@ int prune(int argc, char** argv) {
     }
     x = samples.transpose();
   }
-  std::cout << in << ": " << w.rows() << " x " << w.cols() << '\n';
-  std::cout << "bank-balanced: banks of " << cfg.bank_size << " columns keeping " << cfg.nnz_per_bank << " each ("
-            << 100.0 * (1.0 - double(cfg.nnz_per_bank) / double(cfg.bank_size)) << " % sparsity)";
-  if (calibrated) std::cout << ", calibrated on " << x.cols() << " inputs (damping " << calibration.damping << ")";
-  std::cout << '\n';
+  // A bank wider than a row is refused: it would not be a bank of the matrix, and the sparsity
+  // asked for would not be the one written (a 288-column matrix in banks of 512 keeping 64 is
+  // 77.8 % sparse, not 87.5 %).
+  if (cfg.bank_size > w.cols()) {
+    bbs::detail::throw_error<bbs::config_error>("--bank ", cfg.bank_size, " is wider than the ", w.cols(),
+                                                " columns of ", in, "; use --bank ", w.cols(), " or less");
+  }
+  // Everything for stdout waits until the output is written: a failure prints nothing there.
+  std::ostringstream report;
+  report << in << ": " << w.rows() << " x " << w.cols() << '\n';
+  report << "bank-balanced: banks of " << cfg.bank_size << " columns keeping " << cfg.nnz_per_bank << " each";
+  if (calibrated) report << ", calibrated on " << x.cols() << " inputs (damping " << calibration.damping << ")";
+  report << '\n';
+  // The sparsity of what is written: partial last banks and padding included, so it is exact.
+  const auto report_sparsity = [&](bbs::index kept) {
+    const double all = double(w.rows()) * double(w.cols());
+    report << "sparsity: " << (all > 0 ? 100.0 * (1.0 - double(kept) / all) : 0.0) << " % (" << kept << " of "
+           << w.rows() * w.cols() << " weights kept)";
+    if (w.size() > 0 && kept == w.rows() * w.cols()) {
+      report << ": this configuration keeps every weight, so the file is dense and larger than the input";
+    }
+    report << '\n';
+  };
   // The output error each pruning leaves on the calibration inputs, relative to ||W X||.
   const auto report_error = [&](const Eigen::MatrixXd& pruned) {
     const double whole = (w * x).norm();
     const double calibrated = ((w - pruned) * x).norm();
     const double magnitude = ((w - bbs::prune<double>(w, cfg).toDense()) * x).norm();
     const auto relative = [&](double e) { return whole == 0.0 ? 0.0 : e / whole; };
-    std::cout << "||W X - W' X|| / ||W X|| on the calibration inputs: " << relative(calibrated)
-              << " (magnitude pruning: " << relative(magnitude) << ")\n";
+    report << "||W X - W' X|| / ||W X|| on the calibration inputs: " << relative(calibrated)
+           << " (magnitude pruning: " << relative(magnitude) << ")\n";
   };
   const auto pruned = [&](auto tag) {
     using T = decltype(tag);
@@ -150,19 +169,21 @@ int prune(int argc, char** argv) {
   };
   if (spec.kind == "float64") {
     const auto a = pruned(double{});
+    report_sparsity(a.nonZeros());
     if (calibrated) report_error(a.toDense());
     progress.step("writing " + out + " as float64", [&] { bbs::save(a, out); });
   } else {
     const auto a = pruned(float{});
+    report_sparsity(a.nonZeros());
     if (calibrated) report_error(a.toDense().cast<double>());
-    save_as(a, spec, out, progress);
+    save_as(a, spec, out, progress, report);
   }
   if (args.flags.count("no-report") == 0) {
-    const bbs::PatternReport report =
+    const bbs::PatternReport patterns =
         progress.step("comparing patterns", [&] { return bbs::compare_patterns(w, cfg, block, block); });
-    std::cout << "retained magnitude at the same density:\n" << bbs::to_string(report);
+    report << "retained magnitude at the same density:\n" << bbs::to_string(patterns);
   }
-  std::cout << "wrote " << out << '\n';
+  std::cout << report.str() << "wrote " << out << '\n';
   return 0;
 }
 
@@ -237,7 +258,7 @@ int convert(int argc, char** argv) {
     // Every other type is exact in float.
     const auto a = progress.step("reading " + in, [&] { return bbs::load_as_float(in); });
     if (to_bbs) {
-      save_as(a, spec, out, progress);
+      save_as(a, spec, out, progress, std::cout);
     } else {
       progress.step("writing " + out, [&] {
         if (ends_with(out, ".npy")) {
@@ -343,6 +364,13 @@ int bench(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
+  // `bbs COMMAND --help` (or -h anywhere after the command) prints the usage, exit 0.
+  for (int i = 2; i < argc; ++i) {
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::cout << bbs_cli::usage_text;
+      return 0;
+    }
+  }
   try {
     if (command == "prune") return bbs_cli::prune(argc, argv);
     if (command == "eval") return bbs_cli::eval(argc, argv);
