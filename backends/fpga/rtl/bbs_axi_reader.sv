@@ -28,7 +28,10 @@ module bbs_axi_reader (
   logic [57:0] next_beat;  // address of the next request, in beats
   logic [31:0] to_request, to_receive;
   wire [6:0] room = 7'd64 - {1'b0, next_beat[5:0]};  // beats to the next 4 KiB boundary
-  wire [31:0] burst = (to_request < {25'd0, room}) ? to_request : {25'd0, room};
+  // The next burst's length, registered: a request goes out the cycle after its address settles,
+  // so no compare sits between the address adder and the next address.
+  logic [31:0] burst;
+  always_ff @(posedge clk) burst <= (to_request < {25'd0, room}) ? to_request : {25'd0, room};
 
   assign busy = (to_receive != 0);
   assign m_araddr = {next_beat, 6'd0};

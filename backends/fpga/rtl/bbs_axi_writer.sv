@@ -39,7 +39,10 @@ module bbs_axi_writer (
     burst_of = (left < {25'd0, room}) ? left : {25'd0, room};
   endfunction
 
-  wire [31:0] aw_burst = burst_of(aw_beat, aw_left);
+  // The next address burst's length, registered (an address request goes out the cycle after its
+  // address settles); the data side computes its own.
+  logic [31:0] aw_burst;
+  always_ff @(posedge clk) aw_burst <= burst_of(aw_beat, aw_left);
   wire [31:0] w_burst = burst_of(w_beat, w_left);
 
   assign busy = (aw_left != 0) || (w_left != 0) || (bursts_out != 0) || m_awvalid;
