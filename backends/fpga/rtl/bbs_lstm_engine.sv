@@ -569,6 +569,14 @@ module bbs_lstm_engine #(
   logic [32*E-1:0] p3_dest;
   logic [64*E-1:0] p3_sum;
   logic [16*E*S-1:0] hold_i, hold_f, hold_g;
+  // The slot's held i, f, g, selected a cycle early (from p2_s) into registers: the o gate's row
+  // is at least P cycles after the others, so the held values are already in place at P2.
+  logic [16*E-1:0] sel_i, sel_f, sel_g;
+  always_ff @(posedge clk) begin
+    sel_i <= hold_i[16*E*p2_s+:16*E];
+    sel_f <= hold_f[16*E*p2_s+:16*E];
+    sel_g <= hold_g[16*E*p2_s+:16*E];
+  end
   generate
     for (gl = 0; gl < E; gl = gl + 1) begin : g_p3
       always_ff @(posedge clk) begin
@@ -611,9 +619,9 @@ module bbs_lstm_engine #(
       ) u_lane (
           .clk(clk),
           .in_valid(ew_in),
-          .in_i(hold_i[16*(E*32'(p3_s)+gl)+:16]),
-          .in_f(hold_f[16*(E*32'(p3_s)+gl)+:16]),
-          .in_g(hold_g[16*(E*32'(p3_s)+gl)+:16]),
+          .in_i(sel_i[16*gl+:16]),
+          .in_f(sel_f[16*gl+:16]),
+          .in_g(sel_g[16*gl+:16]),
           .in_o(p3_pre[16*gl+:16]),
           .in_c(p3_c[16*gl+:16]),
           .in_tag({p3_dest[32*gl+:32], p3_kc[KCB-1:0]}),

@@ -283,7 +283,7 @@ EngineImage pack_engine_image(const CsbView<fixed16<F>>& w_ih, const CsbView<fix
   img.c_words = words_for(kc * E);
   img.gate_rows = lg;
   img.gate_words = wx + wh;
-  img.gate_period = std::max<index>({wx + wh, S, 1});
+  img.gate_period = std::max<index>({wx + wh, S, 2});  // the engine reads a slot's held gates a cycle early
   img.projection_rows = lp;
   img.projection_words = wp;
   img.projection_period = std::max<index>({wp, S, 1});
