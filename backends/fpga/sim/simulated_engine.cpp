@@ -58,22 +58,13 @@ class DeviceMemory {
   std::vector<std::unique_ptr<Region>> regions_;
 };
 
-class SimBuffer final : public DeviceBuffer {
+class SimBuffer final : public HostCopyBuffer {
  public:
   SimBuffer(DeviceMemory::Region* region, std::size_t bytes, std::shared_ptr<std::mutex> lock)
-      : region_(region), host_(bytes), lock_(std::move(lock)) {}
+      : HostCopyBuffer(bytes), region_(region), lock_(std::move(lock)) {}
   ~SimBuffer() override {
     std::lock_guard<std::mutex> g(*lock_);
     region_->live = false;
-  }
-  std::size_t size() const override { return host_.size(); }
-  void write(const void* src, std::size_t bytes, std::size_t offset) override {
-    check_buffer_range("write", host_.size(), bytes, offset);
-    if (bytes > 0) std::memcpy(host_.data() + offset, src, bytes);
-  }
-  void read(void* dst, std::size_t bytes, std::size_t offset) const override {
-    check_buffer_range("read", host_.size(), bytes, offset);
-    if (bytes > 0) std::memcpy(dst, host_.data() + offset, bytes);
   }
   void sync_to_device() override {
     std::lock_guard<std::mutex> g(*lock_);
@@ -87,7 +78,6 @@ class SimBuffer final : public DeviceBuffer {
 
  private:
   DeviceMemory::Region* region_;
-  std::vector<unsigned char> host_;
   std::shared_ptr<std::mutex> lock_;
 };
 

@@ -20,18 +20,9 @@ namespace fpga_runtime {
 
 namespace impl {
 
-class EmulatedBuffer final : public DeviceBuffer {
+class EmulatedBuffer final : public HostCopyBuffer {
  public:
-  explicit EmulatedBuffer(std::size_t bytes) : host_(bytes), device_(bytes) {}
-  std::size_t size() const override { return host_.size(); }
-  void write(const void* src, std::size_t bytes, std::size_t offset) override {
-    check_buffer_range("write", host_.size(), bytes, offset);
-    if (bytes > 0) std::memcpy(host_.data() + offset, src, bytes);
-  }
-  void read(void* dst, std::size_t bytes, std::size_t offset) const override {
-    check_buffer_range("read", host_.size(), bytes, offset);
-    if (bytes > 0) std::memcpy(dst, host_.data() + offset, bytes);
-  }
+  explicit EmulatedBuffer(std::size_t bytes) : HostCopyBuffer(bytes), device_(bytes) {}
   void sync_to_device() override { device_ = host_; }
   void sync_from_device() override { host_ = device_; }
 
@@ -48,7 +39,6 @@ class EmulatedBuffer final : public DeviceBuffer {
   }
 
  private:
-  std::vector<unsigned char> host_;
   std::vector<unsigned char> device_;
 };
 

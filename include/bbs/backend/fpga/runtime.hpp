@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <variant>
@@ -66,6 +67,33 @@ class DeviceBuffer {
   virtual void read(void* dst, std::size_t bytes, std::size_t offset = 0) const = 0;
   virtual void sync_to_device() = 0;
   virtual void sync_from_device() = 0;
+};
+
+/// Throws device_error unless [offset, offset + bytes) lies inside a buffer of `size` bytes.
+inline void check_buffer_range(const char* what, std::size_t size, std::size_t bytes, std::size_t offset) {
+  if (offset > size || bytes > size - offset) {
+    detail::throw_error<device_error>("fpga: buffer ", what, " of ", bytes, " bytes at offset ", offset,
+                                      " runs past the buffer's ", size, " bytes");
+  }
+}
+
+/// The host side most runtimes share: the host copy with its checked write / read. A runtime
+/// derives from it and adds the syncs to its own device copy.
+class HostCopyBuffer : public DeviceBuffer {
+ public:
+  explicit HostCopyBuffer(std::size_t bytes) : host_(bytes) {}
+  std::size_t size() const override { return host_.size(); }
+  void write(const void* src, std::size_t bytes, std::size_t offset = 0) override {
+    check_buffer_range("write", host_.size(), bytes, offset);
+    if (bytes > 0) std::memcpy(host_.data() + offset, src, bytes);
+  }
+  void read(void* dst, std::size_t bytes, std::size_t offset = 0) const override {
+    check_buffer_range("read", host_.size(), bytes, offset);
+    if (bytes > 0) std::memcpy(dst, host_.data() + offset, bytes);
+  }
+
+ protected:
+  std::vector<unsigned char> host_;
 };
 
 /// One kernel argument value. Buffers are borrowed: they must outlive the run.
@@ -134,14 +162,6 @@ inline void check_signature(const KernelSignature& want, const KernelSignature& 
                                         " (", arg_kind_name(h.kind), "), the host expects ", w.name, " (",
                                         arg_kind_name(w.kind), ")");
     }
-  }
-}
-
-/// Throws device_error unless [offset, offset + bytes) lies inside a buffer of `size` bytes.
-inline void check_buffer_range(const char* what, std::size_t size, std::size_t bytes, std::size_t offset) {
-  if (offset > size || bytes > size - offset) {
-    detail::throw_error<device_error>("fpga: buffer ", what, " of ", bytes, " bytes at offset ", offset,
-                                      " runs past the buffer's ", size, " bytes");
   }
 }
 
