@@ -15,6 +15,7 @@
 #include "bbs/nn/recurrent.hpp"
 #include "bbs/nn/lstm.hpp"
 #include "bbs/nn/gru.hpp"
+#include "bbs/nn/calibrate.hpp"
 #include "bbs/nn/tensor.hpp"
 #include "bbs/nn/conv.hpp"
 #include "bbs/nn/pooling.hpp"

@@ -104,7 +104,7 @@ def run_task(name, mode, work, calibration, seed):
     cfg = study.CONFIG[mode][name]
     task = study.Task(name, cfg, work)
     start = time.time()
-    dense = study.train(task.model(), task, cfg["dense_steps"], cfg["lr"], seed)
+    dense, _ = study.train(task.model(), task, cfg["dense_epochs"], cfg["lr"], seed)
     trained = time.time() - start
     rng = np.random.default_rng(seed)
     pick = rng.permutation(len(task.x_train))[:calibration]

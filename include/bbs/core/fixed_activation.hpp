@@ -82,19 +82,31 @@ inline std::int16_t q20_to_raw(std::int64_t v, int frac_bits) {
 
 }  // namespace detail
 
+/// Logistic sigmoid of a raw value with `in_frac` fraction bits, as a raw value with `out_frac`
+/// (per-tensor formats, core/fixed_formats.hpp): the table interpolated at the input's
+/// resolution, one rounding to Q(out_frac), saturated. 0 <= in_frac, out_frac <= 15.
+inline std::int16_t fixed_sigmoid_raw(std::int32_t raw, int in_frac, int out_frac) {
+  const std::int64_t y = detail::interpolate_q20(detail::sigmoid_table(), raw, in_frac);
+  const std::int64_t one = std::int64_t(1) << detail::ActivationTable::value_frac_bits;
+  return detail::q20_to_raw(raw < 0 ? one - y : y, out_frac);
+}
+
+/// Hyperbolic tangent of a raw value with `in_frac` fraction bits, as a raw value with `out_frac`.
+inline std::int16_t fixed_tanh_raw(std::int32_t raw, int in_frac, int out_frac) {
+  const std::int64_t y = detail::interpolate_q20(detail::tanh_table(), raw, in_frac);
+  return detail::q20_to_raw(raw < 0 ? -y : y, out_frac);
+}
+
 /// Logistic sigmoid of a fixed16<F>, within fixed_activation_error_bound<F>() of the exact value.
 template <int F>
 fixed16<F> fixed_sigmoid(fixed16<F> x) {
-  const std::int64_t y = detail::interpolate_q20(detail::sigmoid_table(), x.raw(), F);
-  const std::int64_t one = std::int64_t(1) << detail::ActivationTable::value_frac_bits;
-  return fixed16<F>::from_raw(detail::q20_to_raw(x.raw() < 0 ? one - y : y, F));
+  return fixed16<F>::from_raw(fixed_sigmoid_raw(x.raw(), F, F));
 }
 
 /// Hyperbolic tangent of a fixed16<F>, within fixed_activation_error_bound<F>() of the exact value.
 template <int F>
 fixed16<F> fixed_tanh(fixed16<F> x) {
-  const std::int64_t y = detail::interpolate_q20(detail::tanh_table(), x.raw(), F);
-  return fixed16<F>::from_raw(detail::q20_to_raw(x.raw() < 0 ? -y : y, F));
+  return fixed16<F>::from_raw(fixed_tanh_raw(x.raw(), F, F));
 }
 
 }  // namespace bbs

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <initializer_list>
 #include <string>
 #include <type_traits>
@@ -44,14 +45,51 @@ Vector<A> to_activations(const Eigen::VectorXd& v) {
   return out;
 }
 
-/// Y = A X + beta Y for n columns through the kernel dispatch (SpMV for one column, SpMM for more).
+}  // namespace impl
+
+/// Float activations as A, each in its tensor's format (per-tensor formats, core/fixed_formats.hpp):
+/// for fixed16<F>, raw values in Q(bits) (rounded to nearest, ties away from zero, saturated;
+/// value_error on NaN); floating-point A ignores bits.
+template <typename A>
+Matrix<A> quantize_activations(const Eigen::MatrixXf& m, int bits) {
+  Matrix<A> out(m.rows(), m.cols());
+  for (index i = 0; i < m.size(); ++i) {
+    if constexpr (is_fixed16<A>::value) {
+      if (std::isnan(m.data()[i])) detail::throw_error<value_error>("quantize_activations: NaN at entry ", i);
+      out.data()[i] = A::from_raw(fixed_rules::quantize(m.data()[i], bits));
+    } else {
+      out.data()[i] = static_cast<A>(m.data()[i]);
+    }
+  }
+  return out;
+}
+
+/// The float values of activations held in Q(bits) (the inverse of quantize_activations; exact).
+template <typename A>
+Eigen::MatrixXf dequantize_activations(const Matrix<A>& m, int bits) {
+  Eigen::MatrixXf out(m.rows(), m.cols());
+  for (index i = 0; i < m.size(); ++i) {
+    if constexpr (is_fixed16<A>::value) {
+      out.data()[i] = static_cast<float>(fixed_rules::dequantize(m.data()[i].raw(), bits));
+    } else {
+      out.data()[i] = static_cast<float>(m.data()[i]);
+    }
+  }
+  return out;
+}
+
+namespace impl {
+
+/// Y = alpha A X + beta Y for n columns through the kernel dispatch (SpMV for one column, SpMM for
+/// more). Layers pass alpha = 1, or a power of two that moves a fixed-point product into its
+/// output's format (core/fixed_formats.hpp).
 template <typename Backend, typename T>
 void multiply_columns(Backend tag, const BbsMatrix<T>& a, index n, const activation_t<T>* x, index ldx,
-                      scalar_t<T> beta, activation_t<T>* y, index ldy) {
+                      scalar_t<T> beta, activation_t<T>* y, index ldy, scalar_t<T> alpha = scalar_t<T>(1)) {
   if (n == 1) {
-    kernel::spmv(tag, a.view(), scalar_t<T>(1), x, beta, y);
+    kernel::spmv(tag, a.view(), alpha, x, beta, y);
   } else if (n > 1) {
-    kernel::spmm(tag, a.view(), n, scalar_t<T>(1), x, ldx, beta, y, ldy);
+    kernel::spmm(tag, a.view(), n, alpha, x, ldx, beta, y, ldy);
   }
 }
 

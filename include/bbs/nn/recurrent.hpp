@@ -7,6 +7,7 @@
 // (batch_first = false), so a frame is a contiguous features x B block.
 #pragma once
 
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,12 @@ struct RecurrentDenseWeights {
 
 namespace impl {
 
+/// Whether a cell type has per-tensor fixed-point formats (LstmCell).
+template <typename Cell, typename = void>
+struct has_formats : std::false_type {};
+template <typename Cell>
+struct has_formats<Cell, std::void_t<decltype(std::declval<const Cell&>().formats())>> : std::true_type {};
+
 /// Frames in a sequence matrix of `columns` columns for a batch; shape_error if it does not divide.
 inline index frames_of(index columns, index batch, const char* owner) {
   if (batch < 1) detail::throw_error<shape_error>(owner, ": batch is ", batch, ", expected at least 1");
@@ -41,17 +48,19 @@ inline index frames_of(index columns, index batch, const char* owner) {
   return columns / batch;
 }
 
-/// The input half of a cell's gates for a whole sequence: bias + W_ih xs for every frame in one
-/// product (xs: input x (frames * batch)). Checks xs against the cell's input size first.
+/// The input half of a cell's gates for a whole sequence: bias + alpha W_ih xs for every frame in
+/// one product (xs: input x (frames * batch)). Checks xs against the cell's input size first.
 template <typename Backend, typename T>
 Matrix<activation_t<T>> input_gates(const BbsMatrix<T>& w_ih, const Vector<activation_t<T>>& bias,
-                                    const Matrix<activation_t<T>>& xs, index batch, const char* owner) {
+                                    const Matrix<activation_t<T>>& xs, index batch, const char* owner,
+                                    scalar_t<T> alpha = scalar_t<T>(1)) {
   frames_of(xs.cols(), batch, owner);
   if (xs.rows() != w_ih.cols()) {
     detail::throw_error<shape_error>(owner, ": the input has ", xs.rows(), " rows, expected input_size ", w_ih.cols());
   }
   Matrix<activation_t<T>> gates = repeat_columns(bias, xs.cols());
-  multiply_columns(Backend{}, w_ih, xs.cols(), xs.data(), w_ih.cols(), scalar_t<T>(1), gates.data(), w_ih.rows());
+  multiply_columns(Backend{}, w_ih, xs.cols(), xs.data(), w_ih.cols(), scalar_t<T>(1), gates.data(), w_ih.rows(),
+                   alpha);
   return gates;
 }
 
@@ -94,6 +103,7 @@ class StackedRecurrent {
               Cell::name, " stack: layer ", l, " direction ", d, " has input size ", c.input_size(), ", expected ",
               want, l == 0 ? " like direction 0" : " (directions x output size of the layer below)");
         }
+        if constexpr (impl::has_formats<Cell>::value) check_formats(l, d);
       }
     }
   }
@@ -105,6 +115,21 @@ class StackedRecurrent {
     std::vector<Cell> cells;
     cells.reserve(weights.size());
     for (const auto& w : weights) cells.push_back(Cell::from_dense(w, cfg));
+    return StackedRecurrent(std::move(cells), num_layers, bidirectional);
+  }
+
+  /// The same with each cell's fixed-point formats (formats[layer * directions + direction], as
+  /// calibrate_lstm returns them); config_error when the count differs from the weights'.
+  template <typename Formats>
+  static StackedRecurrent from_dense(const std::vector<RecurrentDenseWeights>& weights, index num_layers,
+                                     bool bidirectional, const BankConfig& cfg, const std::vector<Formats>& formats) {
+    if (formats.size() != weights.size()) {
+      detail::throw_error<config_error>(Cell::name, " stack: ", formats.size(), " formats for ", weights.size(),
+                                        " cells, expected one per cell");
+    }
+    std::vector<Cell> cells;
+    cells.reserve(weights.size());
+    for (std::size_t i = 0; i < weights.size(); ++i) cells.push_back(Cell::from_dense(weights[i], cfg, formats[i]));
     return StackedRecurrent(std::move(cells), num_layers, bidirectional);
   }
 
@@ -172,6 +197,23 @@ class StackedRecurrent {
     if (x.cols() == 0) {
       detail::throw_error<shape_error>(Cell::name, " stack: the ", what, " has no columns (", x.rows(),
                                        " x 0), expected at least one (batch x frames)");
+    }
+  }
+
+  /// Fixed-point formats chain: a cell reads its input in the format the layer below writes (layer
+  /// 0: direction 0's), and both directions of a layer write the same format.
+  void check_formats(index l, index d) const {
+    const auto& f = cell(l, d).formats();
+    const int want_input = l == 0 ? cell(0, 0).formats().input : cell(l - 1, 0).formats().output;
+    if (f.input != want_input) {
+      detail::throw_error<config_error>(Cell::name, " stack: layer ", l, " direction ", d, " reads its input in Q",
+                                        f.input, ", expected Q", want_input,
+                                        l == 0 ? " like direction 0" : ", the output format of the layer below");
+    }
+    if (f.output != cell(l, 0).formats().output) {
+      detail::throw_error<config_error>(Cell::name, " stack: layer ", l, " direction ", d, " writes Q", f.output,
+                                        ", expected Q", cell(l, 0).formats().output,
+                                        " like direction 0 (the outputs are stacked)");
     }
   }
 
