@@ -4,7 +4,12 @@
 // fixed16<12> format clips it, calibrated formats follow float; the formats are bit-exact on every
 // CPU backend (the FPGA emulator: test/backend/fpga/test_fpga_backend.cpp); streaming equals
 // whole sequences; bad formats are errors.
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <sstream>
+
+#include <unistd.h>
 
 #include "nn/nn_fixtures.hpp"
 
@@ -175,4 +180,105 @@ TEST_CASE("per-tensor formats: a bad format is a config_error naming it", "[nn][
   Eigen::MatrixXf nan = Eigen::MatrixXf::Zero(4, 1);
   nan(2, 0) = std::nanf("");
   BBS_CHECK_THROWS_CONTAINING(bbs::nn::quantize_activations<Q>(nan, 12), bbs::value_error, "NaN at entry 2");
+}
+
+namespace {
+
+/// The fixture's LSTM as a float model (a sequence in, every frame's output) with `formats`.
+bbs::nn::Sequential<float> float_model(const std::vector<Formats>& formats) {
+  using Stack = bbs::nn::Lstm<float>;
+  bbs::nn::Sequential<float> model(bbs::nn::DataShape::sequence(4));
+  const auto w = bbs_test::load_weights(long_memory);
+  model.add(std::make_unique<bbs::nn::RecurrentLayer<float, bbs::backend::automatic, Stack>>(
+      "rnn", formats.empty() ? Stack::from_dense(w, 2, false, long_memory.config)
+                             : Stack::from_dense(w, 2, false, long_memory.config, formats)));
+  return model;
+}
+
+std::string temp_model(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()) + ".bbsm")).string();
+}
+
+}  // namespace
+
+TEST_CASE("a model file carries LSTM formats: a float file loads as fixed16 with them", "[nn][lstm][formats][model]") {
+  const std::vector<Formats> formats = calibrated();
+  const std::string path = temp_model("bbs_test_lstm_formats");
+  bbs::nn::save_model(float_model(formats), path);
+  const std::string manifest = bbs::nn::manifest_of(bbs::nn::load_model<float>(path));
+  CHECK_THAT(manifest, Catch::Contains(" formats=w_ih:" + std::to_string(formats[0].weight_ih)));
+  CHECK_THAT(manifest, Catch::Contains(",c:" + std::to_string(formats[1].cell)));
+
+  // Loaded as fixed16<12>: the cells have the file's formats, and the model follows float where
+  // one shared format clips (the boundary is Q12: the model rescales into and out of the stack).
+  const auto fixed = bbs::nn::load_model<Q>(path);
+  const auto& layer =
+      dynamic_cast<const bbs::nn::RecurrentLayer<Q, bbs::backend::automatic, bbs::nn::Lstm<Q>>&>(fixed.layer(0));
+  CHECK(layer.stack().cell(1, 0).formats().cell == formats[1].cell);
+  const Eigen::MatrixXf x = input_frames(200);
+  const Eigen::MatrixXd want = fixture_columns(long_memory.name, "output").cast<double>();
+  const auto got = bbs_test::to_double<Q>(fixed.forward(bbs_test::to_activations<Q>(x), long_memory.batch));
+  INFO("model-level h error " << bbs_test::max_abs_difference(got, want));
+  CHECK(bbs_test::max_abs_difference(got, want) <= 0.04);
+  // A fixed-point model with per-tensor formats cannot be saved as one fixed16 type.
+  BBS_CHECK_THROWS_CONTAINING(bbs::nn::save_model(fixed, temp_model("bbs_test_lstm_formats_q")), bbs::config_error,
+                              "per-tensor fixed-point formats");
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("a bad formats= key is a file_error naming it", "[nn][lstm][formats][model][errors]") {
+  const std::string path = temp_model("bbs_test_lstm_formats_bad");
+  bbs::nn::save_model(float_model(calibrated(20)), path);
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<unsigned char> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  // The same archive with the manifest's formats= replaced by `spec`.
+  const auto with = [&](const std::string& spec) {
+    bbs::detail::zip::Writer zip("test");
+    for (const auto& e : bbs::detail::zip::entries(bytes.data(), bytes.size(), path)) {
+      std::string content(reinterpret_cast<const char*>(bytes.data() + e.offset), e.size);
+      if (e.name == "model.txt") {
+        const auto at = content.find(" formats=");
+        content = content.substr(0, at) + " formats=" + spec + content.substr(content.find_first_of(" \n", at + 1));
+      }
+      zip.add(e.name, content);
+    }
+    const std::string patched = temp_model("bbs_test_lstm_formats_patched");
+    zip.write(patched);
+    return patched;
+  };
+  const auto load = [&](const std::string& spec) { return bbs::nn::load_model<Q>(with(spec)); };
+  BBS_CHECK_THROWS_CONTAINING(load("w_ih:14"), bbs::file_error,
+                              "1 cells given ('/'-separated), expected layers x directions = 2");
+  BBS_CHECK_THROWS_CONTAINING(load("w_ih:16/-"), bbs::file_error, "\"w_ih:16\" in cell 0 is not key:bits");
+  BBS_CHECK_THROWS_CONTAINING(load("cell:9/-"), bbs::file_error, "\"cell:9\" in cell 0");
+  // Layer 1 must read what layer 0 writes: the cells' own check, reported as the model's.
+  CHECK_THROWS_WITH(load("h:14/x:13"), Catch::Contains("reads its input in Q13, expected Q14"));
+  CHECK_NOTHROW(load("h:14/x:14"));
+  std::filesystem::remove(path);
+  std::filesystem::remove(temp_model("bbs_test_lstm_formats_patched"));
+}
+
+TEST_CASE("calibrate(model) gives a float model's LSTM layers their formats, for a fixed-point load",
+          "[nn][lstm][formats][model]") {
+  bbs::nn::Activations<float> x;
+  x.kind = bbs::nn::DataKind::sequence;
+  x.columns = input_frames(200);
+  x.batch = long_memory.batch;
+  const auto model = bbs::nn::calibrate(float_model({}), {x});
+  using Layer = bbs::nn::RecurrentLayer<float, bbs::backend::automatic, bbs::nn::Lstm<float>>;
+  const auto& stack = dynamic_cast<const Layer&>(model.layer(0)).stack();
+  const std::vector<Formats> want = calibrated();
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(bbs::nn::impl::same_formats(stack.cell(static_cast<bbs::index>(i), 0).formats(), want[i]));
+  }
+  const std::string path = temp_model("bbs_test_lstm_calibrated");
+  bbs::nn::save_model(model, path);
+  const auto fixed = bbs::nn::load_model<Q>(path);
+  const auto got = bbs_test::to_double<Q>(fixed.forward(bbs_test::to_activations<Q>(x.columns), x.batch));
+  CHECK(bbs_test::max_abs_difference(got, fixture_columns(long_memory.name, "output").cast<double>()) <= 0.04);
+  std::filesystem::remove(path);
+  // A batch the model does not take is a shape_error before anything runs.
+  x.columns = input_frames(3).topRows(3);
+  CHECK_THROWS_AS(bbs::nn::calibrate(float_model({}), {x}), bbs::shape_error);
+  CHECK_THROWS_AS(bbs::nn::calibrate(float_model({}), {}), bbs::value_error);
 }

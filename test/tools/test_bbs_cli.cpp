@@ -388,3 +388,65 @@ TEST_CASE("bbs eval refuses bad models, data and options with a message and no p
   };
   check_refusals(ws, cases, {"d.npz", "m.bbsm", "narrow.npz", "x.npy"});
 }
+
+TEST_CASE("bbs calibrate writes a model whose LSTM layers carry calibrated formats", "[tools][cli][model]") {
+  Workspace ws;
+  // The trained long-memory LSTM of test/data/nn/lstm_long_memory (2 layers, hidden 32) as a model
+  // file, and its 4 fixture sequences (200 frames of 4 features) as data.
+  const std::string dir = std::string(BBS_TEST_DATA_DIR) + "/nn/lstm_long_memory/";
+  bbs::detail::zip::Writer zip("test");
+  zip.add("model.txt", std::string("bbs-model 1\ninput sequence features=4\n"
+                                   "lstm name=rnn input=4 hidden=32 layers=2 bank=4 nnz=4\n"));
+  for (const char* t : {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}) {
+    for (const char* l : {"_l0", "_l1"}) {
+      Eigen::MatrixXf a = bbs::read_npy(dir + t + l + ".npy").matrix<float>();
+      const std::vector<bbs::index> shape =
+          a.rows() == 1 ? std::vector<bbs::index>{a.cols()} : std::vector<bbs::index>{a.rows(), a.cols()};
+      zip.add(std::string("rnn.") + t + l + ".npy", bbs::npy_bytes(a, shape));
+    }
+  }
+  zip.write(ws.file("m.bbsm"));
+  const Eigen::MatrixXf frames = bbs::read_npy(dir + "input.npy").matrix<float>();  // (T * 4) x 4
+  Eigen::MatrixXf x(4, 200 * 4);                                                    // N x (T * F), row-major samples
+  for (bbs::index b = 0; b < 4; ++b)
+    for (bbs::index t = 0; t < 200; ++t)
+      for (bbs::index f = 0; f < 4; ++f) x(b, t * 4 + f) = frames(t * 4 + b, f);
+  bbs::detail::zip::Writer data("test");
+  data.add("x.npy", bbs::npy_bytes(x, {4, 200, 4}));
+  data.add("y.npy", bbs::npy_bytes(Eigen::MatrixXf::Zero(4, 1), {4}));
+  data.write(ws.file("d.npz"));
+
+  const Run r = ws.bbs("calibrate " + q(ws.file("m.bbsm")) + " " + q(ws.file("d.npz")) + " " + q(ws.file("c.bbsm")) +
+                       " --batch 3 --quiet");
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("calibrated on 4 samples") && Catch::Contains("lstm 'rnn': formats=w_ih:"));
+  // The library's calibration of the same model on the same sequences (batches of 3 and 1).
+  const auto model = bbs::nn::load_model<float>(ws.file("m.bbsm"));
+  std::vector<bbs::nn::Activations<float>> batches(2);
+  for (int k = 0; k < 2; ++k) {
+    const bbs::index first = k == 0 ? 0 : 3, n = k == 0 ? 3 : 1;
+    batches[k].kind = bbs::nn::DataKind::sequence;
+    batches[k].batch = n;
+    batches[k].columns.resize(4, 200 * n);
+    for (bbs::index b = 0; b < n; ++b)
+      for (bbs::index t = 0; t < 200; ++t)
+        for (bbs::index f = 0; f < 4; ++f) batches[k].columns(f, t * n + b) = x(first + b, t * 4 + f);
+  }
+  const std::string want =
+      bbs::nn::manifest_of(bbs::nn::calibrate(bbs::nn::load_model<float>(ws.file("m.bbsm")), batches));
+  CHECK(bbs::nn::manifest_of(bbs::nn::load_model<float>(ws.file("c.bbsm"))) == want);
+  CHECK_NOTHROW(bbs::nn::load_model<bbs::fixed16<12>>(ws.file("c.bbsm")));
+  // A model without an LSTM layer: exit 1, no file.
+  write_linear_model(ws.file("lin.bbsm"));
+  Eigen::MatrixXf xl;
+  write_data(ws.file("dl.npz"), Eigen::MatrixXf::Identity(3, 4), xl);
+  const Run e =
+      ws.bbs("calibrate " + q(ws.file("lin.bbsm")) + " " + q(ws.file("dl.npz")) + " " + q(ws.file("no.bbsm")));
+  CHECK(e.code == 1);
+  CHECK_THAT(e.err, Catch::Contains("no LSTM layer"));
+  CHECK_FALSE(fs::exists(ws.file("no.bbsm")));
+  CHECK(ws.bbs("calibrate " + q(ws.file("m.bbsm")) + " " + q(ws.file("d.npz")) + " " + q(ws.file("x.bbsm")) +
+               " --margin 0.5")
+            .code == 2);
+}

@@ -167,6 +167,7 @@ inline bool is_model_file(const std::string& path) {
 
 /// The model commands (models.cpp).
 int eval(int argc, char** argv);
+int calibrate(int argc, char** argv);
 int model_info(const std::string& path);
 int model_bench(int argc, char** argv);
 

@@ -45,6 +45,9 @@ const char* const usage_text =
     "  bbs bench FILE.bbs [--batch N] [--repeats R] [--min-time SECONDS]\n"
     "  bbs eval MODEL.bbsm DATA.npz [--type float32|fixed16<F>] [--backend NAME|all] [--batch N]\n"
     "           [--limit N] [--baseline DENSE.bbsm] [--json OUT.json] [--outputs OUT.npy] [--quiet]\n"
+    "  bbs calibrate MODEL.bbsm DATA.npz OUT.bbsm [--limit N] [--batch N] [--margin M] [--quiet]\n"
+    "           (per-tensor fixed-point formats of the LSTM layers from a float run over the first\n"
+    "            N samples, default 1000; OUT.bbsm loads as fixed16<F> with them)\n"
     "  bbs info MODEL.bbsm            (a model file: its layers and weights)\n"
     "  bbs bench MODEL.bbsm [--type T] [--baseline DENSE.bbsm] [--batch N] [--frames T] [--repeats R]\n"
     "            [--min-time SECONDS]\n"
@@ -374,6 +377,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "prune") return bbs_cli::prune(argc, argv);
     if (command == "eval") return bbs_cli::eval(argc, argv);
+    if (command == "calibrate") return bbs_cli::calibrate(argc, argv);
     if ((command == "info" || command == "bench") && argc > 2 && bbs_cli::is_model_file(argv[2])) {
       return command == "info" ? bbs_cli::model_info(argv[2]) : bbs_cli::model_bench(argc, argv);
     }

@@ -32,7 +32,8 @@ DataSet read_data(const std::string& path, bbs::index limit) {
   for (auto& a : bbs::read_npz(path)) arrays.emplace(a.first, std::move(a.second));
   const auto need = [&](const char* name) -> bbs::NpyArray& {
     const auto it = arrays.find(name);
-    if (it == arrays.end()) bbs::detail::throw_error<bbs::file_error>(path, ": no array \"", name, "\" (samples x and labels y)");
+    if (it == arrays.end())
+      bbs::detail::throw_error<bbs::file_error>(path, ": no array \"", name, "\" (samples x and labels y)");
     return it->second;
   };
   bbs::NpyArray x = need("x");
@@ -66,34 +67,43 @@ DataSet read_data(const std::string& path, bbs::index limit) {
   return d;
 }
 
+/// Samples [first, first + count) as the model's input: an image batch, a sequence (sample (T, F)
+/// row-major -> column t * count + b of an F x (T * count) matrix) or a feature batch.
+template <typename A>
+bbs::nn::Activations<A> batch_of(const bbs::nn::DataShape& in, const DataSet& d, bbs::index first, bbs::index count) {
+  using ops = bbs::nn::elementwise<A>;
+  bbs::nn::Activations<A> x;
+  x.kind = in.kind;
+  x.batch = count;
+  if (in.kind == bbs::nn::DataKind::image) {
+    x.image = bbs::nn::Tensor<A>::uninitialized(count, in.channels, in.height, in.width);
+    for (bbs::index b = 0; b < count; ++b)
+      for (bbs::index j = 0; j < d.x.cols(); ++j)
+        x.image.data()[b * d.x.cols() + j] = ops::from_float(d.x(first + b, j));
+  } else if (in.kind == bbs::nn::DataKind::sequence) {
+    const bbs::index f = in.features, frames = d.x.cols() / f;
+    x.columns.resize(f, frames * count);
+    for (bbs::index b = 0; b < count; ++b)
+      for (bbs::index t = 0; t < frames; ++t)
+        for (bbs::index i = 0; i < f; ++i) x.columns(i, t * count + b) = ops::from_float(d.x(first + b, t * f + i));
+  } else {
+    x.columns.resize(in.features, count);
+    for (bbs::index b = 0; b < count; ++b)
+      for (bbs::index i = 0; i < in.features; ++i) x.columns(i, b) = ops::from_float(d.x(first + b, i));
+  }
+  return x;
+}
+
 /// Runs samples [first, first + count) through the model; returns outputs x count.
 template <typename T>
 Eigen::MatrixXf run_batch(const bbs::nn::Sequential<T>& model, const DataSet& d, bbs::index first, bbs::index count) {
   using A = bbs::activation_t<T>;
-  using ops = bbs::nn::elementwise<A>;
-  const bbs::nn::DataShape& in = model.input_shape();
-  bbs::nn::Matrix<A> out;
-  if (in.kind == bbs::nn::DataKind::image) {
-    bbs::nn::Tensor<A> t = bbs::nn::Tensor<A>::uninitialized(count, in.channels, in.height, in.width);
-    for (bbs::index b = 0; b < count; ++b)
-      for (bbs::index j = 0; j < d.x.cols(); ++j) t.data()[b * d.x.cols() + j] = ops::from_float(d.x(first + b, j));
-    out = model.forward(t);
-  } else if (in.kind == bbs::nn::DataKind::sequence) {
-    // Sample (T, F) row-major -> column t * count + b of an F x (T * count) sequence.
-    const bbs::index f = in.features, frames = d.x.cols() / f;
-    bbs::nn::Matrix<A> xs(f, frames * count);
-    for (bbs::index b = 0; b < count; ++b)
-      for (bbs::index t = 0; t < frames; ++t)
-        for (bbs::index i = 0; i < f; ++i) xs(i, t * count + b) = ops::from_float(d.x(first + b, t * f + i));
-    out = model.forward(xs, count);
-  } else {
-    bbs::nn::Matrix<A> xs(in.features, count);
-    for (bbs::index b = 0; b < count; ++b)
-      for (bbs::index i = 0; i < in.features; ++i) xs(i, b) = ops::from_float(d.x(first + b, i));
-    out = model.forward(xs, count);
-  }
+  const bbs::nn::Activations<A> y = model.run(batch_of<A>(model.input_shape(), d, first, count));
+  const bbs::nn::Matrix<A> out = y.kind == bbs::nn::DataKind::image ? y.image.as_columns() : y.columns;
   Eigen::MatrixXf f(out.rows(), out.cols());
-  for (bbs::index i = 0; i < out.size(); ++i) f.data()[i] = static_cast<float>(ops::to_double(out.data()[i]));
+  for (bbs::index i = 0; i < out.size(); ++i) {
+    f.data()[i] = static_cast<float>(bbs::nn::elementwise<A>::to_double(out.data()[i]));
+  }
   return f;
 }
 
@@ -115,7 +125,8 @@ void check_data_fits(const bbs::nn::DataShape& in, const DataSet& d, const std::
   if (!ok) {
     std::string got = "N";
     for (bbs::index v : s) got += bbs::detail::concat(" x ", v);
-    bbs::detail::throw_error<bbs::shape_error>(data_path, ": x is ", got, "; the model takes ", want, " (", in.str(), ")");
+    bbs::detail::throw_error<bbs::shape_error>(data_path, ": x is ", got, "; the model takes ", want, " (", in.str(),
+                                               ")");
   }
 }
 
@@ -156,7 +167,8 @@ std::vector<BackendResult> evaluate(const std::string& model_path, const DataSet
       if (outputs.size() == 0) outputs.resize(out.rows(), n);
       outputs.middleCols(first, count) = out;
     }
-    r.per_sample_us = n == 0 ? 0 : std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e6 / double(n);
+    r.per_sample_us =
+        n == 0 ? 0 : std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e6 / double(n);
     for (bbs::index i = 0; i < n; ++i) {
       Eigen::Index best = 0;
       outputs.col(i).maxCoeff(&best);
@@ -184,13 +196,20 @@ auto with_model_type(const TypeSpec& t, F&& f) {
   if (t.kind == "float32") return f(float{});
   if (t.kind == "fixed16") {
     switch (t.frac_bits) {
-      case 8: return f(bbs::fixed16<8>{});
-      case 9: return f(bbs::fixed16<9>{});
-      case 10: return f(bbs::fixed16<10>{});
-      case 11: return f(bbs::fixed16<11>{});
-      case 12: return f(bbs::fixed16<12>{});
-      case 13: return f(bbs::fixed16<13>{});
-      default: break;
+      case 8:
+        return f(bbs::fixed16<8>{});
+      case 9:
+        return f(bbs::fixed16<9>{});
+      case 10:
+        return f(bbs::fixed16<10>{});
+      case 11:
+        return f(bbs::fixed16<11>{});
+      case 12:
+        return f(bbs::fixed16<12>{});
+      case 13:
+        return f(bbs::fixed16<13>{});
+      default:
+        break;
     }
   }
   throw UsageError("--type: models run as float32 or fixed16<F> with F from 8 to 13");
@@ -216,7 +235,8 @@ int eval(int argc, char** argv) {
   const TypeSpec type = parse_type(type_text);
   EvalOptions o;
   o.batch = static_cast<bbs::index>(parse_integer("batch", args.get("batch", "100"), 1, 1 << 20));
-  o.latency_samples = static_cast<bbs::index>(parse_integer("latency-samples", args.get("latency-samples", "100"), 0, 1 << 20));
+  o.latency_samples =
+      static_cast<bbs::index>(parse_integer("latency-samples", args.get("latency-samples", "100"), 0, 1 << 20));
   const auto limit = static_cast<bbs::index>(parse_integer("limit", args.get("limit", "0"), 0, 1LL << 40));
   o.outputs = args.get("outputs");
   o.quiet = args.flags.count("quiet") != 0;
@@ -276,6 +296,46 @@ int eval(int argc, char** argv) {
   return 0;
 }
 
+int calibrate(int argc, char** argv) {
+  const Args args(argc, argv, {"limit", "batch", "margin"}, {"quiet"});
+  args.expect_positional(3, "MODEL.bbsm DATA.npz OUT.bbsm");
+  const std::string model_path = args.positional[0], data_path = args.positional[1], out_path = args.positional[2];
+  const auto limit = static_cast<bbs::index>(parse_integer("limit", args.get("limit", "1000"), 1, 1LL << 40));
+  const auto batch = static_cast<bbs::index>(parse_integer("batch", args.get("batch", "100"), 1, 1 << 20));
+  bbs::nn::CalibrationOptions options;
+  options.margin = parse_number("margin", args.get("margin", "2"));
+  if (!(options.margin >= 1 && options.margin <= 1e6)) throw UsageError("--margin: expected a number from 1 to 1e6");
+  Progress progress("calibrate", args.flags.count("quiet") != 0);
+  const DataSet d = progress.step("reading " + data_path, [&] { return read_data(data_path, limit); });
+  auto model = bbs::nn::load_model<float>(model_path);
+  check_data_fits(model.input_shape(), d, data_path);
+  using LstmLayer = bbs::nn::RecurrentLayer<float, bbs::backend::automatic, bbs::nn::Lstm<float>>;
+  bool any = false;
+  for (std::size_t i = 0; i < model.size(); ++i) any = any || dynamic_cast<const LstmLayer*>(&model.layer(i));
+  if (!any) {
+    bbs::detail::throw_error<bbs::config_error>(model_path,
+                                                ": no LSTM layer; per-tensor formats exist for LSTM layers only "
+                                                "(other layers run in the single format of --type fixed16<F>)");
+  }
+  std::vector<bbs::nn::Activations<float>> batches;
+  for (bbs::index first = 0; first < d.x.rows(); first += batch) {
+    batches.push_back(batch_of<float>(model.input_shape(), d, first, std::min(batch, d.x.rows() - first)));
+  }
+  const auto calibrated = progress.step("calibrating on " + std::to_string(d.x.rows()) + " samples",
+                                        [&] { return bbs::nn::calibrate(std::move(model), batches, options); });
+  bbs::nn::save_model(calibrated, out_path);
+  std::printf("calibrated on %zu samples of %s (margin %g): %s\n", static_cast<std::size_t>(d.x.rows()),
+              data_path.c_str(), options.margin, out_path.c_str());
+  for (std::size_t i = 0; i < calibrated.size(); ++i) {
+    const auto r = calibrated.layer(i).record();
+    for (const auto& k : r.keys) {
+      if (k.first == "formats")
+        std::printf("lstm '%s': formats=%s\n", calibrated.layer(i).name().c_str(), k.second.c_str());
+    }
+  }
+  return 0;
+}
+
 int model_info(const std::string& path) {
   const auto model = bbs::nn::load_model<float>(path);
   std::cout << "model:       " << path << " (" << std::filesystem::file_size(path) << " bytes)\n"
@@ -308,7 +368,8 @@ int model_bench(int argc, char** argv) {
   const auto frames = static_cast<bbs::index>(parse_integer("frames", args.get("frames", "8"), 1, 1 << 20));
   const int repeats = static_cast<int>(parse_integer("repeats", args.get("repeats", "5"), 1, 1000));
   const double min_time = parse_number("min-time", args.get("min-time", "0.05"));
-  if (!(min_time >= 0 && min_time <= 60)) throw UsageError("--min-time " + args.get("min-time") + ": expected 0 to 60 seconds");
+  if (!(min_time >= 0 && min_time <= 60))
+    throw UsageError("--min-time " + args.get("min-time") + ": expected 0 to 60 seconds");
   const std::string type_text = args.get("type", "float32");
   with_model_type(parse_type(type_text), [&](auto t) {
     using T = decltype(t);
@@ -325,13 +386,14 @@ int model_bench(int argc, char** argv) {
     // Random inputs of the model's shape (sequences of --frames frames).
     const bbs::nn::DataShape& in = model.input_shape();
     DataSet d;
-    const bbs::index per_sample = in.kind == bbs::nn::DataKind::image ? in.channels * in.height * in.width
+    const bbs::index per_sample = in.kind == bbs::nn::DataKind::image      ? in.channels * in.height * in.width
                                   : in.kind == bbs::nn::DataKind::sequence ? in.features * frames
                                                                            : in.features;
     d.x = Eigen::MatrixXf::Random(batch, per_sample);
     std::printf("%s: %s -> %s, batch %ld, %s, median of %d runs of at least %g s\n", path.c_str(), in.str().c_str(),
                 model.output_shape().str().c_str(), static_cast<long>(batch), type_text.c_str(), repeats, min_time);
-    std::printf("%-12s %14s %16s %9s\n", "backend", "time (us)", baseline ? "baseline (us)" : "", baseline ? "speedup" : "");
+    std::printf("%-12s %14s %16s %9s\n", "backend", "time (us)", baseline ? "baseline (us)" : "",
+                baseline ? "speedup" : "");
     const std::string previous = bbs::default_backend();
     for (const std::string& name : bbs::backend_names()) {
       bbs::set_default_backend(name);

@@ -96,8 +96,8 @@ CONFIG = {
         "digits": dict(hidden=64, batch=64, val=0.15, dense_epochs=200, ft_epochs=150, prune_epochs=50,
                        patience=25, lr=5e-3, ft_lr=3e-3, seeds=3, seeds_elsewhere=1,
                        methods=("unstructured", "bbs4", "bbs8", "block4")),
-        "fashion": dict(train=30000, val=5000, test=None, batch=128, dense_epochs=20, ft_epochs=12, prune_epochs=3,
-                        patience=3, lr=3e-3, ft_lr=1e-3, seeds=3, seeds_elsewhere=1,
+        "fashion": dict(train=30000, val=5000, test=None, batch=128, dense_epochs=20, ft_epochs=24, prune_epochs=3,
+                        patience=4, lr=3e-3, ft_lr=1e-3, seeds=3, seeds_elsewhere=1,
                         methods=("unstructured", "bbs16", "bbs8", "block4")),
     },
     "smoke": {

@@ -12,6 +12,7 @@
 
 #include "bbs/core/fixed_formats.hpp"
 #include "bbs/nn/lstm.hpp"
+#include "bbs/nn/sequential.hpp"
 
 namespace bbs {
 namespace nn {
@@ -55,38 +56,42 @@ double max_abs_value(const BbsMatrix<T>& m) {
 
 }  // namespace impl
 
-/// Per-tensor formats for every cell of an LSTM stack (formats[layer * directions + direction],
-/// what Lstm<fixed16<F>>::from_dense takes), from the float stack `model` run over `sequences`
-/// (each input_size x (T * batch), zero initial state). The formats chain: every cell of layer
-/// l > 0 reads its input in the output format of layer l - 1, one format per layer output for
-/// both directions. value_error when no sequence is given or a range is not finite.
+/// Merges into `ranges` (one per cell, layer x direction) the magnitudes the float stack reaches
+/// on one sequence xs (input_size x (T * batch), zero initial state).
 template <typename Backend>
-std::vector<fixed_rules::LstmFormats> calibrate_lstm(const Lstm<float, Backend>& model,
-                                                     const std::vector<Matrix<float>>& sequences, index batch,
-                                                     const CalibrationOptions& options = {}) {
-  if (sequences.empty()) detail::throw_error<value_error>("calibrate_lstm: no calibration sequences");
+void observe_lstm(const Lstm<float, Backend>& model, const Matrix<float>& xs, index batch,
+                  std::vector<LstmRanges>& ranges) {
   const index layers = model.num_layers();
   const index directions = model.num_directions();
-  std::vector<LstmRanges> ranges(static_cast<std::size_t>(layers * directions));
-  for (const Matrix<float>& xs : sequences) {
-    Matrix<float> input = xs;
-    for (index l = 0; l < layers; ++l) {
-      Matrix<float> stacked;
-      for (index d = 0; d < directions; ++d) {
-        auto state = model.cell(l, d).zero_state(batch);
-        const Matrix<float> out =
-            model.cell(l, d).run(input, batch, state, d == 1, &ranges[static_cast<std::size_t>(l * directions + d)]);
-        if (d == 0) {
-          stacked = out;
-        } else {
-          Matrix<float> both(stacked.rows() + out.rows(), out.cols());
-          both << stacked, out;
-          stacked = std::move(both);
-        }
+  ranges.resize(static_cast<std::size_t>(layers * directions));
+  Matrix<float> input = xs;
+  for (index l = 0; l < layers; ++l) {
+    Matrix<float> stacked;
+    for (index d = 0; d < directions; ++d) {
+      auto state = model.cell(l, d).zero_state(batch);
+      const Matrix<float> out =
+          model.cell(l, d).run(input, batch, state, d == 1, &ranges[static_cast<std::size_t>(l * directions + d)]);
+      if (d == 0) {
+        stacked = out;
+      } else {
+        Matrix<float> both(stacked.rows() + out.rows(), out.cols());
+        both << stacked, out;
+        stacked = std::move(both);
       }
-      input = std::move(stacked);
     }
+    input = std::move(stacked);
   }
+}
+
+/// The formats of every cell (layer x direction) from the ranges observe_lstm gathered. The
+/// formats chain: every cell of layer l > 0 reads its input in the output format of layer l - 1,
+/// one format per layer output for both directions. value_error when a range is not finite.
+template <typename Backend>
+std::vector<fixed_rules::LstmFormats> lstm_formats(const Lstm<float, Backend>& model,
+                                                   const std::vector<LstmRanges>& ranges,
+                                                   const CalibrationOptions& options = {}) {
+  const index layers = model.num_layers();
+  const index directions = model.num_directions();
   const double m = options.margin;
   std::vector<fixed_rules::LstmFormats> formats;
   for (index l = 0; l < layers; ++l) {
@@ -96,9 +101,9 @@ std::vector<fixed_rules::LstmFormats> calibrate_lstm(const Lstm<float, Backend>&
     }
     for (index d = 0; d < directions; ++d) {
       const LstmRanges& r = ranges[static_cast<std::size_t>(l * directions + d)];
-      for (const double v : {r.input, r.gates, r.cell, r.hidden, r.output}) {
+      for (const double v : {r.input, r.input_product, r.recurrent_product, r.gates, r.cell, r.hidden, r.output}) {
         if (!std::isfinite(v)) {
-          detail::throw_error<value_error>("calibrate_lstm: layer ", l, " direction ", d,
+          detail::throw_error<value_error>("calibration: LSTM layer ", l, " direction ", d,
                                            " reached a non-finite value; check the inputs for NaN or infinity");
         }
       }
@@ -119,6 +124,47 @@ std::vector<fixed_rules::LstmFormats> calibrate_lstm(const Lstm<float, Backend>&
     }
   }
   return formats;
+}
+
+/// Per-tensor formats for every cell of an LSTM stack (formats[layer * directions + direction],
+/// what Lstm<fixed16<F>>::from_dense takes), from the float stack `model` run over `sequences`
+/// (each input_size x (T * batch), zero initial state). value_error when no sequence is given or
+/// a range is not finite.
+template <typename Backend>
+std::vector<fixed_rules::LstmFormats> calibrate_lstm(const Lstm<float, Backend>& model,
+                                                     const std::vector<Matrix<float>>& sequences, index batch,
+                                                     const CalibrationOptions& options = {}) {
+  if (sequences.empty()) detail::throw_error<value_error>("calibrate_lstm: no calibration sequences");
+  std::vector<LstmRanges> ranges;
+  for (const Matrix<float>& xs : sequences) observe_lstm(model, xs, batch, ranges);
+  return lstm_formats(model, ranges, options);
+}
+
+/// Calibrates every LSTM layer of a float model on `batches` (inputs as Sequential::run takes
+/// them) and returns the model with those layers carrying their formats (the other layers as
+/// they were): save it with save_model and load it as fixed16<F> (docs/MODEL_FORMAT.md,
+/// formats=). value_error without batches, shape_error for a batch the model does not take.
+template <typename Backend>
+Sequential<float, Backend> calibrate(Sequential<float, Backend> model, const std::vector<Activations<float>>& batches,
+                                     const CalibrationOptions& options = {}) {
+  if (batches.empty()) detail::throw_error<value_error>("calibrate: no calibration inputs");
+  using LstmLayer = RecurrentLayer<float, Backend, Lstm<float, Backend>>;
+  std::vector<std::vector<LstmRanges>> ranges(model.size());
+  for (Activations<float> x : batches) {
+    model.check_input(x);
+    for (std::size_t i = 0; i < model.size(); ++i) {
+      if (const auto* lstm = dynamic_cast<const LstmLayer*>(&model.layer(i))) {
+        observe_lstm(lstm->stack(), x.columns, x.batch, ranges[i]);
+      }
+      model.layer(i).forward(x);
+    }
+  }
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    if (const auto* lstm = dynamic_cast<const LstmLayer*>(&model.layer(i))) {
+      model.replace(i, lstm->with_formats(lstm_formats(lstm->stack(), ranges[i], options)));
+    }
+  }
+  return model;
 }
 
 }  // namespace nn

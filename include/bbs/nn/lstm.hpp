@@ -129,7 +129,8 @@ class LstmCell {
   const BbsMatrix<T>& weight_hh() const { return w_hh_; }
   const BbsMatrix<T>& weight_hr() const { return w_hr_; }
   const Vector<activation_type>& bias() const { return bias_; }
-  /// The tensors' fixed-point formats, every field resolved (all F for floating-point T).
+  /// The tensors' fixed-point formats, every field resolved; floating-point T: as given (they do
+  /// not change float arithmetic; save_model writes them, for a fixed-point load).
   const formats_type& formats() const { return formats_; }
 
   State zero_state(index batch) const {
@@ -224,6 +225,7 @@ class LstmCell {
   /// formats with every -1 resolved to the container's F; config_error naming the first field
   /// outside 0..15 or the first product whose alpha 2^e is outside Q15.16 (-16 <= e <= 14).
   static formats_type resolve_formats(const formats_type& formats, bool projection) {
+    if constexpr (!fixed) return formats;  // kept as given, to be saved with the model
     const formats_type r = formats.resolved(container_bits(), projection);
     if constexpr (fixed) {
       const std::pair<const char*, int> fields[] = {

@@ -125,6 +125,34 @@ class Statement {
   mutable std::set<std::string> used_;
 };
 
+inline std::vector<fixed_rules::LstmFormats> parse_format_spec(const Statement& s, const std::string& text,
+                                                               std::size_t cells) {
+  std::vector<fixed_rules::LstmFormats> out;
+  std::istringstream groups(text);
+  for (std::string group; std::getline(groups, group, '/');) {
+    fixed_rules::LstmFormats f;
+    std::istringstream items(group == "-" ? "" : group);
+    for (std::string item; std::getline(items, item, ',');) {
+      const auto colon = item.find(':');
+      const std::string key = item.substr(0, colon == std::string::npos ? item.size() : colon);
+      const auto it = std::find_if(std::begin(nn::impl::format_keys), std::end(nn::impl::format_keys),
+                                   [&](const auto& kf) { return key == kf.first; });
+      const std::string value = colon == std::string::npos ? "" : item.substr(colon + 1);
+      if (it == std::end(nn::impl::format_keys) || value.empty() || value.size() > 2 ||
+          value.find_first_not_of("0123456789") != std::string::npos || std::stoi(value) > 15) {
+        s.fail("formats: \"", item, "\" in cell ", out.size(),
+               " is not key:bits with a key of w_ih, w_hh, w_hr, x, gates, act, c, m, h and bits 0..15");
+      }
+      f.*(it->second) = std::stoi(value);
+    }
+    out.push_back(f);
+  }
+  if (out.size() != cells) {
+    s.fail("formats: ", out.size(), " cells given ('/'-separated), expected layers x directions = ", cells);
+  }
+  return out;
+}
+
 inline std::vector<Statement> parse_manifest(const std::string& text, const std::string& source) {
   std::vector<Statement> out;
   std::istringstream lines(text);
@@ -323,6 +351,31 @@ BbsMatrix<T> weight(Context& c, const Statement& s, const std::string& layer, co
   }
 }
 
+/// v * 2^(bits - F): a float value that fixed16<F>'s conversion rounds to Q(bits) (bits < 0: F).
+template <typename T, typename M>
+M scaled(const M& v, int bits) {
+  if constexpr (is_fixed16<T>::value) {
+    return bits < 0 ? v : M(v * std::ldexp(1.0, bits - T::frac_bits));
+  } else {
+    return v;
+  }
+}
+
+/// A float bank-balanced matrix quantized into Q(bits), held in fixed16<F> (same pattern).
+template <typename T>
+BbsMatrix<T> in_format(BbsMatrix<float> m, int bits) {
+  if constexpr (is_fixed16<T>::value) {
+    if (bits >= 0) {
+      const float k = static_cast<float>(std::ldexp(1.0, bits - T::frac_bits));
+      float* v = m.valueData();
+      for (index i = 0; i < m.view().stored_entries(); ++i) v[i] *= k;
+    }
+    return quantize<T>(m).value;
+  } else {
+    return convert_to<T>(m);
+  }
+}
+
 }  // namespace model
 }  // namespace impl
 
@@ -423,22 +476,34 @@ Sequential<T, Backend> build_model(const std::vector<impl::model::Statement>& st
         const index gates = (lstm ? 4 : 3) * hidden, out = proj > 0 ? proj : hidden, dirs = bidirectional ? 2 : 1;
         std::vector<LstmCell<T, Backend>> lstm_cells;
         std::vector<GruCell<T, Backend>> gru_cells;
+        // Per-tensor fixed-point formats (LSTM): fixed-point weights are then read as their values
+        // and quantized into each matrix's own format.
+        const std::vector<fixed_rules::LstmFormats> formats =
+            lstm && s.has("formats") ? parse_format_spec(s, s.text("formats"), static_cast<std::size_t>(layers * dirs))
+                                     : std::vector<fixed_rules::LstmFormats>(static_cast<std::size_t>(layers * dirs));
+        const bool formatted = is_fixed16<T>::value && nn::impl::model_formats_set(formats);
         for (index l = 0; l < layers; ++l) {
           for (index d = 0; d < dirs; ++d) {
             const std::string sfx = detail::concat("_l", l, d == 1 ? "_reverse" : "");
             const index in_size = l == 0 ? input : dirs * out;
-            BbsMatrix<T> w_ih = weight<T>(ctx, s, name, name + ".weight_ih" + sfx, {gates, in_size}, "gates x input",
-                                          declared, nullptr);
-            BbsMatrix<T> w_hh =
-                weight<T>(ctx, s, name, name + ".weight_hh" + sfx, {gates, out}, "gates x output", declared, nullptr);
+            const fixed_rules::LstmFormats& f = formats[static_cast<std::size_t>(l * dirs + d)];
+            const auto matrix = [&](const std::string& tensor, std::vector<index> wshape, const char* meaning,
+                                    int bits) {
+              if (!formatted) return weight<T>(ctx, s, name, tensor, wshape, meaning, declared, nullptr);
+              return in_format<T>(weight<float>(ctx, s, name, tensor, wshape, meaning, declared, nullptr), bits);
+            };
+            BbsMatrix<T> w_ih = matrix(name + ".weight_ih" + sfx, {gates, in_size}, "gates x input", f.weight_ih);
+            BbsMatrix<T> w_hh = matrix(name + ".weight_hh" + sfx, {gates, out}, "gates x output", f.weight_hh);
             const Eigen::VectorXd b_ih = optional_vector(tensors, name + ".bias_ih" + sfx, gates, s).cast<double>();
             const Eigen::VectorXd b_hh = optional_vector(tensors, name + ".bias_hh" + sfx, gates, s).cast<double>();
             if (lstm) {
-              BbsMatrix<T> w_hr = proj > 0 ? weight<T>(ctx, s, name, name + ".weight_hr" + sfx, {proj, hidden},
-                                                       "proj x hidden", declared, nullptr)
-                                           : BbsMatrix<T>();
-              lstm_cells.emplace_back(std::move(w_ih), std::move(w_hh), nn::impl::to_activations<A>(b_ih + b_hh),
-                                      std::move(w_hr));
+              BbsMatrix<T> w_hr = proj > 0
+                                      ? matrix(name + ".weight_hr" + sfx, {proj, hidden}, "proj x hidden", f.weight_hr)
+                                      : BbsMatrix<T>();
+              const Eigen::VectorXd bias = b_ih + b_hh;
+              lstm_cells.emplace_back(std::move(w_ih), std::move(w_hh),
+                                      nn::impl::to_activations<A>(formatted ? scaled<T>(bias, f.gates) : bias),
+                                      std::move(w_hr), f);
             } else {
               gru_cells.emplace_back(std::move(w_ih), std::move(w_hh), nn::impl::to_activations<A>(b_ih),
                                      nn::impl::to_activations<A>(b_hh));

@@ -5,6 +5,7 @@
 // chain when the model is built, so a model that loads runs on any input of its declared shape.
 #pragma once
 
+#include <iterator>
 #include <memory>
 #include <string>
 #include <utility>
@@ -96,6 +97,54 @@ class Layer {
 };
 
 namespace impl {
+
+/// The manifest spelling of LSTM formats (docs/MODEL_FORMAT.md, `formats=`): per cell
+/// "w_ih:14,w_hh:13,x:13,gates:11,act:14,c:9,h:14" (fields left at -1 omitted), cells separated
+/// by '/'.
+inline constexpr std::pair<const char*, int fixed_rules::LstmFormats::*> format_keys[] = {
+    {"w_ih", &fixed_rules::LstmFormats::weight_ih}, {"w_hh", &fixed_rules::LstmFormats::weight_hh},
+    {"w_hr", &fixed_rules::LstmFormats::weight_hr}, {"x", &fixed_rules::LstmFormats::input},
+    {"gates", &fixed_rules::LstmFormats::gates},    {"act", &fixed_rules::LstmFormats::activation},
+    {"c", &fixed_rules::LstmFormats::cell},         {"m", &fixed_rules::LstmFormats::hidden},
+    {"h", &fixed_rules::LstmFormats::output}};
+
+inline std::string model_format_spec(const std::vector<fixed_rules::LstmFormats>& cells) {
+  std::string text;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    if (i > 0) text += "/";
+    std::string cell;
+    for (const auto& [key, field] : format_keys) {
+      if (cells[i].*field >= 0) cell += detail::concat(cell.empty() ? "" : ",", key, ":", cells[i].*field);
+    }
+    text += cell.empty() ? "-" : cell;
+  }
+  return text;
+}
+
+/// Whether any cell sets any format.
+inline bool model_formats_set(const std::vector<fixed_rules::LstmFormats>& cells) {
+  for (const auto& c : cells) {
+    for (const auto& kf : format_keys) {
+      if (c.*kf.second >= 0) return true;
+    }
+  }
+  return false;
+}
+
+/// Whether two resolved format sets are equal.
+inline bool same_formats(const fixed_rules::LstmFormats& a, const fixed_rules::LstmFormats& b) {
+  for (const auto& kf : format_keys) {
+    if (a.*kf.second != b.*kf.second) return false;
+  }
+  return true;
+}
+
+/// Fixed-point activations moved from Q(from) to Q(to) (fixed_rules::rescale); a no-op when equal.
+template <typename A>
+void rescale_in_place(Matrix<A>& m, int from, int to) {
+  if (from == to) return;
+  for (index i = 0; i < m.size(); ++i) m.data()[i] = A::from_raw(fixed_rules::rescale(m.data()[i].raw(), from, to));
+}
 
 /// "linear 'fc'" or "relu6": for messages.
 template <typename T, typename Backend>
@@ -349,6 +398,25 @@ class RecurrentLayer final : public Layer<T, Backend> {
   const char* keyword() const override { return is_lstm ? "lstm" : "gru"; }
   std::string name() const override { return name_; }
   const Stack& stack() const { return stack_; }
+  /// A copy whose cells carry per-tensor fixed-point formats (formats[layer * directions +
+  /// direction]; LSTM only; for a float model they are kept and saved with it).
+  std::unique_ptr<Layer<T, Backend>> with_formats(const std::vector<fixed_rules::LstmFormats>& formats) const {
+    static_assert(is_lstm, "with_formats: per-tensor formats exist for LSTM layers");
+    if (formats.size() != static_cast<std::size_t>(stack_.num_layers() * stack_.num_directions())) {
+      detail::throw_error<config_error>("with_formats: ", formats.size(), " formats for ",
+                                        stack_.num_layers() * stack_.num_directions(), " cells");
+    }
+    std::vector<typename Stack::cell_type> cells;
+    for (index l = 0; l < stack_.num_layers(); ++l) {
+      for (index d = 0; d < stack_.num_directions(); ++d) {
+        const auto& c = stack_.cell(l, d);
+        cells.emplace_back(c.weight_ih(), c.weight_hh(), c.bias(), c.weight_hr(),
+                           formats[static_cast<std::size_t>(l * stack_.num_directions() + d)]);
+      }
+    }
+    return std::make_unique<RecurrentLayer>(name_,
+                                            Stack(std::move(cells), stack_.num_layers(), stack_.num_directions() == 2));
+  }
   DataShape output_shape(const DataShape& in) const override {
     if (in.kind != DataKind::sequence || in.features != stack_.input_size()) {
       impl::wrong_input(
@@ -357,9 +425,18 @@ class RecurrentLayer final : public Layer<T, Backend> {
     }
     return DataShape::sequence(stack_.output_size());
   }
+  /// Fixed point with per-tensor formats: the model's activations are in the container's Q(F);
+  /// the stack reads Q(input) and writes Q(output), so the layer rescales at both ends.
   void forward(Activations<activation_type>& x) const override {
     auto state = stack_.zero_state(x.batch);
-    x.columns = stack_.forward(x.columns, x.batch, state);
+    if constexpr (is_lstm && is_fixed16<T>::value) {
+      const int in = stack_.cell(0, 0).formats().input, out = stack_.cell(stack_.num_layers() - 1, 0).formats().output;
+      impl::rescale_in_place(x.columns, T::frac_bits, in);
+      x.columns = stack_.forward(x.columns, x.batch, state);
+      impl::rescale_in_place(x.columns, out, T::frac_bits);
+    } else {
+      x.columns = stack_.forward(x.columns, x.batch, state);
+    }
   }
   LayerRecord<T> record() const override {
     LayerRecord<T> r{keyword(), {}, {}, {}};
@@ -372,6 +449,29 @@ class RecurrentLayer final : public Layer<T, Backend> {
     if constexpr (is_lstm) r.key("proj", first.has_projection() ? first.output_size() : 0);
     r.key("bank", first.weight_ih().bankSize());
     r.key("nnz", first.weight_ih().nnzPerBank());
+    if constexpr (is_lstm) {
+      std::vector<fixed_rules::LstmFormats> formats;
+      bool custom = false;
+      for (index l = 0; l < stack_.num_layers(); ++l) {
+        for (index d = 0; d < stack_.num_directions(); ++d) {
+          formats.push_back(stack_.cell(l, d).formats());
+          if constexpr (is_fixed16<T>::value) {
+            const auto uniform = fixed_rules::LstmFormats{}.resolved(T::frac_bits, first.has_projection());
+            custom = custom || !impl::same_formats(formats.back(), uniform);
+          }
+        }
+      }
+      if constexpr (is_fixed16<T>::value) {
+        if (custom) {
+          detail::throw_error<config_error>(
+              "save_model: LSTM ", name_,
+              " has per-tensor fixed-point formats; its weights cannot be stored in one fixed16 type. Save the float "
+              "model with its formats (the formats= key) and load it as fixed16");
+        }
+      } else if (impl::model_formats_set(formats)) {
+        r.key("formats", impl::model_format_spec(formats));
+      }
+    }
     for (index l = 0; l < stack_.num_layers(); ++l) {
       for (index d = 0; d < stack_.num_directions(); ++d) {
         const auto& c = stack_.cell(l, d);
@@ -417,10 +517,56 @@ class Sequential {
     return *this;
   }
 
+  /// Replaces layer i by one that takes the same input and gives the same output shape
+  /// (shape_error otherwise; out_of_range for a bad i).
+  Sequential& replace(std::size_t i, std::unique_ptr<layer_type> layer) {
+    DataShape in = input_;
+    for (std::size_t j = 0; j < i; ++j) in = layers_.at(j)->output_shape(in);
+    const DataShape want = layers_.at(i)->output_shape(in);
+    DataShape got;
+    try {
+      got = layer->output_shape(in);
+    } catch (const shape_error& e) {
+      detail::throw_error<shape_error>("replacing layer ", i + 1, " (", impl::describe(*layers_[i]), "): ", e.what());
+    }
+    if (!(got == want)) {
+      detail::throw_error<shape_error>("replacing layer ", i + 1, " (", impl::describe(*layers_[i]),
+                                       "): the new layer gives ", got.str(), ", expected ", want.str());
+    }
+    layers_[i] = std::move(layer);
+    return *this;
+  }
+
   const DataShape& input_shape() const { return input_; }
   const DataShape& output_shape() const { return output_; }
   std::size_t size() const { return layers_.size(); }
   const layer_type& layer(std::size_t i) const { return *layers_.at(i); }
+
+  /// Throws shape_error unless x fits the model's input (kind, shape, batch).
+  void check_input(const Activations<activation_type>& x) const {
+    if (x.kind != input_.kind) {
+      detail::throw_error<shape_error>("Sequential: the model takes ", input_.str(), ", the input is ",
+                                       x.kind == DataKind::image ? "an image" : "columns");
+    }
+    if (x.kind == DataKind::image) {
+      const Tensor<activation_type>& t = x.image;
+      if (t.channels() != input_.channels || t.height() != input_.height || t.width() != input_.width) {
+        detail::throw_error<shape_error>("Sequential: the input is ", t.shape_string(), ", the model takes N x ",
+                                         input_.channels, " x ", input_.height, " x ", input_.width);
+      }
+      return;
+    }
+    if (x.columns.rows() != input_.features) {
+      detail::throw_error<shape_error>("Sequential: the input has ", x.columns.rows(), " rows, the model takes ",
+                                       input_.str());
+    }
+    if (input_.kind == DataKind::sequence) {
+      impl::frames_of(x.columns.cols(), x.batch, "Sequential");
+    } else if (x.columns.cols() != x.batch) {
+      detail::throw_error<shape_error>("Sequential: the input has ", x.columns.cols(), " columns, expected the batch ",
+                                       x.batch);
+    }
+  }
 
   /// Runs every layer on `x` (of the input shape and any batch).
   Activations<activation_type> run(Activations<activation_type> x) const {
@@ -450,31 +596,6 @@ class Sequential {
   }
 
  private:
-  void check_input(const Activations<activation_type>& x) const {
-    if (x.kind != input_.kind) {
-      detail::throw_error<shape_error>("Sequential: the model takes ", input_.str(), ", the input is ",
-                                       x.kind == DataKind::image ? "an image" : "columns");
-    }
-    if (x.kind == DataKind::image) {
-      const Tensor<activation_type>& t = x.image;
-      if (t.channels() != input_.channels || t.height() != input_.height || t.width() != input_.width) {
-        detail::throw_error<shape_error>("Sequential: the input is ", t.shape_string(), ", the model takes N x ",
-                                         input_.channels, " x ", input_.height, " x ", input_.width);
-      }
-      return;
-    }
-    if (x.columns.rows() != input_.features) {
-      detail::throw_error<shape_error>("Sequential: the input has ", x.columns.rows(), " rows, the model takes ",
-                                       input_.str());
-    }
-    if (input_.kind == DataKind::sequence) {
-      impl::frames_of(x.columns.cols(), x.batch, "Sequential");
-    } else if (x.columns.cols() != x.batch) {
-      detail::throw_error<shape_error>("Sequential: the input has ", x.columns.cols(), " columns, expected the batch ",
-                                       x.batch);
-    }
-  }
-
   static Matrix<activation_type> columns_of(Activations<activation_type> x) {
     if (x.kind == DataKind::image) return x.image.as_columns();
     return std::move(x.columns);
