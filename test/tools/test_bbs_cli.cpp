@@ -450,3 +450,60 @@ TEST_CASE("bbs calibrate writes a model whose LSTM layers carry calibrated forma
                " --margin 0.5")
             .code == 2);
 }
+
+TEST_CASE("saturation fails prune, convert and eval unless --allow-saturation", "[tools][cli][saturation]") {
+  Workspace ws;
+  // Weights up to 3 in magnitude: fixed8<7,12> holds [-1, 1), so most of them saturate.
+  Eigen::MatrixXf w = 3.0f * bbs_test::random_dense<float>(16, 32, 5);
+  bbs::save_npy(w, ws.file("w.npy"));
+  const bbs::index over =
+      (w.array().abs() * 128.0f >= 127.5f && w.array() > 0).count() + (w.array() * 128.0f <= -128.5f).count();
+  REQUIRE(over > 0);
+  const std::string prune = "prune " + q(ws.file("w.npy")) + " " + q(ws.file("w.bbs")) +
+                            " --bank 32 --keep 32 --no-report --type 'fixed8<7,12>'";
+  const Run p = ws.bbs(prune);
+  CHECK(p.code == 1);
+  CHECK_THAT(p.err, Catch::Contains(std::to_string(over) + " of 512 values saturate in fixed8<7,12>") &&
+                        Catch::Contains("nothing written"));
+  CHECK(p.out.empty());
+  CHECK_FALSE(fs::exists(ws.file("w.bbs")));
+  const Run pa = ws.bbs(prune + " --allow-saturation");
+  CHECK(pa.code == 0);
+  CHECK_THAT(pa.out, Catch::Contains(std::to_string(over) + " saturated"));
+  // convert: the float file to a type that cannot hold it; auto picks one that can.
+  REQUIRE(
+      ws.bbs("prune " + q(ws.file("w.npy")) + " " + q(ws.file("f.bbs")) + " --bank 32 --keep 32 --no-report").code ==
+      0);
+  const Run c = ws.bbs("convert " + q(ws.file("f.bbs")) + " " + q(ws.file("c.bbs")) + " --type 'fixed16<14>'");
+  CHECK(c.code == 1);
+  CHECK_THAT(c.err, Catch::Contains("saturate in fixed16<14>"));
+  CHECK_FALSE(fs::exists(ws.file("c.bbs")));
+  CHECK(
+      ws.bbs("convert " + q(ws.file("f.bbs")) + " " + q(ws.file("c.bbs")) + " --type 'fixed16<14>' --allow-saturation")
+          .code == 0);
+  CHECK(ws.bbs("convert " + q(ws.file("f.bbs")) + " " + q(ws.file("a.bbs")) + " --type 'fixed16<auto>'").code == 0);
+  // eval: a linear model whose outputs leave fixed16<13>'s range [-4, 4) on inputs up to 8.
+  const Eigen::MatrixXf lw = write_linear_model(ws.file("m.bbsm"));
+  Eigen::MatrixXf x;
+  write_data(ws.file("d.npz"), lw, x);
+  Eigen::MatrixXf big = 8.0f * x;
+  bbs::detail::zip::Writer data("test");
+  data.add("x.npy", bbs::npy_bytes(big));
+  data.add("y.npy", bbs::npy_bytes(Eigen::MatrixXf::Zero(10, 1), {10}));
+  data.write(ws.file("big.npz"));
+  const std::string eval = "eval " + q(ws.file("m.bbsm")) + " " + q(ws.file("big.npz")) +
+                           " --type 'fixed16<13>' --backend reference --latency-samples 0 --json " +
+                           q(ws.file("r.json"));
+  const Run e = ws.bbs(eval);
+  INFO(e.out << e.err);
+  CHECK(e.code == 1);
+  CHECK_THAT(e.out, Catch::Contains("saturated: m.bbsm input: ") && Catch::Contains("saturated: m.bbsm fc.output: "));
+  CHECK_THAT(e.err, Catch::Contains("values saturated in fixed16<13>") && Catch::Contains("--allow-saturation"));
+  CHECK_THAT(slurp(ws.file("r.json")), Catch::Contains("\"saturated\": "));
+  CHECK(ws.bbs(eval + " --allow-saturation").code == 0);
+  // In range: exit 0 and a count of zero.
+  const Run ok = ws.bbs("eval " + q(ws.file("m.bbsm")) + " " + q(ws.file("d.npz")) +
+                        " --type 'fixed16<12>' --backend reference --latency-samples 0");
+  CHECK(ok.code == 0);
+  CHECK_THAT(ok.out, Catch::Contains("saturated values: 0"));
+}

@@ -37,13 +37,15 @@ namespace {
 const char* const usage_text =
     "usage:\n"
     "  bbs prune IN.npy|IN.npz OUT.bbs --bank B (--keep K | --sparsity S) [--array NAME] [--type T]\n"
-    "            [--calibration X.npy|X.npz [--damping D]] [--block N] [--no-report] [--quiet]\n"
+    "            [--calibration X.npy|X.npz [--damping D]] [--block N] [--no-report] [--allow-saturation]\n"
+    "            [--quiet]\n"
     "            (--calibration: the layer's inputs, one sample per row; prunes one-shot with\n"
     "             weight updates that keep W x close, bbs::prune_calibrated)\n"
     "  bbs info FILE.bbs\n"
-    "  bbs convert IN.bbs OUT.bbs|OUT.npy|OUT.mtx [--type T] [--quiet]\n"
+    "  bbs convert IN.bbs OUT.bbs|OUT.npy|OUT.mtx [--type T] [--allow-saturation] [--quiet]\n"
     "  bbs bench FILE.bbs [--batch N] [--repeats R] [--min-time SECONDS]\n"
     "  bbs eval MODEL.bbsm DATA.npz [--type float32|fixed16<F>] [--backend NAME|all] [--batch N]\n"
+    "           [--allow-saturation]\n"
     "           [--limit N] [--baseline DENSE.bbsm] [--json OUT.json] [--outputs OUT.npy] [--quiet]\n"
     "  bbs calibrate MODEL.bbsm DATA.npz OUT.bbsm [--limit N] [--batch N] [--margin M] [--quiet]\n"
     "           (per-tensor fixed-point formats of the LSTM layers from a float run over the first\n"
@@ -52,7 +54,9 @@ const char* const usage_text =
     "  bbs bench MODEL.bbsm [--type T] [--baseline DENSE.bbsm] [--batch N] [--frames T] [--repeats R]\n"
     "            [--min-time SECONDS]\n"
     "types T: float32 float64 bfloat16 float16 fixed16<F> fixed8<Fw,Fx> (also fixed16:F, fixed8:Fw,Fx;\n"
-    "         F and Fw may be auto: the finest width that holds the largest weight)\n";
+    "         F and Fw may be auto: the finest width that holds the largest weight)\n"
+    "saturation: prune, convert and eval fail (exit 1, prune and convert write nothing) when a value\n"
+    "            saturates in a fixed-point type, unless --allow-saturation\n";
 
 /// The dense matrix in an .npy file, or in an .npz archive (--array, or its only array).
 Eigen::MatrixXd read_dense(const std::string& path, const std::string& array) {
@@ -83,14 +87,16 @@ Eigen::MatrixXd read_dense(const std::string& path, const std::string& array) {
 
 /// Writes a float matrix as the --type spec (auto widths resolved from its largest weight), with
 /// the conversion's report on `report` for types that round.
+/// Writes a as `spec` (auto widths resolved); a conversion that saturates is a value_error and
+/// writes nothing, unless allow_saturation.
 void save_as(const bbs::BbsMatrix<float>& a, TypeSpec spec, const std::string& path, Progress& progress,
-             std::ostream& report) {
+             std::ostream& report, bool allow_saturation) {
   double max_abs = 0;
   a.forEach([&](bbs::index, bbs::index, float v) { max_abs = std::max(max_abs, std::abs(double(v))); });
   spec = resolve(spec, max_abs);
   const std::uint32_t code = spec.code();
   const bbs::QuantizationReport r = progress.step(std::string("writing ") + path + " as " + bbs::value_type_name(code),
-                                                  [&] { return bbs::save_as_type(a, code, path); });
+                                                  [&] { return bbs::save_as_type(a, code, path, !allow_saturation); });
   if (spec.kind != "float32" && spec.kind != "float64") {
     report << "quantized to " << bbs::value_type_name(code) << ": " << r.count << " values, " << r.saturated
            << " saturated, max |error| " << r.max_abs_error << ", RMS error " << r.rms_error << '\n';
@@ -99,7 +105,7 @@ void save_as(const bbs::BbsMatrix<float>& a, TypeSpec spec, const std::string& p
 
 int prune(int argc, char** argv) {
   const Args args(argc, argv, {"bank", "keep", "sparsity", "array", "type", "block", "calibration", "damping"},
-                  {"no-report", "quiet"});
+                  {"no-report", "quiet", "allow-saturation"});
   args.expect_positional(2, "IN.npy|IN.npz OUT.bbs");
   const std::string in = args.positional[0];
   const std::string out = args.positional[1];
@@ -179,7 +185,7 @@ int prune(int argc, char** argv) {
     const auto a = pruned(float{});
     report_sparsity(a.nonZeros());
     if (calibrated) report_error(a.toDense().cast<double>());
-    save_as(a, spec, out, progress, report);
+    save_as(a, spec, out, progress, report, args.flags.count("allow-saturation") != 0);
   }
   if (args.flags.count("no-report") == 0) {
     const bbs::PatternReport patterns =
@@ -232,7 +238,7 @@ void save_matrix_market(const bbs::BbsMatrix<T>& a, const std::string& path) {
 }
 
 int convert(int argc, char** argv) {
-  const Args args(argc, argv, {"type"}, {"quiet"});
+  const Args args(argc, argv, {"type"}, {"quiet", "allow-saturation"});
   args.expect_positional(2, "IN.bbs OUT.bbs|OUT.npy|OUT.mtx");
   const std::string in = args.positional[0];
   const std::string out = args.positional[1];
@@ -261,7 +267,7 @@ int convert(int argc, char** argv) {
     // Every other type is exact in float.
     const auto a = progress.step("reading " + in, [&] { return bbs::load_as_float(in); });
     if (to_bbs) {
-      save_as(a, spec, out, progress, std::cout);
+      save_as(a, spec, out, progress, std::cout, args.flags.count("allow-saturation") != 0);
     } else {
       progress.step("writing " + out, [&] {
         if (ends_with(out, ".npy")) {

@@ -3,11 +3,13 @@
 // `bbs bench` on a .bbsm describe and time a model.
 #include <bbs/bbs.hpp>
 
+#include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -72,6 +74,15 @@ DataSet read_data(const std::string& path, bbs::index limit) {
 template <typename A>
 bbs::nn::Activations<A> batch_of(const bbs::nn::DataShape& in, const DataSet& d, bbs::index first, bbs::index count) {
   using ops = bbs::nn::elementwise<A>;
+  if constexpr (bbs::is_fixed16<A>::value) {
+    // Inputs that saturate when quantized count as the model's "input" tensor.
+    if (bbs::nn::SaturationCounter* c = bbs::nn::SaturationCounter::active()) {
+      std::uint64_t k = 0;
+      for (bbs::index b = first; b < first + count; ++b)
+        for (bbs::index j = 0; j < d.x.cols(); ++j) k += bbs::fixed_rules::quantize_saturates(d.x(b, j), A::frac_bits);
+      c->add("input", k, static_cast<std::uint64_t>(count * d.x.cols()));
+    }
+  }
   bbs::nn::Activations<A> x;
   x.kind = in.kind;
   x.batch = count;
@@ -132,6 +143,9 @@ void check_data_fits(const bbs::nn::DataShape& in, const DataSet& d, const std::
 
 struct BackendResult {
   std::string backend;
+  /// Values at the limits of their fixed-point format, per tensor (the first backend's pass over
+  /// the data; bbs::nn::SaturationCounter).
+  std::map<std::string, bbs::nn::SaturationCounter::Count> saturation;
   double accuracy = 0;
   long correct = 0;
   double latency_us = 0;     ///< median of one sample at a time
@@ -161,11 +175,17 @@ std::vector<BackendResult> evaluate(const std::string& model_path, const DataSet
     Eigen::MatrixXf outputs;
     run_batch(model, d, 0, std::min(o.batch, n));  // warm-up: scratch buffers, derived layouts, threads
     const auto t0 = std::chrono::steady_clock::now();
-    for (bbs::index first = 0; first < n; first += o.batch) {
-      const bbs::index count = std::min(o.batch, n - first);
-      const Eigen::MatrixXf out = run_batch(model, d, first, count);
-      if (outputs.size() == 0) outputs.resize(out.rows(), n);
-      outputs.middleCols(first, count) = out;
+    {
+      // Saturation is counted on the first backend's pass (fixed point is bit-exact across backends).
+      std::optional<bbs::nn::SaturationCounter> counter;
+      if (results.empty()) counter.emplace();
+      for (bbs::index first = 0; first < n; first += o.batch) {
+        const bbs::index count = std::min(o.batch, n - first);
+        const Eigen::MatrixXf out = run_batch(model, d, first, count);
+        if (outputs.size() == 0) outputs.resize(out.rows(), n);
+        outputs.middleCols(first, count) = out;
+      }
+      if (counter) r.saturation = counter->counts();
     }
     r.per_sample_us =
         n == 0 ? 0 : std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e6 / double(n);
@@ -228,7 +248,7 @@ std::string json_escape(const std::string& s) {
 
 int eval(int argc, char** argv) {
   const Args args(argc, argv, {"type", "backend", "batch", "limit", "json", "outputs", "baseline", "latency-samples"},
-                  {"quiet"});
+                  {"quiet", "allow-saturation"});
   args.expect_positional(2, "MODEL.bbsm DATA.npz");
   const std::string model_path = args.positional[0], data_path = args.positional[1];
   const std::string type_text = args.get("type", "float32");
@@ -276,12 +296,26 @@ int eval(int argc, char** argv) {
                   r.latency_us, r.per_sample_us, r.latency_us > 0 ? base / r.latency_us : 0.0);
     }
   }
+  // Saturation, per model and tensor (fixed point only).
+  std::uint64_t saturated = 0;
+  for (const auto& m : runs) {
+    for (const auto& [tensor, c] : m.second.front().saturation) {
+      if (c.saturated == 0) continue;
+      saturated += c.saturated;
+      std::printf("saturated: %s %s: %" PRIu64 " of %" PRIu64 " values at the limits of their format\n",
+                  std::filesystem::path(m.first).filename().string().c_str(), tensor.c_str(), c.saturated, c.values);
+    }
+  }
+  if (type.kind == "fixed16") std::printf("saturated values: %" PRIu64 "\n", saturated);
   if (args.has("json")) {
     std::ostringstream j;
     const auto& mine = runs.back().second;
+    std::uint64_t mine_saturated = 0;
+    for (const auto& t : mine.front().saturation) mine_saturated += t.second.saturated;
     j << "{\n  \"model\": \"" << json_escape(model_path) << "\",\n  \"data\": \"" << json_escape(data_path)
       << "\",\n  \"type\": \"" << json_escape(type_text) << "\",\n  \"samples\": " << d.x.rows()
-      << ",\n  \"accuracy\": " << mine.front().accuracy << ",\n  \"backends\": [";
+      << ",\n  \"accuracy\": " << mine.front().accuracy << ",\n  \"saturated\": " << mine_saturated
+      << ",\n  \"backends\": [";
     for (std::size_t b = 0; b < mine.size(); ++b) {
       j << (b ? "," : "") << "\n    {\"backend\": \"" << mine[b].backend << "\", \"accuracy\": " << mine[b].accuracy
         << ", \"correct\": " << mine[b].correct << ", \"latency_us\": " << mine[b].latency_us
@@ -292,6 +326,12 @@ int eval(int argc, char** argv) {
     bbs::detail::AtomicFile out(args.get("json"), "bbs eval");
     out.write(text.data(), text.size());
     out.commit();
+  }
+  if (saturated > 0 && args.flags.count("allow-saturation") == 0) {
+    bbs::detail::throw_error<bbs::value_error>(saturated, " values saturated in ", type_text,
+                                               " (listed above); the results are printed and saved, but the format "
+                                               "does not hold the model: calibrate it (bbs calibrate), choose fewer "
+                                               "fraction bits, or pass --allow-saturation");
   }
   return 0;
 }

@@ -510,7 +510,8 @@ def phase_train(args, mode):
 def cpp_eval(bbs, model, data, value_type, json_path, outputs_path, backend):
     """One ``bbs eval`` (one backend, no latency timing, one OpenMP thread); its JSON result."""
     cmd = [bbs, "eval", model, data, "--type", value_type, "--backend", backend, "--latency-samples", "0",
-           "--quiet", "--json", json_path, "--outputs", outputs_path]
+           "--quiet", "--json", json_path, "--outputs", outputs_path,
+           "--allow-saturation"]  # the JSON's "saturated" records it; the report shows it
     t0 = time.time()
     env = dict(os.environ, OMP_NUM_THREADS=str(args_threads[0]))
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
@@ -667,6 +668,7 @@ def summarize(task):
             "cpp_fixed": cpp.get("fixed16", {}).get("accuracy"),
             "agreement_float": cpp.get("float32", {}).get("agreement"),
             "agreement_fixed": cpp.get("fixed16", {}).get("agreement"),
+            "saturated_fixed": cpp.get("fixed16", {}).get("saturated"),
             "actual_sparsity": r["actual_sparsity"],
             "epochs": r.get("epochs"),
             "best_epoch": r.get("best_epoch"),
@@ -788,6 +790,12 @@ def phase_report(args, mode):
             lines.append(f"- fixed16<{fb}> vs float32 (C++), dense, unstructured and BBS models: largest loss "
                          f"{100 * -worst[1]:.2f} points ({worst[0][0]} at {100 * worst[0][1]:g} %); target at most "
                          f"0.1 point: {ok}")
+        saturated = [(k, v["saturated_fixed"]) for k, v in cells.items() if v.get("saturated_fixed")]
+        fixed_runs = [v for v in cells.values() if v.get("cpp_fixed") is not None]
+        if fixed_runs:
+            lines.append(f"- fixed16<{fb}> saturation (values at the limits of their format, `bbs eval`): " +
+                         (", ".join(f"{m} at {100 * s:g} %: {n:.0f} (mean over seeds)" for (m, s), n in saturated)
+                          if saturated else "none in any model"))
         checks = [r["export_check"] for r in task["runs"] if "export_check" in r]
         if checks:
             lines.append(f"- export check of {len(checks)} of {len(task['runs'])} models (model file re-read in PyTorch by "

@@ -95,10 +95,22 @@ inline BbsMatrix<float> load_as_float(const std::string& path) {
 /// bbs stores; value_type_name(code) names it), each value converted by that type's rule as
 /// quantize<T> does, atomically as save() does. Returns the conversion's report (all zero for
 /// float32). Throws config_error for an unknown code and value_error for NaN or infinity where
-/// the type cannot hold them.
-inline QuantizationReport save_as_type(const BbsMatrix<float>& a, std::uint32_t code, const std::string& path) {
+/// the type cannot hold them. refuse_saturation: value_error, and nothing written, when any
+/// value saturates (the message gives the count and the largest magnitude).
+inline QuantizationReport save_as_type(const BbsMatrix<float>& a, std::uint32_t code, const std::string& path,
+                                       bool refuse_saturation = false) {
   namespace cf = detail::csb_file;
   detail::ReportBuilder report;
+  const auto check = [&](const QuantizationReport& r) {
+    if (refuse_saturation && r.saturated > 0) {
+      float largest = 0;
+      a.forEach([&](index, index, float v) { largest = std::max(largest, std::abs(v)); });
+      detail::throw_error<value_error>(path, ": ", r.saturated, " of ", r.count, " values saturate in ",
+                                       value_type_name(code), " (largest |value| ", largest,
+                                       "); nothing written. Choose fewer fraction bits (auto picks them), or allow "
+                                       "saturation");
+    }
+  };
   if (code == value_traits<float>::file_code) {
     save(a, path);
   } else if (code == value_traits<double>::file_code) {
@@ -106,31 +118,37 @@ inline QuantizationReport save_as_type(const BbsMatrix<float>& a, std::uint32_t 
     save(detail::with_pattern_of(v, std::vector<double>(v.values, v.values + v.stored_entries())), path);
   } else if (code == value_traits<Eigen::bfloat16>::file_code) {
     const auto q = quantize<Eigen::bfloat16>(a);
+    check(q.report);
     save(q.value, path);
     return q.report;
   } else if (code == value_traits<Eigen::half>::file_code) {
     const auto q = quantize<Eigen::half>(a);
+    check(q.report);
     save(q.value, path);
     return q.report;
   } else if (code >= detail::fixed16_first_code && code < detail::fixed8_first_code) {
     const auto rule = [](double v, int f) { return fixed_rules::quantize(v, f); };
     const auto saturates = [](double v, int f) { return fixed_rules::quantize_saturates(v, f); };
-    cf::save_with_code(
-        cf::quantize_raw<fixed16<0>>(a, cf::weight_frac_bits(code), value_type_name(code), rule, saturates, report),
-        code, path);
+    const auto q =
+        cf::quantize_raw<fixed16<0>>(a, cf::weight_frac_bits(code), value_type_name(code), rule, saturates, report);
+    const QuantizationReport r = report.finish();
+    check(r);
+    cf::save_with_code(q, code, path);
+    return r;
   } else if (code >= detail::fixed8_first_code && code < detail::fixed_codes_end) {
     const auto rule = [](double v, int f) { return fixed_rules::quantize8(v, f); };
     const auto saturates = [](double v, int f) { return fixed_rules::quantize8_saturates(v, f); };
-    cf::save_with_code(
-        cf::quantize_raw<fixed8<0, 0>>(a, cf::weight_frac_bits(code), value_type_name(code), rule, saturates, report),
-        code, path);
+    const auto q =
+        cf::quantize_raw<fixed8<0, 0>>(a, cf::weight_frac_bits(code), value_type_name(code), rule, saturates, report);
+    const QuantizationReport r = report.finish();
+    check(r);
+    cf::save_with_code(q, code, path);
+    return r;
   } else {
     detail::throw_error<config_error>("bbs::save_as_type: ", path, ": unknown value type code ", code);
   }
-  if (code == value_traits<float>::file_code || code == value_traits<double>::file_code) {
-    // Every value is kept exactly: a report of count conversions without error.
-    a.forEach([&](index, index, float v) { report.add(v, v, false); });
-  }
+  // float32 and float64 keep every value exactly: a report of count conversions without error.
+  a.forEach([&](index, index, float v) { report.add(v, v, false); });
   return report.finish();
 }
 

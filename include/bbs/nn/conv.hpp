@@ -193,6 +193,7 @@ class Conv2d {
       impl::multiply_rows(Backend{}, w_, pixels, pointwise ? image : patches, pointwise ? pixels : stride,
                           scalar_t<T>(1), out, pixels);
     }
+    impl::count_saturation("output", y.data(), y.size());
     return y;
   }
 
@@ -269,6 +270,7 @@ class DepthwiseConv2d {
         for (index i = 0; i < ho * wo; ++i) dst[i] = ops::finish_sum(acc[static_cast<std::size_t>(i)]);
       }
     }
+    impl::count_saturation("output", y.data(), y.size());
     return y;
   }
 

@@ -94,6 +94,7 @@ class GruCell {
       const index t = reverse ? frames - 1 - step : step;
       hidden_gates = impl::repeat_columns(b_hh_, batch);
       impl::multiply_columns(Backend{}, w_hh_, batch, state.h.data(), h, scalar_t<T>(1), hidden_gates.data(), g);
+      impl::count_saturation("gates", hidden_gates.data(), hidden_gates.size());
       for (index b = 0; b < batch; ++b) {
         const activation_type* gx = input_gates.data() + (t * batch + b) * g;
         activation_type* gh = hidden_gates.data() + b * g;  // r and z become their activations
@@ -106,6 +107,8 @@ class GruCell {
       }
       out.middleCols(t * batch, batch) = state.h;
     }
+    impl::count_saturation("input gates", input_gates.data(), input_gates.size());
+    impl::count_saturation("output", out.data(), out.size());
     return out;
   }
 

@@ -17,6 +17,7 @@
 #include "bbs/kernel/dispatch.hpp"
 #include "bbs/matrix/bbs_matrix.hpp"
 #include "bbs/nn/elementwise.hpp"
+#include "bbs/nn/saturation.hpp"
 #include "bbs/prune/bank_balanced.hpp"
 #include "bbs/quant/quantize.hpp"
 

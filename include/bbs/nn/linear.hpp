@@ -50,6 +50,7 @@ class Linear {
     Matrix<activation_type> y = impl::repeat_columns(bias_, xs.cols());
     impl::multiply_columns(Backend{}, w_, xs.cols(), xs.data(), in_features(), scalar_t<T>(1), y.data(),
                            out_features());
+    impl::count_saturation("output", y.data(), y.size());
     return y;
   }
 

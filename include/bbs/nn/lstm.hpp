@@ -190,9 +190,12 @@ class LstmCell {
               std::max(seen.recurrent_product, std::abs(static_cast<double>(gt[k]) - static_cast<double>(before(k))));
         }
       }
+      impl::count_saturation("gates", gt, batch * g);
       for (index b = 0; b < batch; ++b) {
         update_cell(gt + b * g, state.c.data() + b * h, cell_out.data() + b * h);
       }
+      impl::count_saturation("cell", state.c.data(), state.c.size());
+      if (has_projection()) impl::count_saturation("hidden", cell_out.data(), cell_out.size());
       if (ranges != nullptr) {
         seen.cell = std::max(seen.cell, impl::max_abs(state.c.data(), state.c.size()));
         seen.hidden = std::max(seen.hidden, impl::max_abs(cell_out.data(), cell_out.size()));
@@ -205,6 +208,7 @@ class LstmCell {
       }
       out.middleCols(t * batch, batch) = state.h;
     }
+    impl::count_saturation("output", out.data(), out.size());
     if (ranges != nullptr) {
       seen.output = impl::max_abs(out.data(), out.size());
       ranges->merge(seen);

@@ -160,11 +160,14 @@ class StackedRecurrent {
     for (std::size_t i = 0; i < cells_.size(); ++i) cells_[i].check_state(state[i], batch);
     Matrix<activation_type> input = xs;
     for (index l = 0; l < layers_; ++l) {
+      // Saturation counts (nn/saturation.hpp) per layer and direction: "l0", "l0_reverse", ...
+      const SaturationCounter::Scope forward_scope(detail::concat("l", l));
       if (directions_ == 1) {
         input = cell(l, 0).run(input, batch, state[static_cast<std::size_t>(l)], false);
         continue;
       }
       const Matrix<activation_type> fwd = cell(l, 0).run(input, batch, state[static_cast<std::size_t>(2 * l)], false);
+      const SaturationCounter::Scope reverse_scope("reverse");
       const Matrix<activation_type> bwd =
           cell(l, 1).run(input, batch, state[static_cast<std::size_t>(2 * l + 1)], true);
       input.resize(fwd.rows() + bwd.rows(), fwd.cols());

@@ -432,8 +432,10 @@ class RecurrentLayer final : public Layer<T, Backend> {
     if constexpr (is_lstm && is_fixed16<T>::value) {
       const int in = stack_.cell(0, 0).formats().input, out = stack_.cell(stack_.num_layers() - 1, 0).formats().output;
       impl::rescale_in_place(x.columns, T::frac_bits, in);
+      if (in != T::frac_bits) impl::count_saturation("input rescaled", x.columns.data(), x.columns.size());
       x.columns = stack_.forward(x.columns, x.batch, state);
       impl::rescale_in_place(x.columns, out, T::frac_bits);
+      if (out != T::frac_bits) impl::count_saturation("output rescaled", x.columns.data(), x.columns.size());
     } else {
       x.columns = stack_.forward(x.columns, x.batch, state);
     }
@@ -571,7 +573,12 @@ class Sequential {
   /// Runs every layer on `x` (of the input shape and any batch).
   Activations<activation_type> run(Activations<activation_type> x) const {
     check_input(x);
-    for (const auto& l : layers_) l->forward(x);
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      // Saturation counts (nn/saturation.hpp) by layer: its name, or its keyword and position.
+      const layer_type& l = *layers_[i];
+      const SaturationCounter::Scope scope(l.name().empty() ? detail::concat(l.keyword(), i) : l.name());
+      l.forward(x);
+    }
     return x;
   }
 

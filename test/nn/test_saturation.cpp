@@ -1,0 +1,85 @@
+// Saturation counting (nn/saturation.hpp): exact counts on constructed inputs, per tensor and
+// layer name, only while a counter lives on the thread; a trained LSTM's cell state saturates in
+// one shared fixed16<12> format and not in calibrated formats.
+#include <thread>
+
+#include "nn/nn_fixtures.hpp"
+
+namespace {
+
+using Q = bbs::fixed16<12>;  // range [-8, 8)
+
+/// A linear layer y = 4 x (identity weights of 4, no bias) as a one-layer model named "fc".
+bbs::nn::Sequential<Q> scaling_model(bbs::index n) {
+  const Eigen::MatrixXf w = 4.0f * Eigen::MatrixXf::Identity(n, n);
+  bbs::nn::Sequential<Q> model(bbs::nn::DataShape::feature_batch(n));
+  model.add(std::make_unique<bbs::nn::LinearLayer<Q, bbs::backend::automatic>>(
+      "fc", bbs::nn::Linear<Q>::from_dense(w, Eigen::VectorXf::Zero(n), bbs::BankConfig(n, n))));
+  return model;
+}
+
+}  // namespace
+
+TEST_CASE("saturation counts are exact, per tensor and layer, and only while a counter lives", "[nn][saturation]") {
+  // 4 x: |x| >= 2 saturates (4 * 2 = 8 is out of range), |x| < 2 does not; no value lands on a
+  // limit without saturating.
+  Eigen::MatrixXf x(4, 3);
+  x << 0.5f, 2.0f, -1.99f,  //
+      -2.5f, 1.0f, 3.0f,    //
+      0.0f, -0.25f, 1.5f,   //
+      -7.0f, 1.75f, 0.125f;
+  const auto model = scaling_model(4);
+  const auto xs = bbs_test::to_activations<Q>(x);
+  model.forward(xs, 3);  // no counter: nothing counted, nothing to read
+  CHECK(bbs::nn::SaturationCounter::active() == nullptr);
+  {
+    bbs::nn::SaturationCounter counter;
+    model.forward(xs, 3);
+    REQUIRE(counter.counts().count("fc.output") == 1);
+    CHECK(counter.counts().at("fc.output").saturated == 4);  // 2.0, -2.5, 3.0, -7.0
+    CHECK(counter.counts().at("fc.output").values == 12);
+    model.forward(xs, 3);
+    CHECK(counter.total() == 8);
+    {
+      bbs::nn::SaturationCounter inner;  // nests: hides the outer one
+      model.forward(xs.leftCols(1), 1);
+      CHECK(inner.total() == 2);
+    }
+    CHECK(counter.total() == 8);
+    // Counters are per thread: another thread's products are not counted here.
+    std::thread([&] { model.forward(xs, 3); }).join();
+    CHECK(counter.total() == 8);
+  }
+  CHECK(bbs::nn::SaturationCounter::active() == nullptr);
+  // float: nothing to count.
+  bbs::nn::SaturationCounter counter;
+  bbs::nn::Linear<float>::from_dense(Eigen::MatrixXf::Identity(4, 4) * 4, Eigen::VectorXf::Zero(4),
+                                     bbs::BankConfig(4, 4))
+      .forward(x);
+  CHECK(counter.counts().empty());
+}
+
+TEST_CASE("a trained LSTM's cell state saturates in one shared format, not in calibrated formats",
+          "[nn][saturation][lstm]") {
+  const bbs_test::RecurrentCase c{"lstm_long_memory", 2, false, 4, bbs::BankConfig(4, 4)};
+  const auto weights = bbs_test::load_weights(c);
+  const Eigen::MatrixXf x = bbs_test::fixture_columns(c.name, "input");
+  {
+    const auto lstm = bbs::nn::Lstm<Q>::from_dense(weights, 2, false, c.config);
+    auto state = lstm.zero_state(4);
+    bbs::nn::SaturationCounter counter;
+    lstm.forward(bbs_test::to_activations<Q>(x), 4, state);
+    INFO("layer 1 cell state at +-8: " << counter.counts().at("l1.cell").saturated);
+    CHECK(counter.counts().at("l1.cell").saturated > 1000);
+    CHECK(counter.counts().at("l1.cell").values == 200 * 4 * 32);
+  }
+  const auto formats = bbs::nn::calibrate_lstm(bbs::nn::Lstm<float>::from_dense(weights, 2, false, c.config), {x}, 4);
+  const auto lstm = bbs::nn::Lstm<Q>::from_dense(weights, 2, false, c.config, formats);
+  auto state = lstm.zero_state(4);
+  bbs::nn::SaturationCounter counter;
+  lstm.forward(bbs::nn::quantize_activations<Q>(x, formats[0].input), 4, state);
+  for (const char* t : {"l0.cell", "l1.cell", "l0.output", "l1.output"}) {
+    INFO(t);
+    CHECK(counter.counts().at(t).saturated == 0);
+  }
+}
