@@ -1,7 +1,11 @@
 // Saturation counting (nn/saturation.hpp): exact counts on constructed inputs, per tensor and
 // layer name, only while a counter lives on the thread; a trained LSTM's cell state saturates in
 // one shared fixed16<12> format and not in calibrated formats.
+#include <filesystem>
+#include <map>
 #include <thread>
+
+#include <unistd.h>
 
 #include "nn/nn_fixtures.hpp"
 
@@ -82,4 +86,29 @@ TEST_CASE("a trained LSTM's cell state saturates in one shared format, not in ca
     INFO(t);
     CHECK(counter.counts().at(t).saturated == 0);
   }
+}
+
+TEST_CASE("load_model reports how each weight was quantized, saturation included", "[nn][saturation][model]") {
+  // A linear layer 3 -> 2 whose weights include 9 and -8.5, outside fixed16<12>'s [-8, 8).
+  Eigen::MatrixXf w(2, 3);
+  w << 1.0f, 9.0f, 0.5f,  //
+      -8.5f, 0.25f, 2.0f;
+  bbs::detail::zip::Writer zip("test");
+  zip.add("model.txt", std::string("bbs-model 1\ninput features features=3\nlinear name=fc in=3 out=2 bank=3 nnz=3\n"));
+  zip.add("fc.weight.npy", bbs::npy_bytes(w));
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("bbs_test_saturating_" + std::to_string(::getpid()) + ".bbsm"))
+          .string();
+  zip.write(path);
+  std::map<std::string, bbs::QuantizationReport> reports;
+  bbs::nn::ModelOptions options;
+  options.quantization_reports = &reports;
+  bbs::nn::load_model<Q>(path, options);
+  REQUIRE(reports.count("fc.weight") == 1);
+  CHECK(reports.at("fc.weight").count == 6);
+  CHECK(reports.at("fc.weight").saturated == 2);
+  reports.clear();
+  bbs::nn::load_model<float>(path, options);  // float: nothing quantized
+  CHECK(reports.empty());
+  std::filesystem::remove(path);
 }

@@ -501,6 +501,16 @@ TEST_CASE("saturation fails prune, convert and eval unless --allow-saturation", 
   CHECK_THAT(e.err, Catch::Contains("values saturated in fixed16<13>") && Catch::Contains("--allow-saturation"));
   CHECK_THAT(slurp(ws.file("r.json")), Catch::Contains("\"saturated\": "));
   CHECK(ws.bbs(eval + " --allow-saturation").code == 0);
+  // Weights that saturate when the model is quantized at load count too.
+  bbs::detail::zip::Writer heavy("test");
+  heavy.add("model.txt",
+            std::string("bbs-model 1\ninput features features=4\nlinear name=fc in=4 out=3 bank=4 nnz=4\n"));
+  heavy.add("fc.weight.npy", bbs::npy_bytes(Eigen::MatrixXf(Eigen::MatrixXf::Identity(3, 4) * 9.0f)));
+  heavy.write(ws.file("heavy.bbsm"));
+  const Run h = ws.bbs("eval " + q(ws.file("heavy.bbsm")) + " " + q(ws.file("d.npz")) +
+                       " --type 'fixed16<12>' --backend reference --latency-samples 0");
+  CHECK(h.code == 1);
+  CHECK_THAT(h.out, Catch::Contains("saturated: heavy.bbsm weights fc.weight: 3 of 12 values"));
   // In range: exit 0 and a count of zero.
   const Run ok = ws.bbs("eval " + q(ws.file("m.bbsm")) + " " + q(ws.file("d.npz")) +
                         " --type 'fixed16<12>' --backend reference --latency-samples 0");

@@ -163,7 +163,10 @@ struct EvalOptions {
 template <typename T>
 std::vector<BackendResult> evaluate(const std::string& model_path, const DataSet& d, const std::string& data_path,
                                     const EvalOptions& o) {
-  const auto model = bbs::nn::load_model<T>(model_path);
+  std::map<std::string, bbs::QuantizationReport> weights;
+  bbs::nn::ModelOptions load_options;
+  load_options.quantization_reports = &weights;
+  const auto model = bbs::nn::load_model<T>(model_path, load_options);
   check_data_fits(model.input_shape(), d, data_path);
   const bbs::index n = d.x.rows();
   std::vector<BackendResult> results;
@@ -185,7 +188,14 @@ std::vector<BackendResult> evaluate(const std::string& model_path, const DataSet
         if (outputs.size() == 0) outputs.resize(out.rows(), n);
         outputs.middleCols(first, count) = out;
       }
-      if (counter) r.saturation = counter->counts();
+      if (counter) {
+        r.saturation = counter->counts();
+        // Weights that saturated when the model was quantized at load.
+        for (const auto& [name, q] : weights) {
+          r.saturation["weights " + name] = {static_cast<std::uint64_t>(q.saturated),
+                                             static_cast<std::uint64_t>(q.count)};
+        }
+      }
     }
     r.per_sample_us =
         n == 0 ? 0 : std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e6 / double(n);

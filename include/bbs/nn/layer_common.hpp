@@ -26,15 +26,18 @@ namespace nn {
 namespace impl {
 
 /// Prunes a dense float matrix to bank-balanced T: float and double directly, 16-bit types by
-/// pruning in float and quantizing the kept values (bbs::quantize's rounding rule).
+/// pruning in float and quantizing the kept values (bbs::quantize's rounding rule; `report`, when
+/// given, receives its report).
 template <typename T>
-BbsMatrix<T> prune_to(const Eigen::MatrixXf& w, const BankConfig& cfg) {
+BbsMatrix<T> prune_to(const Eigen::MatrixXf& w, const BankConfig& cfg, QuantizationReport* report = nullptr) {
   if constexpr (std::is_same<T, float>::value) {
     return prune<float>(w, cfg);
   } else if constexpr (std::is_same<T, double>::value) {
     return prune<double>(w.cast<double>(), cfg);
   } else {
-    return quantize<T>(prune<float>(w, cfg)).value;
+    auto q = quantize<T>(prune<float>(w, cfg));
+    if (report != nullptr) *report = q.report;
+    return std::move(q.value);
   }
 }
 

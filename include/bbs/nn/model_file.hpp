@@ -36,6 +36,9 @@ struct ModelOptions {
   std::optional<BankConfig> default_bank;
   /// Per layer name: overrides the manifest's bank= / nnz= for weights stored dense.
   std::map<std::string, BankConfig> banks;
+  /// When set, receives the quantization report of every bank-balanced weight the load converted
+  /// to a 16-bit T, by tensor name (e.g. "rnn.weight_hh_l0"): values, saturated, errors.
+  std::map<std::string, QuantizationReport>* quantization_reports = nullptr;
 };
 
 namespace impl {
@@ -273,14 +276,16 @@ inline Eigen::VectorXf optional_vector(Tensors& t, const std::string& name, inde
 
 /// A float bank-balanced matrix as T: float as it is, other types by bbs::quantize's rule.
 template <typename T>
-BbsMatrix<T> convert_to(BbsMatrix<float> m) {
+BbsMatrix<T> convert_to(BbsMatrix<float> m, QuantizationReport* report = nullptr) {
   if constexpr (std::is_same<T, float>::value) {
     return m;
   } else if constexpr (std::is_same<T, double>::value) {
     const CsbView<float> v = m.view();
     return detail::with_pattern_of(v, std::vector<double>(v.values, v.values + v.stored_entries()));
   } else {
-    return quantize<T>(m).value;
+    auto q = quantize<T>(m);
+    if (report != nullptr) *report = q.report;
+    return std::move(q.value);
   }
 }
 
@@ -288,6 +293,13 @@ BbsMatrix<T> convert_to(BbsMatrix<float> m) {
 struct Context {
   Tensors& tensors;
   const ModelOptions& options;
+  /// Where the quantization report of tensor `name` converted to T goes (nullptr when nobody
+  /// asked, or T is float or double: nothing is quantized).
+  template <typename T>
+  QuantizationReport* report(const std::string& name) const {
+    if (options.quantization_reports == nullptr || std::is_floating_point<T>::value) return nullptr;
+    return &(*options.quantization_reports)[name];
+  }
 };
 
 /// The statement's bank= / nnz=, if it gives them (both or neither).
@@ -326,12 +338,13 @@ BbsMatrix<T> weight(Context& c, const Statement& s, const std::string& layer, co
           detail::csb_file::parse_as_float(packed.first.data(), packed.first.size(), packed.second);
       Eigen::MatrixXf folded = f.toDense();
       fold(folded);
-      return nn::impl::prune_to<T>(folded, f.bankConfig());
+      return nn::impl::prune_to<T>(folded, f.bankConfig(), c.template report<T>(name));
     }
     if (h.value_type_code == value_traits<T>::file_code) {
       return detail::csb_file::parse<T>(packed.first.data(), packed.first.size(), packed.second);
     }
-    return convert_to<T>(detail::csb_file::parse_as_float(packed.first.data(), packed.first.size(), packed.second));
+    return convert_to<T>(detail::csb_file::parse_as_float(packed.first.data(), packed.first.size(), packed.second),
+                         c.template report<T>(name));
   }
   if (!c.tensors.has(name)) c.tensors.missing(name, s);
   Eigen::MatrixXf w = dense_tensor(c.tensors, name, shape, meaning, s);
@@ -345,7 +358,7 @@ BbsMatrix<T> weight(Context& c, const Statement& s, const std::string& layer, co
            "\" is stored dense and the layer has no bank= / nnz= (and the loader no default) to prune it");
   }
   try {
-    return nn::impl::prune_to<T>(w, *cfg);
+    return nn::impl::prune_to<T>(w, *cfg, c.template report<T>(name));
   } catch (const config_error& e) {
     s.fail(e.what());
   }
@@ -363,17 +376,15 @@ M scaled(const M& v, int bits) {
 
 /// A float bank-balanced matrix quantized into Q(bits), held in fixed16<F> (same pattern).
 template <typename T>
-BbsMatrix<T> in_format(BbsMatrix<float> m, int bits) {
+BbsMatrix<T> in_format(BbsMatrix<float> m, int bits, QuantizationReport* report) {
   if constexpr (is_fixed16<T>::value) {
     if (bits >= 0) {
       const float k = static_cast<float>(std::ldexp(1.0, bits - T::frac_bits));
       float* v = m.valueData();
       for (index i = 0; i < m.view().stored_entries(); ++i) v[i] *= k;
     }
-    return quantize<T>(m).value;
-  } else {
-    return convert_to<T>(m);
   }
+  return convert_to<T>(std::move(m), report);
 }
 
 }  // namespace model
@@ -490,7 +501,8 @@ Sequential<T, Backend> build_model(const std::vector<impl::model::Statement>& st
             const auto matrix = [&](const std::string& tensor, std::vector<index> wshape, const char* meaning,
                                     int bits) {
               if (!formatted) return weight<T>(ctx, s, name, tensor, wshape, meaning, declared, nullptr);
-              return in_format<T>(weight<float>(ctx, s, name, tensor, wshape, meaning, declared, nullptr), bits);
+              return in_format<T>(weight<float>(ctx, s, name, tensor, wshape, meaning, declared, nullptr), bits,
+                                  ctx.template report<T>(tensor));
             };
             BbsMatrix<T> w_ih = matrix(name + ".weight_ih" + sfx, {gates, in_size}, "gates x input", f.weight_ih);
             BbsMatrix<T> w_hh = matrix(name + ".weight_hh" + sfx, {gates, out}, "gates x output", f.weight_hh);
