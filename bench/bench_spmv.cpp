@@ -354,6 +354,21 @@ std::vector<Sweep> sweeps() {
   }
   all.push_back(batch);
 
+  // Model files store dense layers as BBS matrices that keep every weight (bank = keep = columns);
+  // backend::simd runs them through its dense GEMV kernels (spmv_dense.hpp). This is the dense
+  // baseline of bbs eval --baseline, against Eigen's GEMV of the same matrix; fixed16 and fixed8
+  // have dense kernels too.
+  Sweep dense{"dense",
+              "every weight kept (bank = columns, how model files store dense layers): the dense kernels against "
+              "Eigen's GEMV",
+              {},
+              kBbs | kEigenDense,
+              true};
+  for (const auto& shape : {std::pair<bbs::index, bbs::index>{256, 64}, {1024, 1024}, {4096, 4096}}) {
+    dense.points.push_back(Point{shape.first, shape.second, 0.0, shape.second, 1});
+  }
+  all.push_back(dense);
+
   Sweep types{"type",
               "value types at 4096 (in cache) and 16384 (bandwidth-bound): narrower values move fewer bytes",
               {with(headline, 4096), with(headline, 16384)},

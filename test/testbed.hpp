@@ -44,12 +44,25 @@ inline std::vector<Shape> tiny_shapes() {
 /// Awkward shapes: primes, columns not divisible by the bank, k larger than the last bank.
 inline std::vector<Shape> awkward_shapes() {
   return {
-      {67, 127, bbs::BankConfig(16, 4)},   {67, 127, bbs::BankConfig(64, 8)}, {67, 127, bbs::BankConfig(127, 13)},
-      {1, 1000, bbs::BankConfig(64, 8)},   {33, 65, bbs::BankConfig(64, 64)}, {17, 70, bbs::BankConfig(32, 20)},
-      {5, 300, bbs::BankConfig(300, 7)},   {9, 513, bbs::BankConfig(257, 3)}, {127, 67, bbs::BankConfig(8, 1)},
-      {3, 130, bbs::BankConfig(256, 200)}, {12, 12, bbs::BankConfig(1, 1)},   {12, 12, bbs::BankConfig(5, 0)},
+      {67, 127, bbs::BankConfig(16, 4)},
+      {67, 127, bbs::BankConfig(64, 8)},
+      {67, 127, bbs::BankConfig(127, 13)},
+      {1, 1000, bbs::BankConfig(64, 8)},
+      {33, 65, bbs::BankConfig(64, 64)},
+      {17, 70, bbs::BankConfig(32, 20)},
+      {5, 300, bbs::BankConfig(300, 7)},
+      {9, 513, bbs::BankConfig(257, 3)},
+      {127, 67, bbs::BankConfig(8, 1)},
+      {3, 130, bbs::BankConfig(256, 200)},
+      {12, 12, bbs::BankConfig(1, 1)},
+      {12, 12, bbs::BankConfig(5, 0)},
       // k > 64: one row per SIMD row group, several registers per bank, padded last register.
-      {37, 300, bbs::BankConfig(128, 70)}, {21, 600, bbs::BankConfig(200, 90)},
+      {37, 300, bbs::BankConfig(128, 70)},
+      {21, 600, bbs::BankConfig(200, 90)},
+      // Every weight kept (dense layers in model files): one bank, padded banks, 16-bit indices.
+      {37, 300, bbs::BankConfig(300, 300)},
+      {19, 70, bbs::BankConfig(16, 16)},
+      {5, 1000, bbs::BankConfig(1000, 1000)},
   };
 }
 

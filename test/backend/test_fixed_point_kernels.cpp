@@ -314,9 +314,14 @@ TEMPLATE_TEST_CASE("fixed-point SIMD kernels sum every row width and write exact
   using Q = TestType;
   using X = bbs::activation_t<Q>;
   using bbs::backend::simd_impl::Isa;
-  for (bbs::index k = 1; k <= 34; ++k) {
-    const Shape s{45, 150, bbs::BankConfig(64, k)};
-    const auto a = random_fixed_matrix<Q>(s, 40 + static_cast<std::uint32_t>(k));
+  std::vector<bbs::BankConfig> configs;
+  for (bbs::index k = 1; k <= 34; ++k) configs.emplace_back(64, k);
+  // Banks that keep every weight run the dense kernels: several banks with a padded last one, one
+  // bank with padding, one bank with 16-bit indices.
+  for (bbs::index bank : {16, 64, 150, 300}) configs.emplace_back(bank, bank);
+  for (const bbs::BankConfig& cfg : configs) {
+    const Shape s{45, 150, cfg};
+    const auto a = random_fixed_matrix<Q>(s, 40 + static_cast<std::uint32_t>(cfg.nnz_per_bank));
     const VecX<Q> x = random_fixed_vector<X>(s.cols, 7);
     const VecX<Q> y0 = random_fixed_vector<X>(s.rows, 8);
     VecX<Q> want = y0;
@@ -344,12 +349,15 @@ TEMPLATE_TEST_CASE("fixed-point SIMD kernels wrap like the reference at the inte
   // wrapped results must still agree.
   using Q = TestType;
   using bbs::backend::simd_impl::Isa;
-  for (const bbs::BankConfig cfg : {bbs::BankConfig(64, 8), bbs::BankConfig(32, 7), bbs::BankConfig(256, 200)}) {
+  for (const bbs::BankConfig cfg : {bbs::BankConfig(64, 8), bbs::BankConfig(32, 7), bbs::BankConfig(256, 200),
+                                    bbs::BankConfig(64, 64), bbs::BankConfig(300, 300)}) {
     INFO("bank " << cfg.bank_size << " k " << cfg.nnz_per_bank);
     bbs::BbsMatrix<Q> a(37, 3 * cfg.bank_size - 5, cfg);
     Q* values = a.valueData();
-    for (bbs::index e = 0; e < a.storedEntries(); ++e) values[e] = e % 3 == 2 ? Q::max() : Q::lowest();
-    a.validate();  // padding entries must stay zero
+    // Padding entries (a partial last bank: the dense configurations) must stay zero.
+    a.view().for_each_entry(
+        [&](bbs::index, bbs::index, bbs::index e) { values[e] = e % 3 == 2 ? Q::max() : Q::lowest(); });
+    a.validate();
     VecX<Q> x(a.cols());
     using X = bbs::activation_t<Q>;
     for (bbs::index i = 0; i < a.cols(); ++i) x[i] = i % 5 == 4 ? X::max() : X::lowest();

@@ -128,6 +128,16 @@ TEST_CASE("calibration picks the finest format that holds each range with its ma
   CHECK(bbs::nn::format_for(1e9) == 0);
 }
 
+TEST_CASE("C++ and PyTorch calibration pick the same formats for the fixture", "[nn][lstm][formats]") {
+  // formats.txt is what tools/python/bbs_calibrate.py picks for this LSTM and input
+  // (tools/fixtures/make_long_memory_fixture.py --formats-only); its own test checks the same file.
+  std::ifstream in(std::string(BBS_TEST_DATA_DIR) + "/nn/lstm_long_memory/formats.txt");
+  REQUIRE(in);
+  std::string python;
+  std::getline(in, python);
+  CHECK(bbs::nn::impl::model_format_spec(calibrated()) == python);
+}
+
 TEST_CASE("per-tensor formats are bit-exact on every CPU backend", "[nn][lstm][formats][backend]") {
   const std::vector<Formats> formats = calibrated(40);
   const FixedRun want = run_fixed<bbs::backend::reference>(formats, 40);

@@ -150,7 +150,31 @@ struct BackendResult {
   long correct = 0;
   double latency_us = 0;     ///< median of one sample at a time
   double per_sample_us = 0;  ///< whole set in batches, per sample
+  /// The simd SpMV kernel of each weight matrix, counted ("dense_avx512 x3, row_groups_avx512 x2"):
+  /// the simd and openmp backends run these.
+  std::string kernels;
 };
+
+/// The simd SpMV kernel each weight matrix of `model` runs, counted in order of first use:
+/// "dense_avx512 x3, row_groups_avx512 x2".
+template <typename T, typename Backend>
+std::string spmv_kernels(const bbs::nn::Sequential<T, Backend>& model) {
+  std::vector<std::pair<std::string, int>> counts;
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    for (const auto& m : model.layer(i).record().sparse) {
+      const std::string name = bbs::backend::simd_spmv_kernel(m.second->view());
+      auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == name; });
+      if (it == counts.end()) {
+        counts.emplace_back(name, 1);
+      } else {
+        ++it->second;
+      }
+    }
+  }
+  std::string text;
+  for (const auto& c : counts) text += (text.empty() ? "" : ", ") + bbs::detail::concat(c.first, " x", c.second);
+  return text.empty() ? "none" : text;
+}
 
 struct EvalOptions {
   bbs::index batch = 100;
@@ -170,11 +194,13 @@ std::vector<BackendResult> evaluate(const std::string& model_path, const DataSet
   check_data_fits(model.input_shape(), d, data_path);
   const bbs::index n = d.x.rows();
   std::vector<BackendResult> results;
+  const std::string kernels = spmv_kernels(model);
   const std::string previous = bbs::default_backend();
   for (const std::string& backend : o.backends) {
     bbs::set_default_backend(backend);
     BackendResult r;
     r.backend = backend;
+    r.kernels = kernels;
     Eigen::MatrixXf outputs;
     run_batch(model, d, 0, std::min(o.batch, n));  // warm-up: scratch buffers, derived layouts, threads
     const auto t0 = std::chrono::steady_clock::now();
@@ -306,6 +332,12 @@ int eval(int argc, char** argv) {
                   r.latency_us, r.per_sample_us, r.latency_us > 0 ? base / r.latency_us : 0.0);
     }
   }
+  // What the products ran on: a dense model (bank = keep) gets the dense GEMV kernels, not the
+  // sparse ones, so the speedups above compare against a real dense baseline.
+  for (const auto& m : runs) {
+    std::printf("simd SpMV kernels: %s: %s\n", std::filesystem::path(m.first).filename().string().c_str(),
+                m.second.front().kernels.c_str());
+  }
   // Saturation, per model and tensor (fixed point only).
   std::uint64_t saturated = 0;
   for (const auto& m : runs) {
@@ -325,6 +357,7 @@ int eval(int argc, char** argv) {
     j << "{\n  \"model\": \"" << json_escape(model_path) << "\",\n  \"data\": \"" << json_escape(data_path)
       << "\",\n  \"type\": \"" << json_escape(type_text) << "\",\n  \"samples\": " << d.x.rows()
       << ",\n  \"accuracy\": " << mine.front().accuracy << ",\n  \"saturated\": " << mine_saturated
+      << ",\n  \"simd_spmv_kernels\": \"" << mine.front().kernels << "\""
       << ",\n  \"backends\": [";
     for (std::size_t b = 0; b < mine.size(); ++b) {
       j << (b ? "," : "") << "\n    {\"backend\": \"" << mine[b].backend << "\", \"accuracy\": " << mine[b].accuracy
@@ -457,6 +490,13 @@ int model_bench(int argc, char** argv) {
       std::fflush(stdout);
     }
     bbs::set_default_backend(previous);
+    std::printf("simd SpMV kernels: %s: %s\n", std::filesystem::path(path).filename().string().c_str(),
+                spmv_kernels(model).c_str());
+    if (baseline) {
+      std::printf("simd SpMV kernels: %s: %s\n",
+                  std::filesystem::path(args.get("baseline")).filename().string().c_str(),
+                  spmv_kernels(*baseline).c_str());
+    }
     return 0;
   });
   return 0;

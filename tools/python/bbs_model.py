@@ -71,6 +71,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bbs_pruning import bank_balanced_mask  # noqa: E402  (tools/python/bbs_pruning.py, beside this file)
+from bbs_calibrate import format_spec  # noqa: E402  (tools/python/bbs_calibrate.py)
 
 __all__ = [
     "CSB_MAGIC",
@@ -453,6 +454,7 @@ def export_model(
     value_type: str = "float32",
     default_bank: Optional[Tuple[int, int]] = None,
     comment: Optional[str] = None,
+    lstm_formats: Optional[Mapping[str, Sequence[Mapping[str, int]]]] = None,
 ) -> str:
     """Writes ``model`` (a torch.nn.Sequential; see the module docstring) to ``path`` as a bbs
     model file and returns the manifest text.
@@ -464,6 +466,8 @@ def export_model(
     weights: 'bbs' (matrix weights as .bbs) or 'npy' (dense .npy, pruned by the loader).
     value_type: of the .bbs files: 'float32' (default), 'float64' or 'fixed16<F>'.
     comment: '#' lines written after the first line (newlines split it).
+    lstm_formats: {LSTM module name: per-cell fixed-point formats}, as bbs_calibrate.calibrate
+    returns them; written as the lstm statement's formats= key, which a fixed16 load uses.
     Raises UnsupportedModuleError for a module or option the format cannot express, ValueError
     for a weight that is not bank-balanced with its configuration, or a configuration name that
     matches no weight."""
@@ -495,6 +499,8 @@ def export_model(
         raise UnsupportedModuleError(f"export_model: the first layer ({layers[0][0]}, {type(first).__name__}) "
                                      "must be a Conv2d, LSTM, GRU or Linear")
 
+    formats = dict(lstm_formats or {})
+    used_formats = set()
     previous = None
     for name, m in layers:
         who = f"{name} ({type(m).__name__})"
@@ -582,6 +588,13 @@ def export_model(
             if is_lstm:
                 line += f" proj={proj}"
             line += wr.bank_keys(configs, weights, who)
+            if is_lstm and name in formats:
+                cells = formats[name]
+                if len(cells) != m.num_layers * len(suffixes):
+                    raise ValueError(f"export_model: lstm_formats[{name!r}] has {len(cells)} cells; the LSTM has "
+                                     f"{m.num_layers * len(suffixes)} (layers x directions)")
+                line += " formats=" + format_spec(cells)
+                used_formats.add(name)
         elif isinstance(m, LastStep):
             line = "last_step"
         else:
@@ -591,6 +604,9 @@ def export_model(
         lines.append(line)
         previous = m
 
+    if set(formats) - used_formats:
+        raise ValueError(f"export_model: lstm_formats names no LSTM of the model: "
+                         f"{', '.join(sorted(set(formats) - used_formats))}")
     unused = set(wr.bank_configs) - wr.used_configs
     if unused:
         raise ValueError(f"export_model: bank_configs names weights the model does not store as matrices: "

@@ -196,6 +196,44 @@ TEMPLATE_TEST_CASE("every SIMD variant's SpMM matches dense Eigen for batches ac
   }
 }
 
+TEST_CASE("matrices that keep every weight run the dense kernels and derive no row groups", "[backend][simd]") {
+  // A dense layer in a model file is a BBS matrix with bank = keep. The dense GEMV kernels read its
+  // canonical arrays as they are (in storage order: columns permuted when there are several banks).
+  using bbs::backend::simd_impl::spmv_kernel_name;
+  using bbs::backend::simd_impl::spmv_path;
+  using bbs::backend::simd_impl::SpmvPath;
+  using Groups = bbs::backend::simd_impl::RowGroups<float>;
+  std::uint32_t seed = 90;
+  for (const bbs_test::Shape& s : std::vector<bbs_test::Shape>{{64, 256, bbs::BankConfig(256, 256)},
+                                                               {33, 100, bbs::BankConfig(16, 16)},
+                                                               {9, 700, bbs::BankConfig(700, 700)},
+                                                               {7, 3, bbs::BankConfig(2, 2)}}) {
+    for (Isa isa : all_variants) {
+      if (!bbs::backend::simd_impl::cpu_supports(isa)) continue;
+      INFO(s.name() << ", variant " << bbs::backend::simd_impl::isa_name(isa));
+      auto a = bbs_test::random_bbs<float>(s, ++seed);
+      const bool vector = isa != Isa::generic;
+      CHECK((spmv_path(isa, a.view()) == SpmvPath::dense) == vector);
+      CHECK(spmv_kernel_name(isa, a.view()) ==
+            (vector ? std::string("dense_") + bbs::backend::simd_impl::isa_name(isa) : std::string("reference")));
+      bbs_test::check_spmv_with<float>(
+          s, seed, [&](bbs::CsbView<float> view, float alpha, const float* x, float beta, float* y) {
+            bbs::backend::simd_impl::spmv(isa, view, alpha, x, beta, y);
+          });
+      const Eigen::VectorXf x = bbs_test::random_vector<float>(s.cols, seed);
+      Eigen::VectorXf y(s.rows);
+      bbs::backend::simd_impl::spmv(isa, a.view(), 1.0f, x.data(), 0.0f, y.data());
+      CHECK_FALSE(a.layouts().holds<Groups>());
+    }
+  }
+  // One weight fewer per bank is sparse again: the row groups take it.
+  if (bbs::backend::simd_impl::cpu_supports(Isa::avx2)) {
+    const auto sparse = bbs_test::random_bbs<float>({8, 64, bbs::BankConfig(16, 15)}, 3);
+    CHECK(spmv_path(Isa::avx2, sparse.view()) == SpmvPath::row_groups);
+    CHECK(spmv_kernel_name(Isa::avx2, sparse.view()) == "row_groups_avx2");
+  }
+}
+
 TEST_CASE("dispatch runs the best variant the CPU supports", "[backend][simd]") {
   using bbs::backend::simd_impl::best_isa;
   using bbs::backend::simd_impl::cpu_supports;
