@@ -4,6 +4,7 @@
 // format reproducing fixed16<F>'s arithmetic, and the activations between formats.
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <random>
 
 #include "testbed.hpp"
@@ -95,6 +96,35 @@ TEST_CASE("the LSTM cell update rounds f c + i g once into the cell's format", "
   }
   // Q1.14 holds a forget gate of exactly 1: the cell state is kept bit for bit.
   CHECK(fr::lstm_cell_update(1 << 14, -12345, 0, 9999, 14, 7) == -12345);
+}
+
+TEST_CASE("the wide LSTM cell update rounds once into a 32-bit cell state", "[fixed_formats]") {
+  std::mt19937_64 rng(5);
+  std::uniform_int_distribution<std::int32_t> raw(-32768, 32767);
+  std::uniform_int_distribution<std::int32_t> raw32(std::numeric_limits<std::int32_t>::min(),
+                                                    std::numeric_limits<std::int32_t>::max());
+  for (int n = 0; n < 50000; ++n) {
+    const int act = 12 + n % 4, cell = 16 + n % 15;
+    INFO("act " << act << " cell " << cell);
+    CHECK(fr::is_wide_cell(cell));
+    const std::int32_t f = raw(rng), i = raw(rng), g = raw(rng);
+    const std::int32_t c = n % 3 == 0 ? raw(rng) : raw32(rng);
+    // Exact: f c / 2^act + i g / 2^(2 act - cell) in units of Q(cell), rounded half up; int32 range.
+    const long double exact = static_cast<long double>(f) * c / std::ldexp(1.0L, act) +
+                              static_cast<long double>(i) * g / std::ldexp(1.0L, 2 * act - cell);
+    const long double rounded = std::floor(exact + 0.5L);
+    const long double lo = std::numeric_limits<std::int32_t>::min(), hi = std::numeric_limits<std::int32_t>::max();
+    CHECK(static_cast<long double>(fr::lstm_cell_update_wide(f, c, i, g, act, cell)) ==
+          std::min(hi, std::max(lo, rounded)));
+    CHECK(fr::lstm_cell_update_wide_saturates(f, c, i, g, act, cell) == (rounded > hi || rounded < lo));
+  }
+  // A forget gate of exactly 1 keeps a 32-bit cell state bit for bit.
+  CHECK(fr::lstm_cell_update_wide(1 << 14, -1234567890, 0, 9999, 14, 22) == -1234567890);
+  // tanh reads a 32-bit cell state in its own format: within half an output step plus the table's error.
+  for (const std::int32_t r : {-2147483647 - 1, -987654321, -4194304, -1, 0, 1, 3000000, 41943040, 2147483647}) {
+    const double x = std::ldexp(static_cast<double>(r), -22);
+    CHECK(std::abs(std::ldexp(bbs::fixed_tanh_raw(r, 22, 14), -14) - std::tanh(x)) <= std::ldexp(1.0, -15) + 2.5e-5);
+  }
 }
 
 TEST_CASE("per-tensor rules with every format F are fixed16<F>'s arithmetic", "[fixed_formats]") {

@@ -112,3 +112,30 @@ TEST_CASE("load_model reports how each weight was quantized, saturation included
   CHECK(reports.empty());
   std::filesystem::remove(path);
 }
+
+TEST_CASE("a 32-bit cell state counts its values at the int32 limits", "[nn][saturation][lstm]") {
+  // One cell whose i, f and g gates sit at +1 (bias 7): c grows by about 1 a frame, and Q1.30
+  // (an int32 cell state with 30 fraction bits) holds |c| < 2, so frames 3, 4 and 5 saturate.
+  bbs::nn::RecurrentDenseWeights w;
+  w.weight_ih = Eigen::MatrixXf::Zero(4, 1);
+  w.weight_hh = Eigen::MatrixXf::Zero(4, 1);
+  w.bias_ih = Eigen::VectorXf::Constant(4, 7.0f);
+  w.bias_hh = Eigen::VectorXf::Zero(4);
+  bbs::fixed_rules::LstmFormats f;
+  f.gates = 11;
+  f.activation = 14;
+  f.cell = 30;
+  const auto cell = bbs::nn::LstmCell<Q>::from_dense(w, bbs::BankConfig(1, 1), f);
+  REQUIRE(cell.wide_cell());
+  auto state = cell.zero_state(1);
+  bbs::nn::SaturationCounter counter;
+  cell.run(bbs::nn::Matrix<Q>::Zero(1, 5), 1, state, false);
+  std::string tensors;
+  for (const auto& t : counter.counts()) tensors += t.first + " ";
+  INFO("tensors counted: " << tensors);
+  REQUIRE(counter.counts().count("cell") == 1);
+  CHECK(counter.counts().at("cell").values == 5);
+  CHECK(counter.counts().at("cell").saturated == 3);
+  CHECK(state.c_wide(0, 0) == std::numeric_limits<std::int32_t>::max());
+  CHECK(cell.dequantize_cell(state)(0, 0) == Approx(2.0).epsilon(1e-6));
+}

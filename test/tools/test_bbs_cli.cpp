@@ -437,6 +437,23 @@ TEST_CASE("bbs calibrate writes a model whose LSTM layers carry calibrated forma
       bbs::nn::manifest_of(bbs::nn::calibrate(bbs::nn::load_model<float>(ws.file("m.bbsm")), batches));
   CHECK(bbs::nn::manifest_of(bbs::nn::load_model<float>(ws.file("c.bbsm"))) == want);
   CHECK_NOTHROW(bbs::nn::load_model<bbs::fixed16<12>>(ws.file("c.bbsm")));
+  // --cell-bits 32: the same with an int32 cell state (cell formats above 15).
+  const Run wide = ws.bbs("calibrate " + q(ws.file("m.bbsm")) + " " + q(ws.file("d.npz")) + " " + q(ws.file("w.bbsm")) +
+                          " --batch 3 --cell-bits 32 --quiet");
+  INFO(wide.out << wide.err);
+  REQUIRE(wide.code == 0);
+  bbs::nn::CalibrationOptions wide_options;
+  wide_options.cell_bits = 32;
+  CHECK(bbs::nn::manifest_of(bbs::nn::load_model<float>(ws.file("w.bbsm"))) ==
+        bbs::nn::manifest_of(bbs::nn::calibrate(bbs::nn::load_model<float>(ws.file("m.bbsm")), batches, wide_options)));
+  const auto wide_model = bbs::nn::load_model<bbs::fixed16<12>>(ws.file("w.bbsm"));
+  const auto& wide_layer = dynamic_cast<
+      const bbs::nn::RecurrentLayer<bbs::fixed16<12>, bbs::backend::automatic, bbs::nn::Lstm<bbs::fixed16<12>>>&>(
+      wide_model.layer(0));
+  CHECK(wide_layer.stack().cell(0, 0).wide_cell());
+  CHECK(ws.bbs("calibrate " + q(ws.file("m.bbsm")) + " " + q(ws.file("d.npz")) + " " + q(ws.file("x.bbsm")) +
+               " --cell-bits 24")
+            .code == 2);
   // A model without an LSTM layer: exit 1, no file.
   write_linear_model(ws.file("lin.bbsm"));
   Eigen::MatrixXf xl;

@@ -380,7 +380,7 @@ int eval(int argc, char** argv) {
 }
 
 int calibrate(int argc, char** argv) {
-  const Args args(argc, argv, {"limit", "batch", "margin"}, {"quiet"});
+  const Args args(argc, argv, {"limit", "batch", "margin", "cell-bits"}, {"quiet"});
   args.expect_positional(3, "MODEL.bbsm DATA.npz OUT.bbsm");
   const std::string model_path = args.positional[0], data_path = args.positional[1], out_path = args.positional[2];
   const auto limit = static_cast<bbs::index>(parse_integer("limit", args.get("limit", "1000"), 1, 1LL << 40));
@@ -388,6 +388,8 @@ int calibrate(int argc, char** argv) {
   bbs::nn::CalibrationOptions options;
   options.margin = parse_number("margin", args.get("margin", "2"));
   if (!(options.margin >= 1 && options.margin <= 1e6)) throw UsageError("--margin: expected a number from 1 to 1e6");
+  options.cell_bits = static_cast<int>(parse_integer("cell-bits", args.get("cell-bits", "16"), 16, 32));
+  if (options.cell_bits != 16 && options.cell_bits != 32) throw UsageError("--cell-bits: expected 16 or 32");
   Progress progress("calibrate", args.flags.count("quiet") != 0);
   const DataSet d = progress.step("reading " + data_path, [&] { return read_data(data_path, limit); });
   auto model = bbs::nn::load_model<float>(model_path);

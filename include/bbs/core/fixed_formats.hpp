@@ -69,6 +69,44 @@ constexpr std::int16_t gate_product(std::int32_t a, std::int32_t b, int act, int
   return rescale(static_cast<std::int64_t>(a) * b, 2 * act, out);
 }
 
+/// The cell state's storage. A cell format of 0..15 fraction bits keeps c in int16, Q(15-f).f, as
+/// every other tensor; 16..30 keeps it in int32, Q(31-f).f: the wide cell state. A counter-like
+/// cell that reaches |c| = 153 is Q6 (step 2^-6) in 16 bits and Q22 in 32, so the rounding of c no
+/// longer reaches h. The CPU backends (and the FPGA emulator's SpMV) run either; the RTL engine's
+/// datapath keeps 16 bits, as the paper's.
+constexpr int max_cell_frac_bits = 30;
+constexpr std::int32_t raw32_min = -2147483647 - 1;
+constexpr std::int32_t raw32_max = 2147483647;
+
+/// Whether a cell format keeps c in int32 (fraction bits 16..30).
+constexpr bool is_wide_cell(int cell) { return cell > 15; }
+
+/// v saturated to int32.
+constexpr std::int32_t saturate32(std::int64_t v) {
+  return static_cast<std::int32_t>(v > raw32_max ? raw32_max : (v < raw32_min ? raw32_min : v));
+}
+
+/// Whether saturate32(v) changes v.
+constexpr bool saturates32(std::int64_t v) { return v > raw32_max || v < raw32_min; }
+
+/// lstm_cell_update for a wide cell state (cell in 16..30, c and c' int32): the same exact sum in
+/// Q(2 act + cell) (|f c 2^act| < 2^61, |i g 2^cell| < 2^60), rounded once (half up) to Q(cell),
+/// saturated to int32.
+constexpr std::int32_t lstm_cell_update_wide(std::int32_t f, std::int32_t c, std::int32_t i, std::int32_t g, int act,
+                                             int cell) {
+  return saturate32(shift_round(static_cast<std::int64_t>(f) * c * (std::int64_t(1) << act) +
+                                    static_cast<std::int64_t>(i) * g * (std::int64_t(1) << cell),
+                                2 * act));
+}
+
+/// Whether lstm_cell_update_wide(...) saturates.
+constexpr bool lstm_cell_update_wide_saturates(std::int32_t f, std::int32_t c, std::int32_t i, std::int32_t g, int act,
+                                               int cell) {
+  return saturates32(shift_round(static_cast<std::int64_t>(f) * c * (std::int64_t(1) << act) +
+                                     static_cast<std::int64_t>(i) * g * (std::int64_t(1) << cell),
+                                 2 * act));
+}
+
 /// The fraction bits of every tensor of one LSTM cell. A field of -1 means "the container's":
 /// LstmFormats{} is the single shared format of fixed16<F>, bit for bit what bbs computed before
 /// per-tensor formats existed (the FPGA engine's datapath).
@@ -79,7 +117,7 @@ struct LstmFormats {
   int input = -1;       ///< x, the cell's input
   int gates = -1;       ///< the pre-activations W_ih x + W_hh h + b, and the bias
   int activation = -1;  ///< sigmoid(i, f, o), tanh(g), tanh(c)
-  int cell = -1;        ///< c
+  int cell = -1;        ///< c: 0..15 in int16, 16..30 in int32 (is_wide_cell)
   int hidden = -1;      ///< o * tanh(c) before the projection (ignored without one: h is then o * tanh(c))
   int output = -1;      ///< h, the cell's output and recurrent state
 

@@ -23,6 +23,9 @@ struct CalibrationOptions {
   double margin = 2.0;
   /// Fraction bits of sigmoid and tanh outputs (LstmFormats::activation).
   int activation_bits = 14;
+  /// The cell state's storage: 16 (int16, the paper's and the RTL engine's datapath) or 32 (an
+  /// int32 with 16..30 fraction bits: CPU backends; see fixed_rules::is_wide_cell).
+  int cell_bits = 16;
 };
 
 /// The finest fraction width f in 0..15 whose int16 range holds `largest` (largest * 2^f rounds
@@ -32,6 +35,19 @@ inline int format_for(double largest) {
     if (!fixed_rules::rounds_outside(largest, f, fixed_rules::raw_min, fixed_rules::raw_max)) return f;
   }
   return 0;
+}
+
+/// The cell state's fraction width for `cell_bits` (16 or 32): format_for, or for an int32 cell
+/// the finest width in 16..30 whose range holds `largest` (16 when none does). config_error for
+/// other cell_bits.
+inline int cell_format_for(double largest, int cell_bits) {
+  if (cell_bits == 16) return format_for(largest);
+  if (cell_bits != 32)
+    detail::throw_error<config_error>("calibration: cell_bits is ", cell_bits, ", expected 16 or 32");
+  for (int f = fixed_rules::max_cell_frac_bits; f > 16; --f) {
+    if (!fixed_rules::rounds_outside(largest, f, fixed_rules::raw32_min, fixed_rules::raw32_max)) return f;
+  }
+  return 16;
 }
 
 namespace impl {
@@ -112,7 +128,7 @@ std::vector<fixed_rules::LstmFormats> lstm_formats(const Lstm<float, Backend>& m
       f.input = l == 0 ? format_for(m * r.input) : formats[static_cast<std::size_t>((l - 1) * directions)].output;
       f.gates = format_for(m * std::max(r.gates, impl::max_abs(cell.bias().data(), cell.bias().size())));
       f.activation = options.activation_bits;
-      f.cell = format_for(m * r.cell);
+      f.cell = cell_format_for(m * r.cell, options.cell_bits);
       f.output = format_for(m * layer_output);
       f.hidden = cell.has_projection() ? format_for(m * r.hidden) : f.output;
       f.weight_ih = impl::weight_format(impl::max_abs_value(cell.weight_ih()), f.input, m * r.input_product);

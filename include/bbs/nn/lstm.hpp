@@ -67,7 +67,8 @@ double max_abs(const A* p, index n) {
 /// fixed16<F> but hold raw values in their tensor's format: weight_ih() in Q(formats().weight_ih),
 /// the input in Q(input), state h and the outputs in Q(output), state c in Q(cell), the bias in
 /// Q(gates). Use quantize_activations / dequantize_activations with those formats at the
-/// boundary.
+/// boundary. A cell format of 16..30 fraction bits keeps the cell state in int32 (State::c_wide;
+/// fixed_rules::is_wide_cell), for cell states too large for 16 bits at the precision h needs.
 template <typename T, typename Backend = backend::automatic>
 class LstmCell {
  public:
@@ -77,16 +78,20 @@ class LstmCell {
   using formats_type = fixed_rules::LstmFormats;
   static constexpr const char* name = "LSTM";
 
-  /// h (output_size x batch) and c (hidden_size x batch).
+  /// h (output_size x batch) and c (hidden_size x batch). With a wide cell state (fixed point,
+  /// formats().cell in 16..30) c is empty and c_wide holds it: raw int32 in Q(cell),
+  /// hidden_size x batch (dequantize_cell reads either).
   struct State {
     Matrix<activation_type> h;
     Matrix<activation_type> c;
+    Matrix<std::int32_t> c_wide{};
   };
 
   /// weight_ih: 4H x input, weight_hh: 4H x output, bias: 4H (bias_ih + bias_hh), weight_hr:
   /// proj x H or a 0 x 0 matrix for no projection (output = H). Throws shape_error otherwise.
   /// formats: the fixed-point formats of the tensors (ignored for floating-point T); config_error
-  /// when a width is outside 0..15 or a product cannot be moved into its output's format.
+  /// when a width is outside 0..15 (the cell: 0..30) or a product cannot be moved into its
+  /// output's format.
   LstmCell(BbsMatrix<T> weight_ih, BbsMatrix<T> weight_hh, Vector<activation_type> bias, BbsMatrix<T> weight_hr = {},
            formats_type formats = {})
       : w_ih_(std::move(weight_ih)), w_hh_(std::move(weight_hh)), w_hr_(std::move(weight_hr)), bias_(std::move(bias)) {
@@ -133,14 +138,38 @@ class LstmCell {
   /// not change float arithmetic; save_model writes them, for a fixed-point load).
   const formats_type& formats() const { return formats_; }
 
+  /// Whether the cell state is an int32 (fixed point with formats().cell in 16..30).
+  bool wide_cell() const { return fixed && fixed_rules::is_wide_cell(formats_.cell); }
+
   State zero_state(index batch) const {
+    if (wide_cell()) {
+      return {Matrix<activation_type>::Zero(output_size(), batch), Matrix<activation_type>(),
+              Matrix<std::int32_t>::Zero(hidden_size(), batch)};
+    }
     return {Matrix<activation_type>::Zero(output_size(), batch), Matrix<activation_type>::Zero(hidden_size(), batch)};
   }
 
   /// Throws shape_error unless the state fits this cell and the batch.
   void check_state(const State& state, index batch) const {
     impl::require_shape(state.h, output_size(), batch, "LstmCell", "state h (output size x batch)");
-    impl::require_shape(state.c, hidden_size(), batch, "LstmCell", "state c (hidden size x batch)");
+    if (wide_cell()) {
+      impl::require_shape(state.c_wide, hidden_size(), batch, "LstmCell",
+                          "state c_wide (hidden size x batch; this cell's state c is int32)");
+    } else {
+      impl::require_shape(state.c, hidden_size(), batch, "LstmCell", "state c (hidden size x batch)");
+    }
+  }
+
+  /// The cell state as floats: c, or c_wide for a wide cell state, in Q(formats().cell); float
+  /// and 16-bit float cells: c itself.
+  Eigen::MatrixXf dequantize_cell(const State& state) const {
+    if (wide_cell())
+      return (state.c_wide.template cast<double>() * std::ldexp(1.0, -formats_.cell)).template cast<float>();
+    if constexpr (fixed) {
+      return dequantize_activations(state.c, formats_.cell);
+    } else {
+      return state.c.template cast<float>();
+    }
   }
 
   /// One frame, x: input_size x batch; updates the state and returns h.
@@ -191,10 +220,14 @@ class LstmCell {
         }
       }
       impl::count_saturation("gates", gt, batch * g);
-      for (index b = 0; b < batch; ++b) {
-        update_cell(gt + b * g, state.c.data() + b * h, cell_out.data() + b * h);
+      if (wide_cell()) {
+        for (index b = 0; b < batch; ++b)
+          update_wide_cell(gt + b * g, state.c_wide.data() + b * h, cell_out.data() + b * h);
+        impl::count_saturation("cell", state.c_wide.data(), state.c_wide.size());
+      } else {
+        for (index b = 0; b < batch; ++b) update_cell(gt + b * g, state.c.data() + b * h, cell_out.data() + b * h);
+        impl::count_saturation("cell", state.c.data(), state.c.size());
       }
-      impl::count_saturation("cell", state.c.data(), state.c.size());
       if (has_projection()) impl::count_saturation("hidden", cell_out.data(), cell_out.size());
       if (ranges != nullptr) {
         seen.cell = std::max(seen.cell, impl::max_abs(state.c.data(), state.c.size()));
@@ -227,7 +260,8 @@ class LstmCell {
   }
 
   /// formats with every -1 resolved to the container's F; config_error naming the first field
-  /// outside 0..15 or the first product whose alpha 2^e is outside Q15.16 (-16 <= e <= 14).
+  /// outside 0..15 (the cell: 0..30) or the first product whose alpha 2^e is outside Q15.16
+  /// (-16 <= e <= 14).
   static formats_type resolve_formats(const formats_type& formats, bool projection) {
     if constexpr (!fixed) return formats;  // kept as given, to be saved with the model
     const formats_type r = formats.resolved(container_bits(), projection);
@@ -237,9 +271,11 @@ class LstmCell {
           {"input", r.input},         {"gates", r.gates},         {"activation", r.activation},
           {"cell", r.cell},           {"hidden", r.hidden},       {"output", r.output}};
       for (const auto& [field, bits] : fields) {
-        if (bits > 15) {
-          detail::throw_error<config_error>("LstmCell: format ", field, " has ", bits,
-                                            " fraction bits, expected 0..15 (an int16 in Q(15-f).f)");
+        const bool cell = std::string(field) == "cell";
+        if (bits > (cell ? fixed_rules::max_cell_frac_bits : 15)) {
+          detail::throw_error<config_error>(
+              "LstmCell: format ", field, " has ", bits, " fraction bits, expected 0..",
+              cell ? "30 (an int16 in Q(15-f).f up to 15, an int32 in Q(31-f).f above)" : "15 (an int16 in Q(15-f).f)");
         }
       }
       const std::tuple<const char*, int, int, int> products[] = {{"W_ih x", r.weight_ih, r.input, r.gates},
@@ -300,18 +336,42 @@ class LstmCell {
       return;
     }
     if constexpr (fixed) {
-      // Per-tensor formats: the rules of core/fixed_formats.hpp, scalar.
+      const formats_type& f = formats_;
+      formatted_update(gb, ob, [&](index j, std::int16_t fg, std::int16_t i, std::int16_t gg) {
+        const std::int16_t c = fixed_rules::lstm_cell_update(fg, cb[j].raw(), i, gg, f.activation, f.cell);
+        cb[j] = activation_type::from_raw(c);
+        return static_cast<std::int32_t>(c);
+      });
+    }
+  }
+
+  /// update_cell for a wide cell state (cw: int32 in Q(cell)): lstm_cell_update_wide, tanh read
+  /// straight from the 32-bit value.
+  void update_wide_cell(activation_type* gb, std::int32_t* cw, activation_type* ob) const {
+    const formats_type& f = formats_;
+    formatted_update(gb, ob, [&](index j, std::int16_t fg, std::int16_t i, std::int16_t gg) {
+      return cw[j] = fixed_rules::lstm_cell_update_wide(fg, cw[j], i, gg, f.activation, f.cell);
+    });
+  }
+
+  /// The element-wise step under per-tensor formats (core/fixed_formats.hpp), scalar: the gate
+  /// activations in Q(activation), then update(j, f, i, g) writes entry j of the cell state (int16
+  /// or int32) and returns it, then o * tanh(c) in Q(hidden) into ob.
+  template <typename Update>
+  void formatted_update(activation_type* gb, activation_type* ob, Update&& update) const {
+    if constexpr (fixed) {
+      const index h = hidden_size();
       const formats_type& f = formats_;
       for (index j = 0; j < h; ++j) {
         const std::int16_t i = fixed_sigmoid_raw(gb[j].raw(), f.gates, f.activation);
         const std::int16_t fg = fixed_sigmoid_raw(gb[h + j].raw(), f.gates, f.activation);
         const std::int16_t gg = fixed_tanh_raw(gb[2 * h + j].raw(), f.gates, f.activation);
         const std::int16_t o = fixed_sigmoid_raw(gb[3 * h + j].raw(), f.gates, f.activation);
-        const std::int16_t c = fixed_rules::lstm_cell_update(fg, cb[j].raw(), i, gg, f.activation, f.cell);
-        cb[j] = activation_type::from_raw(c);
-        const std::int16_t tc = fixed_tanh_raw(c, f.cell, f.activation);
+        const std::int16_t tc = fixed_tanh_raw(update(j, fg, i, gg), f.cell, f.activation);
         ob[j] = activation_type::from_raw(fixed_rules::gate_product(o, tc, f.activation, f.hidden));
       }
+    } else {
+      (void)gb, (void)ob, (void)update;
     }
   }
 

@@ -141,10 +141,11 @@ inline std::vector<fixed_rules::LstmFormats> parse_format_spec(const Statement& 
       const auto it = std::find_if(std::begin(nn::impl::format_keys), std::end(nn::impl::format_keys),
                                    [&](const auto& kf) { return key == kf.first; });
       const std::string value = colon == std::string::npos ? "" : item.substr(colon + 1);
+      const int top = key == "c" ? fixed_rules::max_cell_frac_bits : 15;  // c above 15: an int32 cell state
       if (it == std::end(nn::impl::format_keys) || value.empty() || value.size() > 2 ||
-          value.find_first_not_of("0123456789") != std::string::npos || std::stoi(value) > 15) {
+          value.find_first_not_of("0123456789") != std::string::npos || std::stoi(value) > top) {
         s.fail("formats: \"", item, "\" in cell ", out.size(),
-               " is not key:bits with a key of w_ih, w_hh, w_hr, x, gates, act, c, m, h and bits 0..15");
+               " is not key:bits with a key of w_ih, w_hh, w_hr, x, gates, act, c, m, h and bits 0..15 (c: 0..30)");
       }
       f.*(it->second) = std::stoi(value);
     }

@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "bbs/core/fixed_formats.hpp"
 #include "bbs/core/fixed_point.hpp"
 #include "bbs/nn/elementwise.hpp"
 
@@ -93,6 +95,12 @@ void count_saturation(const char* tensor, const A* p, index n) {
       const std::int16_t r = p[i].raw();
       k += (r == fixed_rules::raw_max || r == fixed_rules::raw_min) ? 1 : 0;
     }
+    c->add(tensor, k, static_cast<std::uint64_t>(n));
+  } else if constexpr (std::is_same<A, std::int32_t>::value) {  // a wide LSTM cell state, raw int32
+    SaturationCounter* c = SaturationCounter::active();
+    if (c == nullptr) return;
+    std::uint64_t k = 0;
+    for (index i = 0; i < n; ++i) k += (p[i] == fixed_rules::raw32_max || p[i] == fixed_rules::raw32_min) ? 1 : 0;
     c->add(tensor, k, static_cast<std::uint64_t>(n));
   }
 }

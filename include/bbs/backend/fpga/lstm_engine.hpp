@@ -18,6 +18,7 @@
 
 #include "bbs/backend/fpga/engine_image.hpp"
 #include "bbs/backend/fpga/session.hpp"
+#include "bbs/core/fixed_formats.hpp"
 
 namespace bbs {
 namespace fpga_runtime {
@@ -29,11 +30,26 @@ class EngineLstm {
   using Matrix = Eigen::Matrix<value_type, Eigen::Dynamic, Eigen::Dynamic>;
 
   /// Packs `cell` (an nn::LstmCell<fixed16<F>, ...>) for the engine build `shape` and loads it.
-  /// Throws device_error when it does not fit the build or the program lacks the engine.
+  /// Throws device_error when it does not fit the build or the program lacks the engine, and
+  /// config_error for a cell with per-tensor formats: the engine's datapath computes every tensor
+  /// in Q(F) with a 16-bit cell state (run such cells on the CPU backends, or on the fpga
+  /// backend's SpMV).
   template <typename Cell>
   EngineLstm(std::shared_ptr<Session> session, const Cell& cell, const EngineShape& shape)
       : session_(std::move(session)) {
     if (session_ == nullptr) detail::throw_error<device_error>("fpga engine: EngineLstm needs a session, got null");
+    const fixed_rules::LstmFormats& f = cell.formats();
+    const std::pair<const char*, int> fields[] = {
+        {"weight_ih", f.weight_ih}, {"weight_hh", f.weight_hh}, {"weight_hr", f.weight_hr},
+        {"input", f.input},         {"gates", f.gates},         {"activation", f.activation},
+        {"cell", f.cell},           {"hidden", f.hidden},       {"output", f.output}};
+    for (const auto& field : fields) {
+      if (field.second != F) {
+        detail::throw_error<config_error>("fpga engine: the RTL engine computes every tensor in Q", F,
+                                          " (one shared format); this cell's ", field.first, " format is Q",
+                                          field.second, ": run cells with per-tensor formats on the CPU backends");
+      }
+    }
     std::vector<std::int16_t> bias(static_cast<std::size_t>(cell.bias().size()));
     for (index i = 0; i < cell.bias().size(); ++i) bias[static_cast<std::size_t>(i)] = cell.bias()(i).raw();
     const auto w_hr = cell.weight_hr().view();

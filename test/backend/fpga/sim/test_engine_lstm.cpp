@@ -95,6 +95,26 @@ TEST_CASE("fpga engine (RTL): LSTM and LSTMP sequences are bit-exact with the CP
   }
 }
 
+TEST_CASE("fpga engine (RTL): a cell with per-tensor formats is refused, not run in the wrong format") {
+  // The engine's datapath computes every tensor in Q(F) with a 16-bit cell state.
+  auto engine = bbs::fpga_runtime::make_simulated_engine();
+  auto session = std::make_shared<bbs::fpga_runtime::Session>(engine);
+  const Cell cell = make_cell({"lstm", 37, 24, 0, bbs::BankConfig(8, 2), bbs::BankConfig(8, 1), {}}, 77);
+  for (const int cell_bits : {10, 22}) {  // a 16-bit cell state in Q10, a 32-bit one in Q22
+    INFO("cell format Q" << cell_bits);
+    bbs::fixed_rules::LstmFormats f;
+    f.cell = cell_bits;
+    const Cell formatted(cell.weight_ih(), cell.weight_hh(), cell.bias(), cell.weight_hr(), f);
+    try {
+      bbs::fpga_runtime::EngineLstm<12> device(session, formatted, engine->shape());
+      FAIL("EngineLstm took a cell with per-tensor formats");
+    } catch (const bbs::config_error& e) {
+      CHECK_THAT(e.what(), Catch::Contains("cell format is Q" + std::to_string(cell_bits)));
+    }
+  }
+  CHECK_NOTHROW(bbs::fpga_runtime::EngineLstm<12>(session, cell, engine->shape()));
+}
+
 TEST_CASE(
     "fpga engine (RTL): an LSTM step takes the cycles of the engine's formula, and slow inputs show in the count") {
   auto engine = bbs::fpga_runtime::make_simulated_engine();
