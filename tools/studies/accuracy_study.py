@@ -448,13 +448,14 @@ def phase_train(args, mode):
         frac_bits = {}
         t_task = time.time()
         dense_states = {}
+        skipped = []
         for seed, method, s in run_plan(cfg, methods, sparsities, seeds):
-            if args.deadline and time.time() > args.deadline_at:
-                print(f"[{task_name}] deadline reached: {method} at {s} seed {seed} and later runs not trained", flush=True)
-                break
             t0 = time.time()
             name = run_name(method, s, seed)
             meta = done_run(task, name, args.force)
+            if meta is None and args.deadline is not None and time.time() > args.deadline_at:
+                skipped.append(name)  # past the deadline: finished runs are still listed, no new one starts
+                continue
             if method == "dense":
                 dense = task.model()
                 if meta is not None:  # trained by an earlier, interrupted call
@@ -495,6 +496,8 @@ def phase_train(args, mode):
                   f"{meta.get('val_accuracy', float('nan')):.4f} after {meta.get('epochs')} epochs (best "
                   f"{meta.get('best_epoch')}), sparsity {meta['actual_sparsity']:.4f} ({time.time() - t0:.1f} s)",
                   flush=True)
+        if skipped:
+            print(f"[{task_name}] deadline reached: {len(skipped)} runs not trained ({', '.join(skipped)})", flush=True)
         task_meta["frac_bits"] = min(frac_bits.values())
         task_meta["train_seconds"] = time.time() - t_task
         with open(os.path.join(task.dir, "task.json"), "w") as f:
@@ -931,7 +934,8 @@ def main():
     ap.add_argument("--ship-dir", help="ship: where the models go (default models/)")
     ap.add_argument("--types", nargs="+", default=["float32", "fixed16"], choices=["float32", "fixed16"],
                     help="eval: the value types to run (fixed16<F> with the task's F)")
-    ap.add_argument("--deadline", type=float, help="train: start no run after this many minutes")
+    ap.add_argument("--deadline", type=float,
+                    help="train: start no run after this many minutes (0: train nothing, list the finished runs)")
     ap.add_argument("--force", action="store_true", help="train / eval: redo runs and evaluations already done")
     args = ap.parse_args()
     mode = "smoke" if args.smoke else "full"
