@@ -148,6 +148,12 @@ TEST_CASE("calibration picks the finest format that holds each range with its ma
   CHECK(bbs::nn::format_for(0.0) == 15);
   CHECK(bbs::nn::format_for(1.0) == 14);
   CHECK(bbs::nn::format_for(1e9) == 0);
+  // An int32 cell state: the finest width in 16..30 whose int32 range holds the value.
+  CHECK(bbs::nn::cell_format_for(306.0, 32) == 22);
+  CHECK(bbs::nn::cell_format_for(0.0, 32) == 30);
+  CHECK(bbs::nn::cell_format_for(1e9, 32) == 16);
+  CHECK(bbs::nn::cell_format_for(1.0, 16) == 14);
+  BBS_CHECK_THROWS_CONTAINING(bbs::nn::cell_format_for(1.0, 24), bbs::config_error, "expected 16 or 32");
 }
 
 TEST_CASE("C++ and PyTorch calibration pick the same formats for the fixture", "[nn][lstm][formats]") {
