@@ -127,6 +127,16 @@ BBS_TARGET_AVX512 inline void spmv_dense_avx512(const float* v, index n, index f
 }
 
 /// The weights at lanes m of p as int16: int16 as they are, int8 sign-extended; other lanes 0.
+/// The sum of the 16 int32 lanes of v modulo 2^32. Vector adds wrap; _mm512_reduce_add_epi32 is
+/// a plain int sum in GCC's header, undefined on overflow (UBSan reports it).
+BBS_TARGET_AVX512 inline std::uint32_t wrapping_sum_epi32(__m512i v) {
+  __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+  __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s8), _mm256_extracti128_si256(s8, 1));
+  s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, _MM_SHUFFLE(1, 0, 3, 2)));
+  s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, _MM_SHUFFLE(2, 3, 0, 1)));
+  return static_cast<std::uint32_t>(_mm_cvtsi128_si32(s4));
+}
+
 template <typename W>
 BBS_TARGET_AVX512 inline __m512i load_weight_words_masked(const W* p, __mmask32 m) {
   if constexpr (sizeof(W) == 2) {
@@ -163,7 +173,7 @@ BBS_TARGET_AVX512 void sums_dense_avx512_fixed_point(const W* v, index n, index 
       for (index j = 0; j < R; ++j)
         acc[j] = add_pair_products<Vnni>(acc[j], load_weight_words_masked(row[j] + full, tail), xv);
     }
-    for (index j = 0; j < rows; ++j) sums[r0 - first + j] = static_cast<std::uint32_t>(_mm512_reduce_add_epi32(acc[j]));
+    for (index j = 0; j < rows; ++j) sums[r0 - first + j] = wrapping_sum_epi32(acc[j]);
   }
 }
 
