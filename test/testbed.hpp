@@ -63,6 +63,13 @@ inline std::vector<Shape> awkward_shapes() {
       {37, 300, bbs::BankConfig(300, 300)},
       {19, 70, bbs::BankConfig(16, 16)},
       {5, 1000, bbs::BankConfig(1000, 1000)},
+      // The 8-bit index limit: bank 256 full and with a one-column last bank; bank 257 is above.
+      {5, 256, bbs::BankConfig(256, 16)},
+      {6, 257, bbs::BankConfig(256, 16)},
+      {4, 257, bbs::BankConfig(257, 257)},
+      // One column: N x 1 (a bank wider than the matrix, and bank 1).
+      {300, 1, bbs::BankConfig(4, 2)},
+      {1000, 1, bbs::BankConfig(1, 1)},
   };
 }
 

@@ -149,6 +149,27 @@ TEST_CASE("convolution, pooling and linear layers in float match PyTorch", "[nn]
   CHECK(d.conv3 <= tol_conv3);
 }
 
+TEST_CASE("fold_batch_norm scales every row by gamma / sqrt(var + eps) and folds a bias alone", "[nn][conv]") {
+  const ConvDenseWeights w = pw_weights();
+  const bbs::nn::BatchNorm2dParams& bn = *w.batch_norm;
+  const ConvDenseWeights folded = bbs::nn::fold_batch_norm(w);
+  REQUIRE(folded.weight.rows() == w.weight.rows());
+  REQUIRE(folded.weight.cols() == w.weight.cols());
+  CHECK_FALSE(folded.batch_norm.has_value());
+  for (bbs::index c = 0; c < w.weight.rows(); ++c) {
+    const double scale = static_cast<double>(bn.weight(c)) / std::sqrt(static_cast<double>(bn.running_var(c)) + bn.eps);
+    for (bbs::index j = 0; j < w.weight.cols(); ++j)
+      CHECK(folded.weight(c, j) == static_cast<float>(static_cast<double>(w.weight(c, j)) * scale));
+    CHECK(folded.bias(c) == static_cast<float>(-static_cast<double>(bn.running_mean(c)) * scale + bn.bias(c)));
+  }
+  // Model files fold a bias without its weight (out x 0): the same bias, and no row of an empty
+  // matrix touched (fuzz_model found a null-pointer offset there under clang's UBSan).
+  const ConvDenseWeights alone = bbs::nn::fold_batch_norm({Eigen::MatrixXf::Zero(w.weight.rows(), 0), {}, bn});
+  CHECK(alone.weight.rows() == w.weight.rows());
+  CHECK(alone.weight.cols() == 0);
+  CHECK(alone.bias == folded.bias);
+}
+
 TEST_CASE("depthwise convolution with stride, padding and bias matches PyTorch", "[nn][conv]") {
   const auto x = tensor_fixture<float>("input", 2, 8, 9, 9);
   const double x_max = max_abs(fixture(kCase, "input"));

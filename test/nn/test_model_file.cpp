@@ -187,6 +187,11 @@ TEMPLATE_TEST_CASE("save_model then load_model gives the same outputs bit for bi
   const auto again = bbs::nn::load_model<TestType>(saved);
   const auto x = random_images<A>(2, 2, 9, 7, 5);
   CHECK(max_abs_difference(bbs_test::to_double<A>(again.forward(x)), bbs_test::to_double<A>(model.forward(x))) == 0.0);
+  // The same file's bytes, loaded from memory.
+  const std::vector<unsigned char> saved_bytes = file_bytes(saved);
+  const auto from_memory = bbs::nn::load_model_from_memory<TestType>(saved_bytes.data(), saved_bytes.size());
+  CHECK(max_abs_difference(bbs_test::to_double<A>(from_memory.forward(x)), bbs_test::to_double<A>(model.forward(x))) ==
+        0.0);
   // Packed weights keep their type and pattern; nothing is pruned twice.
   const std::string resaved = temp_path("bbs_test_cnn_resaved.bbsm");
   bbs::nn::save_model(again, resaved);
@@ -361,6 +366,8 @@ TEST_CASE("a damaged model file is refused and save_model leaves nothing partial
   flipped[100] ^= 0x40;
   write(flipped);
   BBS_CHECK_THROWS_CONTAINING(bbs::nn::load_model<float>(path), bbs::file_error, "CRC-32 mismatch");
+  BBS_CHECK_THROWS_CONTAINING(bbs::nn::load_model_from_memory<float>(flipped.data(), flipped.size()), bbs::file_error,
+                              "bbs::nn::load_model_from_memory [");
   write(std::vector<unsigned char>(bytes.begin(), bytes.begin() + static_cast<long>(bytes.size() / 2)));
   BBS_CHECK_THROWS_CONTAINING(bbs::nn::load_model<float>(path), bbs::file_error, "not a ZIP archive");
   Archive no_manifest;

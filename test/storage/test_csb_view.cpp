@@ -1,4 +1,7 @@
-// Tests for the canonical CSB layout (slot-major interleaving, padding) and CsbView::validate.
+// Tests for the canonical CSB layout (slot-major interleaving, padding) and CsbView::validate,
+// and for entry offsets past 2^31 and 2^32.
+#include <sys/mman.h>
+
 #include "testbed.hpp"
 
 using bbs::BankConfig;
@@ -79,6 +82,85 @@ TEST_CASE("Entry counts refuse overflow and negative shapes", "[storage][csb]") 
   CHECK_THROWS_WITH(bbs::detail::checked_stored_entries(bbs::index(1) << 40, bbs::index(1) << 40, BankConfig(1, 1)),
                     Catch::Contains("overflows"));
   CHECK(bbs::detail::checked_stored_entries(3, 10, BankConfig(4, 2)) == 3 * 3 * 2);
+  // 2^61 entries fit the index type, not their bytes: refused before anything is allocated.
+  CHECK_THROWS_WITH(bbs::detail::checked_stored_entries(bbs::index(1) << 31, bbs::index(1) << 30, BankConfig(1, 1)),
+                    Catch::Contains("size in bytes overflows"));
+  CHECK_THROWS_AS(BbsMatrix<double>(bbs::index(1) << 31, bbs::index(1) << 30, BankConfig(1, 1)), bbs::shape_error);
+}
+
+namespace {
+
+/// Reserved, never committed memory (MAP_NORESERVE): pages cost nothing until written.
+struct Reservation {
+  explicit Reservation(std::size_t bytes) : size(bytes) {
+    p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  }
+  ~Reservation() {
+    if (p != MAP_FAILED) ::munmap(p, size);
+  }
+  Reservation(const Reservation&) = delete;
+  Reservation& operator=(const Reservation&) = delete;
+  std::size_t size;
+  void* p;
+};
+
+template <typename F, typename... B>
+void for_each_backend(F&& f, bbs::detail::backend_list<B...>) {
+  (f(B{}), ...);
+}
+
+}  // namespace
+
+TEST_CASE("Row slices past entry 2^31 and 2^32 multiply the right entries on every backend", "[storage][csb][limits]") {
+  // 2^24 + 1 rows of 16 banks of 256 columns, 16 entries per bank: 2^32 + 256 entries, 16 GiB of
+  // float values and 4 GiB of 8-bit indices, reserved but never committed: only the rows
+  // written below are touched.
+  const bbs::index rows = (bbs::index(1) << 24) + 1, cols = 4096, per_row = 256;
+  const BankConfig cfg(256, 16);
+  const auto entries = static_cast<std::size_t>(rows * per_row);
+  Reservation values(entries * sizeof(float)), indices(entries);
+  if (values.p == MAP_FAILED || indices.p == MAP_FAILED) {
+    WARN("could not reserve 20 GiB of address space; the test did not run");
+    return;
+  }
+  auto* v = static_cast<float*>(values.p);
+  auto* idx = static_cast<std::uint8_t*>(indices.p);
+  const bbs::CsbView<float> whole{rows, cols, cfg, v, idx, nullptr};
+  const Eigen::VectorXf x = bbs_test::random_vector<float>(cols, 5);
+  // Rows 2^23 - 1 and 2^23 hold entries 2^31 - 256 .. 2^31 + 255; rows 2^24 - 1 and 2^24 hold
+  // entries 2^32 - 256 .. 2^32 + 255 (the last one).
+  for (const bbs::index first : {(bbs::index(1) << 23) - 1, (bbs::index(1) << 24) - 1}) {
+    INFO("rows " << first << " and " << first + 1);
+    Eigen::MatrixXf dense = Eigen::MatrixXf::Zero(2, cols);
+    for (bbs::index r = first; r < first + 2; ++r) {
+      for (bbs::index s = 0; s < 16; ++s) {
+        for (bbs::index b = 0; b < 16; ++b) {
+          const bbs::index e = whole.entry(r, s, b);
+          const bbs::index in_bank = s * 16 + (r + b) % 16;  // distinct within the bank
+          idx[e] = static_cast<std::uint8_t>(in_bank);
+          v[e] = static_cast<float>((r % 7) + 1) * 0.125f * static_cast<float>(s - b);
+          dense(r - first, b * 256 + in_bank) = v[e];
+        }
+      }
+    }
+    const bbs::CsbView<float> slice = whole.rows_slice(first, first + 2);
+    REQUIRE(slice.values == v + first * per_row);
+    slice.validate();
+    const Eigen::VectorXf want = dense * x;
+    const Eigen::VectorXf xt = bbs_test::random_vector<float>(2, 6);
+    const Eigen::VectorXf want_t = dense.transpose() * xt;
+    for_each_backend(
+        [&](auto tag) {
+          INFO("backend " << decltype(tag)::name);
+          Eigen::VectorXf y = Eigen::VectorXf::Constant(2, -1.0f);
+          bbs::kernel::spmv(tag, slice, 1.0f, x.data(), 0.0f, y.data());
+          CHECK((y - want).cwiseAbs().maxCoeff() <= 1e-4f * (1.0f + want.cwiseAbs().maxCoeff()));
+          Eigen::VectorXf yt = Eigen::VectorXf::Constant(cols, -1.0f);
+          bbs::kernel::spmv_transposed(tag, slice, 1.0f, xt.data(), 0.0f, yt.data());
+          CHECK((yt - want_t).cwiseAbs().maxCoeff() <= 1e-4f * (1.0f + want_t.cwiseAbs().maxCoeff()));
+        },
+        bbs::compiled_backends{});
+  }
 }
 
 TEST_CASE("csb_entry, entry, column_of and for_each_entry walk the canonical order", "[storage][csb]") {

@@ -59,7 +59,6 @@ class BbsBase : public Eigen::EigenBase<Derived> {
     if (i < 0 || i >= v.rows || j < 0 || j >= v.cols) {
       detail::throw_error<shape_error>("coeff(", i, ", ", j, ") is outside the ", v.rows, " x ", v.cols, " matrix");
     }
-    const index nb = v.num_banks();
     const index b = j / v.bank_size();
     const index in_bank = j % v.bank_size();
     return v.with_indices([&](auto idx) {

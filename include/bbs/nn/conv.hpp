@@ -67,12 +67,15 @@ inline ConvDenseWeights fold_batch_norm(const ConvDenseWeights& w) {
                                        out, " (output channels of the convolution)");
     }
   }
+  Eigen::VectorXd scale(out);
   for (index c = 0; c < out; ++c) {
-    const double scale = static_cast<double>(bn.weight(c)) / std::sqrt(static_cast<double>(bn.running_var(c)) + bn.eps);
-    folded.weight.row(c) = (w.weight.row(c).cast<double>() * scale).cast<float>();
+    scale(c) = static_cast<double>(bn.weight(c)) / std::sqrt(static_cast<double>(bn.running_var(c)) + bn.eps);
     folded.bias(c) =
-        static_cast<float>((static_cast<double>(folded.bias(c)) - bn.running_mean(c)) * scale + bn.bias(c));
+        static_cast<float>((static_cast<double>(folded.bias(c)) - bn.running_mean(c)) * scale(c) + bn.bias(c));
   }
+  // As a whole-matrix product, not row by row: a weight with no columns (a bias folded alone) has
+  // no data, and a row block of it would offset a null pointer.
+  folded.weight = (scale.asDiagonal() * w.weight.cast<double>()).cast<float>();
   return folded;
 }
 

@@ -547,39 +547,58 @@ Sequential<T, Backend> build_model(const std::vector<impl::model::Statement>& st
   return model;
 }
 
-/// Loads a bbs model file (docs/MODEL_FORMAT.md) as a Sequential of T on Backend.
-template <typename T, typename Backend = backend::automatic>
-Sequential<T, Backend> load_model(const std::string& path, const ModelOptions& options = {}) {
-  const std::string source = "bbs::nn::load_model: " + path;
-  const std::vector<unsigned char> bytes = detail::read_file(path, std::numeric_limits<std::uint64_t>::max(), source);
-  impl::model::Tensors tensors(source);
+namespace impl {
+namespace model {
+
+/// The model file held in bytes[0, size); source prefixes every message.
+template <typename T, typename Backend>
+Sequential<T, Backend> load(const unsigned char* bytes, std::size_t size, const std::string& source,
+                            const ModelOptions& options) {
+  Tensors tensors(source);
   std::string manifest;
   bool have_manifest = false;
-  for (const auto& e : detail::zip::entries(bytes.data(), bytes.size(), source)) {
+  for (const auto& e : detail::zip::entries(bytes, size, source)) {
     const auto ends = [&](const char* ext) {
       const std::string x(ext);
       return e.name.size() > x.size() && e.name.compare(e.name.size() - x.size(), x.size(), x) == 0;
     };
     const std::string stem = e.name.substr(0, e.name.size() - 4);
-    if (e.name == impl::model::manifest_entry) {
-      manifest.assign(reinterpret_cast<const char*>(bytes.data() + e.offset), e.size);
+    if (e.name == manifest_entry) {
+      manifest.assign(reinterpret_cast<const char*>(bytes + e.offset), e.size);
       have_manifest = true;
     } else if (ends(".npy")) {
-      tensors.add_dense(stem, parse_npy(bytes.data() + e.offset, e.size, e.source));
+      tensors.add_dense(stem, parse_npy(bytes + e.offset, e.size, e.source));
     } else if (ends(".bbs")) {
-      tensors.add_packed(stem,
-                         std::vector<unsigned char>(bytes.begin() + static_cast<std::ptrdiff_t>(e.offset),
-                                                    bytes.begin() + static_cast<std::ptrdiff_t>(e.offset + e.size)),
-                         e.source);
+      tensors.add_packed(stem, std::vector<unsigned char>(bytes + e.offset, bytes + e.offset + e.size), e.source);
     } else {
       detail::throw_error<file_error>(e.source, ": unexpected entry; a model file holds model.txt, .bbs and .npy");
     }
   }
   if (!have_manifest) {
-    detail::throw_error<file_error>(source, ": no ", impl::model::manifest_entry,
+    detail::throw_error<file_error>(source, ": no ", manifest_entry,
                                     " entry; not a bbs model file (docs/MODEL_FORMAT.md)");
   }
-  return build_model<T, Backend>(impl::model::parse_manifest(manifest, source), tensors, options);
+  return build_model<T, Backend>(parse_manifest(manifest, source), tensors, options);
+}
+
+}  // namespace model
+}  // namespace impl
+
+/// Loads a bbs model file (docs/MODEL_FORMAT.md) as a Sequential of T on Backend. Throws
+/// file_error for a broken archive, manifest or tensor, shape_error and config_error for layers
+/// whose tensors or settings do not fit, each naming the file and the manifest line.
+template <typename T, typename Backend = backend::automatic>
+Sequential<T, Backend> load_model(const std::string& path, const ModelOptions& options = {}) {
+  const std::string source = "bbs::nn::load_model: " + path;
+  const std::vector<unsigned char> bytes = detail::read_file(path, std::numeric_limits<std::uint64_t>::max(), source);
+  return impl::model::load<T, Backend>(bytes.data(), bytes.size(), source, options);
+}
+
+/// Loads a model file held in memory (the bytes of a .bbsm file), as load_model does.
+template <typename T, typename Backend = backend::automatic>
+Sequential<T, Backend> load_model_from_memory(const void* data, std::size_t size, const ModelOptions& options = {}) {
+  return impl::model::load<T, Backend>(static_cast<const unsigned char*>(data), size, "bbs::nn::load_model_from_memory",
+                                       options);
 }
 
 /// Builds a model from a manifest file (model.txt's syntax) and a PyTorch state_dict exported as

@@ -20,8 +20,10 @@
 namespace bbs {
 namespace detail {
 
-/// Entries stored for a rows x cols matrix under cfg; throws shape_error on a negative shape or
-/// on a count that does not fit the index type.
+/// Entries stored for a rows x cols matrix under cfg; throws shape_error on a negative shape, on
+/// a count that does not fit the index type, or on arrays whose size in bytes would not (at most
+/// 16 bytes per entry: an 8-byte value, a 2-byte index and the row-grouped copy's share), so that
+/// no byte count derived from it wraps.
 inline index checked_stored_entries(index rows, index cols, const BankConfig& cfg) {
   cfg.validate();
   if (rows < 0 || cols < 0) throw_error<shape_error>("negative matrix shape ", rows, " x ", cols);
@@ -29,6 +31,12 @@ inline index checked_stored_entries(index rows, index cols, const BankConfig& cf
   if (per_row != 0 && rows > std::numeric_limits<index>::max() / per_row) {
     throw_error<shape_error>("a ", rows, " x ", cols, " matrix with ", cfg.nnz_per_bank,
                              " entries per bank overflows the entry count");
+  }
+  constexpr index max_entries = std::numeric_limits<index>::max() / 16;
+  if (rows * per_row > max_entries) {
+    throw_error<shape_error>("a ", rows, " x ", cols, " matrix with ", cfg.nnz_per_bank, " entries per bank stores ",
+                             rows * per_row, " entries; their size in bytes overflows (at most ", max_entries,
+                             " entries)");
   }
   return rows * per_row;
 }
