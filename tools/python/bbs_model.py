@@ -14,15 +14,17 @@ Three layers of API:
   ``model.txt`` manifest, ``<tensor>.bbs`` for matrix weights and float32 ``<tensor>.npy`` for
   every other tensor. ``read_model(path)`` returns the manifest's statements and every tensor as
   a dense numpy array (for tests and tools).
-- **Helper modules** for sequence classifiers that are plain ``torch.nn.Sequential`` models:
-  ``LastStep`` (the last frame of an LSTM / GRU output) and ``sequence_classifier(...)``.
+- **Helper modules** for sequence models that are plain ``torch.nn.Sequential`` models:
+  ``LastStep`` (the last frame of an LSTM / GRU output; classifiers), ``AllSteps`` (every frame:
+  frame-wise outputs such as a CTC acoustic model's) and ``sequence_classifier(...)``.
 
 Supported layers (a ``torch.nn.Sequential``, nested Sequentials flattened; names are the
 state_dict's): Conv2d (groups = 1, or depthwise: groups = in = out channels; square kernel,
 stride and padding, no dilation, zero padding), BatchNorm2d (directly after a convolution),
 ReLU, ReLU6, MaxPool2d, AvgPool2d (no padding, floor mode), AdaptiveAvgPool2d(1) (as
 global_avg_pool2d), Flatten (start_dim 1), Linear, LSTM (projections allowed), GRU, LastStep;
-Dropout and Identity are skipped (identity in eval mode). Anything else raises
+Dropout, Identity and AllSteps are skipped (identity in eval mode; bbs's recurrent layers pass
+every frame on, and a Linear after them applies to each frame). Anything else raises
 ``UnsupportedModuleError`` naming the module.
 
 How weights are stored. Every matrix weight (ungrouped convolution as out x (in k k), Linear,
@@ -81,6 +83,7 @@ __all__ = [
     "csb_deserialize",
     "save_csb",
     "LastStep",
+    "AllSteps",
     "sequence_classifier",
     "export_model",
     "read_model",
@@ -326,6 +329,14 @@ class LastStep(torch.nn.Module):
         return out[:, -1] if self.batch_first else out[-1]
 
 
+class AllSteps(torch.nn.Module):
+    """The output of an LSTM / GRU at every time step (the output of the (output, state) tuple it
+    returns): what bbs's recurrent layers pass on, so it exports to nothing."""
+
+    def forward(self, x):
+        return x[0] if isinstance(x, tuple) else x
+
+
 def sequence_classifier(input_size: int, hidden_size: int, classes: int, *, num_layers: int = 1,
                         bidirectional: bool = False, cell: str = "lstm"):
     """A Sequential (rnn, last, fc): batch-first LSTM / GRU -> LastStep -> Linear; input
@@ -477,7 +488,7 @@ def export_model(
     if not isinstance(model, torch.nn.Sequential):
         raise UnsupportedModuleError(f"export_model: needs a torch.nn.Sequential, got {type(model).__name__}")
     layers = [(n, m) for n, m in _flatten_sequential(model)
-              if not isinstance(m, (torch.nn.Dropout, torch.nn.Identity))]
+              if not isinstance(m, (torch.nn.Dropout, torch.nn.Identity, AllSteps))]
     if not layers:
         raise UnsupportedModuleError("export_model: the model has no layers")
     wr = _Writer(bank_configs, weights, value_type, default_bank)
@@ -721,6 +732,8 @@ def build_torch_model(model_file: Union[str, dict]):
     for keyword, keys in m["statements"][1:]:
         count += 1
         lname = keys.get("name", f"_{keyword}{count}").replace(".", "_")
+        if layers and isinstance(next(reversed(layers.values())), torch.nn.RNNBase) and keyword != "last_step":
+            layers[f"_steps{count}"] = AllSteps()  # an LSTM / GRU's frames go on to the next layer
         if keyword == "conv2d":
             cin, cout, k = _kv_int(keys, "in"), _kv_int(keys, "out"), _kv_int(keys, "kernel")
             mod = torch.nn.Conv2d(cin, cout, k, stride=_kv_int(keys, "stride", 1), padding=_kv_int(keys, "padding", 0),
@@ -781,4 +794,6 @@ def build_torch_model(model_file: Union[str, dict]):
         else:
             raise ValueError(f"build_torch_model: unknown statement {keyword}")
         layers[lname] = mod
+    if layers and isinstance(next(reversed(layers.values())), torch.nn.RNNBase):
+        layers["_steps"] = AllSteps()
     return torch.nn.Sequential(layers).eval()

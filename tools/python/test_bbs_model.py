@@ -225,6 +225,23 @@ class Exporter(unittest.TestCase):
             bm.export_model(m, self.path, weights="npy", default_bank=None,
                             bank_configs={k: (4, 1) if "_l0" in k else (8, 2) for k in cfg} | {"fc.weight": (12, 12)})
 
+    def test_framewise_lstm(self):
+        # A CTC acoustic model's shape: LSTM -> AllSteps -> Linear on every frame.
+        torch.manual_seed(2)
+        m = torch.nn.Sequential(OrderedDict(rnn=torch.nn.LSTM(6, 10, num_layers=2, batch_first=True),
+                                            steps=bm.AllSteps(), fc=torch.nn.Linear(10, 5))).eval()
+        text = bm.export_model(m, self.path)
+        self.assertEqual([line.split()[0] for line in text.splitlines()[1:]], ["input", "lstm", "linear"])
+        x = torch.randn(2, 7, 6)
+        with torch.no_grad():
+            want = m(x)
+            self.assertEqual(tuple(want.shape), (2, 7, 5))
+            np.testing.assert_array_equal(bm.build_torch_model(self.path)(x), want)
+        # A model that ends in the LSTM returns its frames too.
+        text = bm.export_model(torch.nn.Sequential(OrderedDict(rnn=m.rnn)), self.path)
+        with torch.no_grad():
+            np.testing.assert_array_equal(bm.build_torch_model(self.path)(x), m.rnn(x)[0])
+
     def test_not_bank_balanced(self):
         m = tiny_cnn()
         with self.assertRaisesRegex(ValueError, "not bank-balanced"):
