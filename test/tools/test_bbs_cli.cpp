@@ -389,6 +389,34 @@ TEST_CASE("bbs eval refuses bad models, data and options with a message and no p
   check_refusals(ws, cases, {"d.npz", "m.bbsm", "narrow.npz", "x.npy"});
 }
 
+#ifdef BBS_TEST_CLI_HAS_SPEECH
+TEST_CASE("bbs transcribe refuses models, audio and options it cannot use, by name", "[tools][cli][speech]") {
+  Workspace ws;
+  write_linear_model(ws.file("m.bbsm"));
+  {
+    // 0.1 s of silence at 8 kHz: a valid WAV at the wrong rate.
+    std::vector<unsigned char> wav = {'R', 'I', 'F', 'F', 0, 0, 0, 0, 'W', 'A', 'V', 'E', 'f', 'm', 't', ' ',
+                                      16, 0, 0, 0, 1, 0, 1, 0, 0x40, 0x1f, 0, 0, 0x80, 0x3e, 0, 0,
+                                      2, 0, 16, 0, 'd', 'a', 't', 'a', 0x40, 0x06, 0, 0};
+    wav.resize(wav.size() + 1600, 0);
+    const std::uint32_t riff = static_cast<std::uint32_t>(wav.size() - 8);
+    for (int i = 0; i < 4; ++i) wav[static_cast<std::size_t>(4 + i)] = static_cast<unsigned char>(riff >> (8 * i));
+    std::ofstream(ws.file("8k.wav"), std::ios::binary).write(reinterpret_cast<const char*>(wav.data()),
+                                                              static_cast<std::streamsize>(wav.size()));
+  }
+  const std::string sample = q(std::string(BBS_TEST_DATA_DIR) + "/speech/sample/val/val_00000.wav");
+  const std::string m = q(ws.file("m.bbsm"));
+  const std::vector<Refusal> cases = {
+      {"transcribe " + m, 2, "expected MODEL.bbsm AUDIO.wav, got 1 arguments"},
+      {"transcribe " + m + " " + sample + " --backend gpu", 2, "--backend gpu: not a backend of this build"},
+      {"transcribe " + m + " " + sample, 1, "a phone recognizer takes a sequence of 40 log-mel features"},
+      {"transcribe " + m + " " + q(ws.file("none.wav")), 1, "none.wav"},
+      {"transcribe " + m + " " + q(ws.file("8k.wav")), 1, "8000 Hz; the features are defined at 16000 Hz"},
+  };
+  check_refusals(ws, cases, {"8k.wav", "m.bbsm"});
+}
+#endif
+
 TEST_CASE("bbs calibrate writes a model whose LSTM layers carry calibrated formats", "[tools][cli][model]") {
   Workspace ws;
   // The trained long-memory LSTM of test/data/nn/lstm_long_memory (2 layers, hidden 32) as a model

@@ -16,6 +16,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "value_types.hpp"
+
 namespace bbs_cli {
 
 struct UsageError : std::runtime_error {
@@ -165,10 +167,37 @@ inline bool is_model_file(const std::string& path) {
   return n == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
 }
 
+/// float32 or fixed16<F>: the value types a model runs in.
+template <typename F>
+auto with_model_type(const TypeSpec& t, F&& f) {
+  if (t.kind == "float32") return f(float{});
+  if (t.kind == "fixed16") {
+    switch (t.frac_bits) {
+      case 8:
+        return f(bbs::fixed16<8>{});
+      case 9:
+        return f(bbs::fixed16<9>{});
+      case 10:
+        return f(bbs::fixed16<10>{});
+      case 11:
+        return f(bbs::fixed16<11>{});
+      case 12:
+        return f(bbs::fixed16<12>{});
+      case 13:
+        return f(bbs::fixed16<13>{});
+      default:
+        break;
+    }
+  }
+  throw UsageError("--type: models run as float32 or fixed16<F> with F from 8 to 13");
+}
+
 /// The model commands (models.cpp).
 int eval(int argc, char** argv);
 int calibrate(int argc, char** argv);
 int model_info(const std::string& path);
 int model_bench(int argc, char** argv);
+/// Streaming phone recognition (transcribe.cpp).
+int transcribe(int argc, char** argv);
 
 }  // namespace bbs_cli

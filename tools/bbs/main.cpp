@@ -1,6 +1,6 @@
 // bbs: the command-line tool. Prunes dense weights into bbs files, describes them, converts them
 // between value types and to .npy / Matrix Market, and times them on every backend against Eigen;
-// runs model files over labelled data (models.cpp).
+// runs model files over labelled data (models.cpp) and speech models over audio (transcribe.cpp).
 //
 //   bbs prune IN.npy|IN.npz OUT.bbs --bank B (--keep K | --sparsity S) [--array NAME] [--type T]
 //             [--calibration X.npy [--damping D]]
@@ -51,6 +51,9 @@ const char* const usage_text =
     "           [--quiet] (per-tensor fixed-point formats of the LSTM layers from a float run over the\n"
     "            first N samples, default 1000; OUT.bbsm loads as fixed16<F> with them; --cell-bits 32\n"
     "            keeps the cell state in int32, CPU backends only)\n"
+    "  bbs transcribe MODEL.bbsm AUDIO.wav [--type float32|fixed16<F>] [--backend NAME] [--logits OUT.npy]\n"
+    "           [--quiet] (streaming phone recognition with a CTC acoustic model, docs/SPEECH.md: each\n"
+    "            phone as it is decoded, then the whole sequence as the last line)\n"
     "  bbs info MODEL.bbsm            (a model file: its layers and weights)\n"
     "  bbs bench MODEL.bbsm [--type T] [--baseline DENSE.bbsm] [--batch N] [--frames T] [--repeats R]\n"
     "            [--min-time SECONDS]\n"
@@ -385,6 +388,7 @@ int main(int argc, char** argv) {
     if (command == "prune") return bbs_cli::prune(argc, argv);
     if (command == "eval") return bbs_cli::eval(argc, argv);
     if (command == "calibrate") return bbs_cli::calibrate(argc, argv);
+    if (command == "transcribe") return bbs_cli::transcribe(argc, argv);
     if ((command == "info" || command == "bench") && argc > 2 && bbs_cli::is_model_file(argv[2])) {
       return command == "info" ? bbs_cli::model_info(argv[2]) : bbs_cli::model_bench(argc, argv);
     }

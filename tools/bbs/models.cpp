@@ -246,31 +246,6 @@ std::vector<BackendResult> evaluate(const std::string& model_path, const DataSet
   return results;
 }
 
-/// float32 or fixed16<F>: the value types a model runs in.
-template <typename F>
-auto with_model_type(const TypeSpec& t, F&& f) {
-  if (t.kind == "float32") return f(float{});
-  if (t.kind == "fixed16") {
-    switch (t.frac_bits) {
-      case 8:
-        return f(bbs::fixed16<8>{});
-      case 9:
-        return f(bbs::fixed16<9>{});
-      case 10:
-        return f(bbs::fixed16<10>{});
-      case 11:
-        return f(bbs::fixed16<11>{});
-      case 12:
-        return f(bbs::fixed16<12>{});
-      case 13:
-        return f(bbs::fixed16<13>{});
-      default:
-        break;
-    }
-  }
-  throw UsageError("--type: models run as float32 or fixed16<F> with F from 8 to 13");
-}
-
 std::string json_escape(const std::string& s) {
   std::string out;
   for (char c : s) {

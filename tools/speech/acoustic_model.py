@@ -7,7 +7,10 @@ bbs model file that bbs runs frame by frame.
   /usr/bin/python3 tools/speech/acoustic_model.py CORPUS OUT.bbsm [--method dense|bbs|unstructured|block]
       [--sparsity 0.875] [--bank 16] [--hidden 256] [--layers 2] [--epochs 20] [--prune-epochs 10]
       [--seed 1] [--threads N]
-  /usr/bin/python3 tools/speech/acoustic_model.py --smoke   (a tiny corpus and model end to end)
+  /usr/bin/python3 tools/speech/acoustic_model.py --smoke [--bbs PATH]   (a tiny corpus and model end to end)
+
+With --bbs (the bbs tool), the exported model also runs in C++: `bbs transcribe` streams the
+first validation utterance frame by frame, and its logits are compared with PyTorch's.
 
 Features are tools/speech/features.py's log-mel frames, cached as <wav>.logmel.npy in the corpus.
 They are normalised per band with the training set's mean and deviation; the export folds that
@@ -165,6 +168,25 @@ def train(model, data, epochs, lr, batch, rng, pruner=None, log=print):
             ("" if pruner is None else f", sparsity {pruner.sparsity:.3f}"))
 
 
+def compare_with_bbs(bbs, model_path, torch_model, tsv):
+    """`bbs transcribe` on the first utterance of tsv against the exported PyTorch model: the
+    largest logit difference and whether the decoded phones agree."""
+    import subprocess
+    with open(tsv, encoding="utf-8") as f:
+        wav = os.path.join(os.path.dirname(tsv), next(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))["wav"])
+    with tempfile.TemporaryDirectory(prefix="bbs_transcribe_") as tmp:
+        logits_path = os.path.join(tmp, "logits.npy")
+        out = subprocess.run([bbs, "transcribe", model_path, wav, "--logits", logits_path, "--quiet"], check=True,
+                             capture_output=True, text=True).stdout.strip().splitlines()
+        got = np.load(logits_path)
+    with torch.no_grad():
+        want = torch_model(torch.from_numpy(features.log_mel(features.read_wav(wav)))[None])[0]
+    torch_phones = [phones.PHONES[c - 1] for c in greedy(want, want.shape[0])]
+    return {"utterance": os.path.basename(wav), "frames": int(got.shape[0]),
+            "max_logit_difference": float(np.abs(got - want.numpy()).max()) if got.shape == tuple(want.shape) else None,
+            "phones_equal": (out[-1].split() if out else []) == torch_phones}
+
+
 def lstm_weights(model):
     return [(n, p) for n, p in model.named_parameters() if n.startswith("rnn.weight")]
 
@@ -197,11 +219,12 @@ def run(a, log=print):
         folded_error = float((out_model(x) - model(x)).abs().max())
     bbs_model.export_model(out_model, a.out, bank_configs=bank_configs,
                            comment=f"CTC phone recognizer ({a.method}), tools/speech/acoustic_model.py")
+    cpp = compare_with_bbs(a.bbs, a.out, out_model, os.path.join(a.corpus, "val.tsv")) if a.bbs else None
     kept = sum(int((p != 0).sum()) for _, p in lstm_weights(model))
     total = sum(p.numel() for _, p in lstm_weights(model))
     summary = {"method": a.method, "sparsity": 1 - kept / total, "bank": a.bank if a.method == "bbs" else None,
                "hidden": a.hidden, "layers": a.layers, "epochs": a.epochs, "prune_epochs": a.prune_epochs,
-               "seed": a.seed, "per": result, "folded_max_difference": folded_error,
+               "seed": a.seed, "per": result, "folded_max_difference": folded_error, "bbs": cpp,
                "train_utterances": len(data["train"]), "seconds": round(time.time() - started, 1)}
     with open(os.path.splitext(a.out)[0] + ".json", "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=1)
@@ -225,6 +248,7 @@ def parse(argv):
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--bbs", help="the bbs tool: also run the exported model in C++ (bbs transcribe)")
     p.add_argument("--smoke", action="store_true", help="a tiny corpus and model, end to end, in a temporary directory")
     a = p.parse_args(argv)
     if not a.smoke and (a.corpus is None or a.out is None):
@@ -249,6 +273,10 @@ def main(argv=None):
         assert keywords == ["input", "lstm", "linear"], keywords
         assert summary["folded_max_difference"] < 1e-4, summary
         assert abs(summary["sparsity"] - 0.875) < 1e-9, summary
+        if a.bbs:
+            cpp = summary["bbs"]
+            assert cpp["max_logit_difference"] is not None and cpp["max_logit_difference"] < 1e-3, cpp
+            print(f"acoustic_model: bbs transcribe matches PyTorch: {cpp}")
     return summary
 
 

@@ -32,6 +32,15 @@ class Phones(unittest.TestCase):
         for gone in ("ao", "ax", "zh", "sil", "h#"):
             self.assertNotIn(gone, phones.PHONES)
 
+    def test_the_cpp_list_is_this_list(self):
+        import re
+        header = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "include", "bbs", "speech",
+                              "phones.hpp")
+        with open(header, encoding="utf-8") as f:
+            text = f.read()
+        body = text[text.index("phones = {"):text.index("};", text.index("phones = {"))]
+        self.assertEqual(tuple(re.findall(r'"([a-z]+)"', body)), phones.PHONES)
+
     def test_every_map_lands_in_the_set(self):
         for table in (phones.ESPEAK_IPA, phones.CMU):
             for symbol, mapped in table.items():
