@@ -7,7 +7,10 @@
 //   bbs_openmp, threads:1|2      the openmp backend with omp_set_num_threads(1 | 2)
 //   eigen_sparse, threads:1|2    Eigen::SparseMatrix<float, RowMajor> * x (Eigen::setNbThreads)
 //   eigen_dense, threads:1       dense Eigen GEMV (batch 1) / GEMM (batch > 1) of the same matrix
-//   stream_triad, threads:1|2    a[i] = b[i] + s * c[i] over 3 x 128 MiB: the bandwidth roofline
+//   stream_triad, threads:1|2    a[i] = b[i] + s * c[i] over 3 x 128 MiB (STREAM's bandwidth)
+//   read_sum, mib:M, threads:1|2 a vectorised sum over M MiB, M = 1 .. 1024: the read bandwidth of
+//                                the level that holds an M MiB working set, the roofline of a
+//                                product whose arrays are about that size (an SpMV mostly reads)
 // Batch > 1 is SpMM, Y = A * X with X an Eigen matrix of `batch` columns.
 //
 // The sweeps vary one axis at a time around the headline point (float32, 87.5 % sparse, bank 64,
@@ -288,6 +291,39 @@ void stream_triad(benchmark::State& state, int threads) {
   state.counters["bytes"] = benchmark::Counter(3.0 * sizeof(float) * double(n));
 }
 
+/// Read bandwidth: a sum over `mib` MiB of floats, 16 independent accumulators (one AVX-512
+/// register; the sum is never the bottleneck), each thread over its own static share. A triad
+/// writes as much as a third of what it moves, and write-allocate traffic makes it read-poor on
+/// some machines (an SpMV reached 129 % of the triad on a Xeon); this is what an SpMV does.
+void read_sum(benchmark::State& state, std::size_t mib, int threads) {
+  constexpr std::ptrdiff_t block = 4096;
+  const auto n = static_cast<std::ptrdiff_t>(mib * (std::size_t(1) << 20) / sizeof(float));
+  const std::ptrdiff_t blocks = n / block;
+  ThreadScope scope(threads);
+  std::unique_ptr<float[]> a(new float[static_cast<std::size_t>(n)]);
+  // First touch on the threads that read the pages.
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (std::ptrdiff_t i = 0; i < n; ++i) a[i] = 1.0f;
+  const float* p = a.get();
+  for (auto _ : state) {
+    float total = 0.0f;
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : total)
+    for (std::ptrdiff_t b = 0; b < blocks; ++b) {
+      const float* q = p + b * block;
+      float acc[16] = {};
+      for (std::ptrdiff_t i = 0; i < block; i += 16)
+        for (int j = 0; j < 16; ++j) acc[j] += q[i + j];
+      float sum = 0.0f;
+      for (float v : acc) sum += v;
+      total += sum;
+    }
+    benchmark::DoNotOptimize(total);
+  }
+  const double bytes = double(n) * sizeof(float);
+  state.counters["GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["bytes"] = benchmark::Counter(bytes);
+}
+
 // =============================================================================================
 // Sweeps: one axis at a time around the headline point.
 // =============================================================================================
@@ -557,9 +593,15 @@ int main(int argc, char** argv) {
   add_context(repetitions);
 
   Registrar r{repetitions, {}};
-  // The triad first, so that a filtered development run still shows the bandwidth it reads against.
+  // The bandwidth probes first, so that a filtered development run still shows what it reads against.
   for (int t : {1, 2}) {
     r.add("stream_triad/threads:" + std::to_string(t), [t](benchmark::State& s) { stream_triad(s, t); });
+  }
+  for (std::size_t mib : {1, 4, 16, 64, 256, 1024}) {
+    for (int t : {1, 2}) {
+      r.add("read_sum/mib:" + std::to_string(mib) + "/threads:" + std::to_string(t),
+            [mib, t](benchmark::State& s) { read_sum(s, mib, t); });
+    }
   }
   const std::vector<Sweep> all = sweeps();
   for (std::size_t i = 0; i < all.size(); ++i) {
