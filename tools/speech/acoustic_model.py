@@ -151,7 +151,7 @@ def train(model, data, epochs, lr, batch, rng, pruner=None, log=print):
     opt = torch.optim.Adam([p for n, p in model.named_parameters()], lr=lr)
     for epoch in range(epochs):
         model.train()
-        total = 0.0
+        total, done, started = 0.0, 0, time.time()
         for idx in batches(data, batch, rng):
             logits, lengths = forward_batch(model, data, idx)
             targets = torch.cat([torch.from_numpy(data[i][1]) for i in idx])
@@ -164,6 +164,9 @@ def train(model, data, epochs, lr, batch, rng, pruner=None, log=print):
             if pruner is not None:
                 pruner.step()
             total += float(loss) * len(idx)
+            done += 1
+            if done % 50 == 0:
+                log(f"  epoch {epoch + 1}: {done} batches, {time.time() - started:.0f} s")
         log(f"epoch {epoch + 1}/{epochs}: CTC loss {total / len(data):.3f}" +
             ("" if pruner is None else f", sparsity {pruner.sparsity:.3f}"))
 
@@ -197,6 +200,8 @@ def run(a, log=print):
     torch.set_num_threads(a.threads)
     started = time.time()
     data = {s: load_split(a.corpus, s) for s in ("train", "val", "test", "cross")}
+    if a.train_limit:
+        data["train"] = data["train"][:a.train_limit]
     frames = np.concatenate([x for x, _ in data["train"]])
     model = build(frames.mean(axis=0), frames.std(axis=0) + 1e-3, a.hidden, a.layers)
     train(model, data["train"], a.epochs, a.lr, a.batch, rng, log=log)
@@ -247,6 +252,7 @@ def parse(argv):
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--train-limit", type=int, default=0, help="train on the first N utterances only (quick runs)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--bbs", help="the bbs tool: also run the exported model in C++ (bbs transcribe)")
     p.add_argument("--smoke", action="store_true", help="a tiny corpus and model, end to end, in a temporary directory")
