@@ -12,18 +12,12 @@
 
 #include <bbs/speech.hpp>
 
-#include "testbed.hpp"
+#include "nn/nn_fixtures.hpp"  // BBS_CHECK_THROWS_CONTAINING
 
 namespace {
 
 const std::string kSample = std::string(BBS_TEST_DATA_DIR) + "/speech/sample";
 
-// The exception type and a fragment of its message.
-#define CHECK_THROWS_NAMING(expr, type, fragment)       \
-  do {                                                  \
-    CHECK_THROWS_AS(expr, type);                        \
-    CHECK_THROWS_WITH(expr, Catch::Contains(fragment)); \
-  } while (false)
 const char* const kUtterances[] = {"train/train_00000", "val/val_00000", "test/test_00000", "cross/cross_00000"};
 
 }  // namespace
@@ -76,7 +70,7 @@ TEST_CASE("log-mel settings and audio files that cannot work are refused by name
   const auto refused = [](auto edit, const char* what) {
     bbs::speech::LogMelConfig c;
     edit(c);
-    CHECK_THROWS_NAMING(bbs::speech::LogMel{c}, bbs::config_error, what);
+    BBS_CHECK_THROWS_CONTAINING(bbs::speech::LogMel{c}, bbs::config_error, what);
   };
   refused([](auto& c) { c.hop = 0; }, "hop 0");
   refused([](auto& c) { c.fft_size = 256; }, "fft_size 256 is smaller than the window 400");
@@ -85,19 +79,19 @@ TEST_CASE("log-mel settings and audio files that cannot work are refused by name
   bbs::speech::LogMel ok;
   CHECK_THROWS_AS(ok.push(nullptr, 3), bbs::shape_error);
 
-  CHECK_THROWS_NAMING(bbs::speech::read_wav(kSample + "/missing.wav"), bbs::file_error, "missing.wav");
+  BBS_CHECK_THROWS_CONTAINING(bbs::speech::read_wav(kSample + "/missing.wav"), bbs::file_error, "missing.wav");
   const std::string dir =
       (std::filesystem::temp_directory_path() / ("bbs_test_speech_" + std::to_string(::getpid()))).string();
   std::filesystem::create_directories(dir);
   const std::string text = dir + "/not_audio.wav";
   std::ofstream(text) << "this is not audio";
-  CHECK_THROWS_NAMING(bbs::speech::read_wav(text), bbs::file_error, "not_audio.wav");
+  BBS_CHECK_THROWS_CONTAINING(bbs::speech::read_wav(text), bbs::file_error, "not_audio.wav");
   // The first 4,000 bytes of a file whose header declares more.
   std::ifstream in(kSample + "/train/train_00000.wav", std::ios::binary);
   std::vector<char> head(4000);
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   const std::string cut = dir + "/cut.wav";
   std::ofstream(cut, std::ios::binary).write(head.data(), static_cast<std::streamsize>(head.size()));
-  CHECK_THROWS_NAMING(bbs::speech::read_wav(cut), bbs::file_error, "truncated");
+  BBS_CHECK_THROWS_CONTAINING(bbs::speech::read_wav(cut), bbs::file_error, "truncated");
   std::filesystem::remove_all(dir);
 }

@@ -34,10 +34,11 @@ import wave
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import features  # noqa: E402
 import phones  # noqa: E402
 import sentences  # noqa: E402
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = features.SAMPLE_RATE  # the rate the features are defined at
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029")
 ESPEAK_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2",
                    "klatt3", "croak", "Andy", "Annie", "Denis", "Gene", "Jacky", "Lee", "Mike", "Storm", "adam",
@@ -64,13 +65,6 @@ def sentence_splits(all_sentences, val_fraction=0.08, test_fraction=0.12):
         h = int(hashlib.sha256(s.lower().encode()).hexdigest()[:8], 16) / 2**32
         out["test" if h < test_fraction else "val" if h < test_fraction + val_fraction else "train"].append(s)
     return out
-
-
-def read_wav(path):
-    with wave.open(path, "rb") as w:
-        if w.getsampwidth() != 2 or w.getnchannels() != 1:
-            raise ValueError(f"{path}: expected 16-bit mono")
-        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64) / 32768.0, w.getframerate()
 
 
 def write_wav(path, samples):
@@ -114,9 +108,7 @@ def synthesize(u, tmp):
     # -D: no dither, so the same settings give the same bytes.
     subprocess.run(["sox", "-D", raw, "-b", "16", "-c", "1", out, "speed", f"{u['speed']:.3f}", "rate", "-v",
                     str(SAMPLE_RATE)], check=True, capture_output=True)
-    samples, rate = read_wav(out)
-    assert rate == SAMPLE_RATE
-    return samples
+    return features.read_wav(out)  # checks 16-bit mono at SAMPLE_RATE
 
 
 def plan(split, index, seed, pools):
