@@ -132,4 +132,18 @@ void require_product_close(const Got& got, const DenseA& dense_a, const X& x, in
   require_close(got, want, scale, bbs::dot_error_bound<T>(terms + 2));
 }
 
+namespace detail {
+template <typename F, typename... B>
+void for_each_in(F& f, bbs::detail::backend_list<B...>) {
+  (f(B{}), ...);
+}
+}  // namespace detail
+
+/// Runs f with a default-constructed tag of every backend this build compiled
+/// (bbs::compiled_backends, the registry's list).
+template <typename F>
+void for_each_compiled_backend(F&& f) {
+  detail::for_each_in(f, bbs::compiled_backends{});
+}
+
 }  // namespace bbs_test

@@ -58,11 +58,6 @@ long run_together(Body body) {
   return total.load();
 }
 
-template <typename F, typename... B>
-void for_each_backend(F&& f, bbs::detail::backend_list<B...>) {
-  (f(B{}), ...);
-}
-
 template <typename A>
 bool same_bits(const A& got, const A& want) {
   if (got.rows() != want.rows() || got.cols() != want.cols()) return false;
@@ -105,23 +100,21 @@ TEMPLATE_TEST_CASE("threads sharing a matrix from its first product get the resu
   const M xs = activations(random_dense<float>(230, 9, 2));
   const V xt = activations(random_vector<float>(150, 3));
 
-  for_each_backend(
-      [&](auto tag) {
-        using Backend = decltype(tag);
-        INFO("backend " << Backend::name);
-        const std::vector<M> alone = products<Backend>(bbs::BbsMatrix<T>(source), x, xs, xt);
-        const bbs::BbsMatrix<T> shared(source);  // a copy: nothing derived yet
-        const long mismatches = run_together([&](int) {
-          long bad = 0;
-          for (int r = 0; r < kRounds; ++r) {
-            const std::vector<M> got = products<Backend>(shared, x, xs, xt);
-            for (std::size_t p = 0; p < got.size(); ++p) bad += !same_bits(got[p], alone[p]);
-          }
-          return bad;
-        });
-        CHECK(mismatches == 0);
-      },
-      bbs::compiled_backends{});
+  bbs_test::for_each_compiled_backend([&](auto tag) {
+    using Backend = decltype(tag);
+    INFO("backend " << Backend::name);
+    const std::vector<M> alone = products<Backend>(bbs::BbsMatrix<T>(source), x, xs, xt);
+    const bbs::BbsMatrix<T> shared(source);  // a copy: nothing derived yet
+    const long mismatches = run_together([&](int) {
+      long bad = 0;
+      for (int r = 0; r < kRounds; ++r) {
+        const std::vector<M> got = products<Backend>(shared, x, xs, xt);
+        for (std::size_t p = 0; p < got.size(); ++p) bad += !same_bits(got[p], alone[p]);
+      }
+      return bad;
+    });
+    CHECK(mismatches == 0);
+  });
 }
 
 TEST_CASE("threads sharing a loaded model each run their own sequences, as a model run alone does",

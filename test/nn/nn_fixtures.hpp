@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -136,6 +137,34 @@ void for_each_backend(F&& f) {
 #ifdef _OPENMP
   f(bbs::backend::openmp{});
 #endif
+}
+
+/// A model file held in memory: `manifest` and random dense weights for an LSTM stack named rnn
+/// (`layers` layers) and a linear layer named fc, which the loader prunes as the manifest says.
+inline std::vector<unsigned char> lstm_model_bytes(const std::string& manifest, bbs::index input, bbs::index hidden,
+                                                   bbs::index layers, bbs::index classes, unsigned seed = 11) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist(0.0f, 0.4f);
+  const auto random = [&](bbs::index r, bbs::index c) {
+    Eigen::MatrixXf m(r, c);
+    for (bbs::index i = 0; i < m.size(); ++i) m.data()[i] = dist(gen);
+    return m;
+  };
+  bbs::detail::zip::Writer zip("test");
+  zip.add("model.txt", manifest);
+  const auto dense = [&](const std::string& name, const Eigen::MatrixXf& m) {
+    zip.add(name + ".npy", m.cols() == 1 ? bbs::npy_bytes(m, {m.rows()}) : bbs::npy_bytes(m));
+  };
+  for (bbs::index l = 0; l < layers; ++l) {
+    const std::string s = "_l" + std::to_string(l);
+    dense("rnn.weight_ih" + s, random(4 * hidden, l == 0 ? input : hidden));
+    dense("rnn.weight_hh" + s, random(4 * hidden, hidden));
+    dense("rnn.bias_ih" + s, random(4 * hidden, 1));
+    dense("rnn.bias_hh" + s, random(4 * hidden, 1));
+  }
+  dense("fc.weight", random(classes, hidden));
+  dense("fc.bias", random(classes, 1));
+  return zip.finish();
 }
 
 }  // namespace bbs_test

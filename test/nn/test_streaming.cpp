@@ -6,36 +6,9 @@
 
 #include <bbs/nn/streaming.hpp>
 
-#include "testbed.hpp"
+#include "nn/nn_fixtures.hpp"
 
 namespace {
-
-/// A model file held in memory: the manifest and dense weights, pruned by the loader.
-std::vector<unsigned char> model_bytes(const std::string& manifest, bbs::index input, bbs::index hidden,
-                                       bbs::index layers, bbs::index classes) {
-  std::mt19937 gen(11);
-  std::normal_distribution<float> dist(0.0f, 0.4f);
-  const auto random = [&](bbs::index r, bbs::index c) {
-    Eigen::MatrixXf m(r, c);
-    for (bbs::index i = 0; i < m.size(); ++i) m.data()[i] = dist(gen);
-    return m;
-  };
-  bbs::detail::zip::Writer zip("test");
-  zip.add("model.txt", manifest);
-  const auto dense = [&](const std::string& name, const Eigen::MatrixXf& m) {
-    zip.add(name + ".npy", m.cols() == 1 ? bbs::npy_bytes(m, {m.rows()}) : bbs::npy_bytes(m));
-  };
-  for (bbs::index l = 0; l < layers; ++l) {
-    const std::string s = "_l" + std::to_string(l);
-    dense("rnn.weight_ih" + s, random(4 * hidden, l == 0 ? input : hidden));
-    dense("rnn.weight_hh" + s, random(4 * hidden, hidden));
-    dense("rnn.bias_ih" + s, random(4 * hidden, 1));
-    dense("rnn.bias_hh" + s, random(4 * hidden, 1));
-  }
-  dense("fc.weight", random(classes, hidden));
-  dense("fc.bias", random(classes, 1));
-  return zip.finish();
-}
 
 const std::string kFramewise =
     "bbs-model 1\ninput sequence features=5\nlstm name=rnn input=5 hidden=8 layers=2 bidirectional=0 bank=4 nnz=2\n"
@@ -43,7 +16,7 @@ const std::string kFramewise =
 
 template <typename T>
 bbs::nn::Sequential<T> framewise_model() {
-  const std::vector<unsigned char> bytes = model_bytes(kFramewise, 5, 8, 2, 3);
+  const std::vector<unsigned char> bytes = bbs_test::lstm_model_bytes(kFramewise, 5, 8, 2, 3);
   return bbs::nn::load_model_from_memory<T>(bytes.data(), bytes.size());
 }
 
@@ -99,7 +72,7 @@ TEST_CASE("models and frames that cannot stream are refused by name", "[nn][stre
   CHECK(stream.step(Eigen::MatrixXf::Zero(5, 3)).cols() == 3);
 
   const auto refused = [](const std::string& manifest, const char* what) {
-    const std::vector<unsigned char> bytes = model_bytes(manifest, 5, 8, 1, 3);
+    const std::vector<unsigned char> bytes = bbs_test::lstm_model_bytes(manifest, 5, 8, 1, 3);
     const auto m = bbs::nn::load_model_from_memory<float>(bytes.data(), bytes.size());
     CHECK_THROWS_AS(bbs::nn::Stream<float>(m), bbs::config_error);
     CHECK_THROWS_WITH(bbs::nn::Stream<float>(m), Catch::Contains(what));

@@ -5,14 +5,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <random>
 #include <sstream>
 
-#include "testbed.hpp"
+#include "nn/nn_fixtures.hpp"  // lstm_model_bytes
 
 namespace fs = std::filesystem;
 
@@ -390,30 +394,123 @@ TEST_CASE("bbs eval refuses bad models, data and options with a message and no p
 }
 
 #ifdef BBS_TEST_CLI_HAS_SPEECH
+namespace {
+
+/// 16-bit PCM samples as a WAV file (`channels` interleaved) and as raw little-endian bytes.
+std::string pcm_bytes(const std::vector<std::int16_t>& samples) {
+  std::string bytes;
+  for (const std::int16_t v : samples) {
+    bytes += static_cast<char>(static_cast<std::uint16_t>(v) & 0xff);
+    bytes += static_cast<char>(static_cast<std::uint16_t>(v) >> 8);
+  }
+  return bytes;
+}
+
+void write_wav(const std::string& path, const std::vector<std::int16_t>& samples, std::uint32_t rate,
+               std::uint16_t channels = 1, std::uint32_t declared_bytes = 0) {
+  const std::string data = pcm_bytes(samples);
+  const auto u32 = [](std::uint32_t v) {
+    return std::string{char(v & 0xff), char((v >> 8) & 0xff), char((v >> 16) & 0xff), char(v >> 24)};
+  };
+  const auto u16 = [](std::uint16_t v) { return std::string{char(v & 0xff), char(v >> 8)}; };
+  const std::uint32_t size = declared_bytes ? declared_bytes : static_cast<std::uint32_t>(data.size());
+  const std::string wav = "RIFF" + u32(36 + size) + "WAVEfmt " + u32(16) + u16(1) + u16(channels) + u32(rate) +
+                          u32(rate * 2u * channels) + u16(static_cast<std::uint16_t>(2 * channels)) + u16(16) + "data" +
+                          u32(size) + data;
+  std::ofstream(path, std::ios::binary).write(wav.data(), static_cast<std::streamsize>(wav.size()));
+}
+
+/// A second of 16 kHz test audio: two tones and a little noise, varying over time.
+std::vector<std::int16_t> test_audio() {
+  std::mt19937 gen(3);
+  std::normal_distribution<double> noise(0.0, 300.0);
+  std::vector<std::int16_t> s(16000);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const double t = double(i) / 16000.0;
+    s[i] = static_cast<std::int16_t>(6000 * std::sin(2 * 3.14159265 * (300 + 900 * t) * t) +
+                                     3000 * std::sin(2 * 3.14159265 * 2500 * t) * (t > 0.5) + noise(gen));
+  }
+  return s;
+}
+
+/// A phone recognizer with random weights: 4 stacked log-mel frames in, LSTM 16 x 2, 39 classes.
+void write_speech_model(const std::string& path) {
+  const std::string manifest =
+      "bbs-model 1\ninput sequence features=160\nlstm name=rnn input=160 hidden=16 layers=2 bidirectional=0 "
+      "bank=16 nnz=2\nlinear name=fc in=16 out=39 bank=8 nnz=4\n";
+  const std::vector<unsigned char> bytes = bbs_test::lstm_model_bytes(manifest, 160, 16, 2, 39, 7);
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+}  // namespace
+
+TEST_CASE("bbs transcribe streams a file or stdin PCM to the same phones and reports its latency",
+          "[tools][cli][speech]") {
+  Workspace ws;
+  write_speech_model(ws.file("speech.bbsm"));
+  const std::vector<std::int16_t> audio = test_audio();
+  write_wav(ws.file("a.wav"), audio, 16000);
+  {
+    const std::string raw = pcm_bytes(audio);
+    std::ofstream(ws.file("a.raw"), std::ios::binary).write(raw.data(), static_cast<std::streamsize>(raw.size()));
+  }
+  const std::string m = q(ws.file("speech.bbsm"));
+  const Run file = ws.bbs("transcribe " + m + " " + q(ws.file("a.wav")) + " --logits " + q(ws.file("file.npy")));
+  INFO(file.err);
+  REQUIRE(file.code == 0);
+  // 1 s: 98 log-mel frames, 24 steps of 4 frames (40 ms).
+  CHECK_THAT(file.err, Catch::Contains("1.00 s of audio, 24 steps of 40 ms"));
+  CHECK_THAT(file.err, Catch::Contains("real-time factor"));
+  CHECK_THAT(file.err, Catch::Contains("per-step latency median"));
+  const std::string last = file.out.substr(file.out.rfind('\n', file.out.size() - 2) + 1);
+  CHECK(last != "\n");
+  const Eigen::MatrixXf logits = bbs::read_npy(ws.file("file.npy")).matrix<float>();
+  CHECK(logits.rows() == 24);
+  CHECK(logits.cols() == 39);
+  for (const std::string& backend : bbs::backend_names()) {
+    INFO("--stream --backend " << backend);
+    const Run live = ws.bbs("transcribe " + m + " --stream --backend " + backend + " --logits " +
+                            q(ws.file("live.npy")) + " < " + q(ws.file("a.raw")));
+    INFO(live.err);
+    CHECK(live.code == 0);
+    CHECK(live.out.substr(live.out.rfind('\n', live.out.size() - 2) + 1) == last);
+    const Eigen::MatrixXf live_logits = bbs::read_npy(ws.file("live.npy")).matrix<float>();
+    REQUIRE(live_logits.rows() == logits.rows());
+    CHECK((live_logits - logits).cwiseAbs().maxCoeff() <= 1e-4f * (1.0f + logits.cwiseAbs().maxCoeff()));
+  }
+  const Run fixed = ws.bbs("transcribe " + m + " " + q(ws.file("a.wav")) + " --type 'fixed16<9>' --quiet");
+  CHECK(fixed.code == 0);
+  CHECK(fixed.err.empty());
+  CHECK(std::count(fixed.out.begin(), fixed.out.end(), '\n') == 1);  // --quiet: the phones only
+}
+
 TEST_CASE("bbs transcribe refuses models, audio and options it cannot use, by name", "[tools][cli][speech]") {
   Workspace ws;
   write_linear_model(ws.file("m.bbsm"));
-  {
-    // 0.1 s of silence at 8 kHz: a valid WAV at the wrong rate.
-    std::vector<unsigned char> wav = {'R', 'I', 'F', 'F', 0, 0, 0, 0, 'W', 'A', 'V', 'E', 'f', 'm', 't', ' ',
-                                      16, 0, 0, 0, 1, 0, 1, 0, 0x40, 0x1f, 0, 0, 0x80, 0x3e, 0, 0,
-                                      2, 0, 16, 0, 'd', 'a', 't', 'a', 0x40, 0x06, 0, 0};
-    wav.resize(wav.size() + 1600, 0);
-    const std::uint32_t riff = static_cast<std::uint32_t>(wav.size() - 8);
-    for (int i = 0; i < 4; ++i) wav[static_cast<std::size_t>(4 + i)] = static_cast<unsigned char>(riff >> (8 * i));
-    std::ofstream(ws.file("8k.wav"), std::ios::binary).write(reinterpret_cast<const char*>(wav.data()),
-                                                              static_cast<std::streamsize>(wav.size()));
-  }
+  const std::vector<std::int16_t> tenth(1600, 0);
+  write_wav(ws.file("8k.wav"), tenth, 8000);
+  write_wav(ws.file("stereo.wav"), tenth, 16000, 2);
+  write_wav(ws.file("empty.wav"), {}, 16000);
+  write_wav(ws.file("cut.wav"), tenth, 16000, 1, 64000);  // the header declares 2 s
+  { std::ofstream(ws.file("odd.raw"), std::ios::binary).write("\1\2\3", 3); }
   const std::string sample = q(std::string(BBS_TEST_DATA_DIR) + "/speech/sample/val/val_00000.wav");
   const std::string m = q(ws.file("m.bbsm"));
+  write_speech_model(ws.file("speech.bbsm"));
+  const std::string speech = q(ws.file("speech.bbsm"));
   const std::vector<Refusal> cases = {
       {"transcribe " + m, 2, "expected MODEL.bbsm AUDIO.wav, got 1 arguments"},
+      {"transcribe " + m + " " + sample + " --stream", 2, "expected MODEL.bbsm --stream"},
       {"transcribe " + m + " " + sample + " --backend gpu", 2, "--backend gpu: not a backend of this build"},
-      {"transcribe " + m + " " + sample, 1, "a phone recognizer takes a sequence of 40 log-mel features"},
+      {"transcribe " + m + " " + sample, 1, "a phone recognizer takes a sequence of k x 40 log-mel features"},
       {"transcribe " + m + " " + q(ws.file("none.wav")), 1, "none.wav"},
       {"transcribe " + m + " " + q(ws.file("8k.wav")), 1, "8000 Hz; the features are defined at 16000 Hz"},
+      {"transcribe " + m + " " + q(ws.file("stereo.wav")), 1, "2 channels; expected mono audio"},
+      {"transcribe " + m + " " + q(ws.file("empty.wav")), 1, "empty.wav: no samples"},
+      {"transcribe " + m + " " + q(ws.file("cut.wav")), 1, "truncated"},
+      {"transcribe " + speech + " --stream < " + q(ws.file("odd.raw")), 1, "the stream ends inside a sample"},
   };
-  check_refusals(ws, cases, {"8k.wav", "m.bbsm"});
+  check_refusals(ws, cases, {"8k.wav", "cut.wav", "empty.wav", "m.bbsm", "odd.raw", "speech.bbsm", "stereo.wav"});
 }
 #endif
 

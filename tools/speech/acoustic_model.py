@@ -5,18 +5,20 @@ gradually (bbs_pruning.GradualPruner: bank-balanced, unstructured or block) and 
 bbs model file that bbs runs frame by frame.
 
   /usr/bin/python3 tools/speech/acoustic_model.py CORPUS OUT.bbsm [--method dense|bbs|unstructured|block]
-      [--sparsity 0.875] [--bank 16] [--hidden 256] [--layers 2] [--epochs 20] [--prune-epochs 10]
-      [--seed 1] [--threads N]
+      [--sparsity 0.875] [--bank 16] [--hidden 128] [--layers 2] [--stack 4] [--epochs 20]
+      [--prune-epochs 10] [--init DENSE.pt] [--seed 1] [--threads N]
   /usr/bin/python3 tools/speech/acoustic_model.py --smoke [--bbs PATH]   (a tiny corpus and model end to end)
 
 With --bbs (the bbs tool), the exported model also runs in C++: `bbs transcribe` streams the
 first validation utterance frame by frame, and its logits are compared with PyTorch's.
 
-Features are tools/speech/features.py's log-mel frames, cached as <wav>.logmel.npy in the corpus.
-They are normalised per band with the training set's mean and deviation; the export folds that
+Features are tools/speech/features.py's log-mel frames, cached as <wav>.logmel.npy in the corpus,
+stacked --stack at a time (features.stack: 4 frames of 40 bands make one 160-feature step every
+40 ms, so the LSTM runs 25 steps per second of audio). They are normalised per band with the training set's mean and deviation; the export folds that
 into the first LSTM layer's input weights and bias (a column scaling keeps every pruned weight
 zero), so the model file takes raw features. Phone labels are 1..38 (phones.PHONES), 0 is
-CTC's blank. Decoding is greedy (best label per frame, repeats merged, blanks dropped). PER is
+CTC's blank. OUT.pt keeps the PyTorch model; --init starts pruning from such a dense model
+instead of training one (the study prunes each method from the same dense seed). Decoding is greedy (best label per frame, repeats merged, blanks dropped). PER is
 the edit distance to the reference over the reference's length, summed over a split. OUT.json
 gets the PER of every split, the settings and the training time."""
 import argparse
@@ -36,6 +38,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 import features  # noqa: E402
 import phones  # noqa: E402
+from speech_eval import edit_distance  # noqa: E402,F401  (also this module's, for its tests)
 import bbs_model  # noqa: E402  (tools/python)
 import bbs_pruning  # noqa: E402  (tools/python)
 
@@ -43,8 +46,9 @@ LABEL = {p: i + 1 for i, p in enumerate(phones.PHONES)}
 CLASSES = len(phones.PHONES) + 1
 
 
-def load_split(corpus, split):
-    """[(features frames x 40 float32, labels int64)] of a split, features cached beside each WAV."""
+def load_split(corpus, split, stack):
+    """[(features steps x 40 stack float32, labels int64)] of a split, log-mel frames cached
+    beside each WAV."""
     with open(os.path.join(corpus, f"{split}.tsv"), encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     out = []
@@ -56,6 +60,7 @@ def load_split(corpus, split):
         else:
             x = features.log_mel(features.read_wav(wav))
             np.save(cache, x)
+        x = features.stack(x, stack)
         y = np.array([LABEL[p] for p in r["phones"].split()], dtype=np.int64)
         out.append((x, y))
     return out
@@ -74,9 +79,10 @@ class Normalize(torch.nn.Module):
 
 
 def build(mean, std, hidden, layers):
+    """Normalize, the LSTM stack and the output layer; the input size is len(mean)."""
     return torch.nn.Sequential(OrderedDict(
         norm=Normalize(mean, std),
-        rnn=torch.nn.LSTM(features.BANDS, hidden, num_layers=layers, batch_first=True),
+        rnn=torch.nn.LSTM(len(mean), hidden, num_layers=layers, batch_first=True),
         steps=bbs_model.AllSteps(),
         fc=torch.nn.Linear(hidden, CLASSES)))
 
@@ -122,16 +128,6 @@ def greedy(logits, length):
     return out
 
 
-def edit_distance(a, b):
-    row = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        prev, row[0] = row[0], i
-        for j in range(1, len(b) + 1):
-            cur = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
-            prev, row[j] = row[j], cur
-    return row[len(b)]
-
-
 def phone_error_rate(model, data, batch=16):
     model.eval()
     errors = total = 0
@@ -171,7 +167,7 @@ def train(model, data, epochs, lr, batch, rng, pruner=None, log=print):
             ("" if pruner is None else f", sparsity {pruner.sparsity:.3f}"))
 
 
-def compare_with_bbs(bbs, model_path, torch_model, tsv):
+def compare_with_bbs(bbs, model_path, torch_model, tsv, stack):
     """`bbs transcribe` on the first utterance of tsv against the exported PyTorch model: the
     largest logit difference and whether the decoded phones agree."""
     import subprocess
@@ -183,7 +179,8 @@ def compare_with_bbs(bbs, model_path, torch_model, tsv):
                              capture_output=True, text=True).stdout.strip().splitlines()
         got = np.load(logits_path)
     with torch.no_grad():
-        want = torch_model(torch.from_numpy(features.log_mel(features.read_wav(wav)))[None])[0]
+        x = features.stack(features.log_mel(features.read_wav(wav)), stack)
+        want = torch_model(torch.from_numpy(x)[None])[0]
     torch_phones = [phones.PHONES[c - 1] for c in greedy(want, want.shape[0])]
     return {"utterance": os.path.basename(wav), "frames": int(got.shape[0]),
             "max_logit_difference": float(np.abs(got - want.numpy()).max()) if got.shape == tuple(want.shape) else None,
@@ -199,12 +196,16 @@ def run(a, log=print):
     rng = np.random.default_rng(a.seed)
     torch.set_num_threads(a.threads)
     started = time.time()
-    data = {s: load_split(a.corpus, s) for s in ("train", "val", "test", "cross")}
+    data = {s: load_split(a.corpus, s, a.stack) for s in ("train", "val", "test", "cross")}
     if a.train_limit:
         data["train"] = data["train"][:a.train_limit]
     frames = np.concatenate([x for x, _ in data["train"]])
     model = build(frames.mean(axis=0), frames.std(axis=0) + 1e-3, a.hidden, a.layers)
-    train(model, data["train"], a.epochs, a.lr, a.batch, rng, log=log)
+    if a.init:
+        model.load_state_dict(torch.load(a.init))
+        log(f"acoustic_model: starting from {a.init}")
+    else:
+        train(model, data["train"], a.epochs, a.lr, a.batch, rng, log=log)
     bank_configs = {}
     if a.method != "dense":
         steps_per_epoch = len(batches(data["train"], a.batch, rng))
@@ -218,17 +219,20 @@ def run(a, log=print):
             cfg = bbs_pruning.bank_config_from_sparsity(a.bank, a.sparsity)
             bank_configs = {n: (cfg.bank_size, cfg.nnz_per_bank) for n, _ in lstm_weights(model)}
     result = {s: phone_error_rate(model, data[s]) for s in ("val", "test", "cross")}
+    torch.save(model.state_dict(), os.path.splitext(a.out)[0] + ".pt")
     out_model = exportable(model)
     with torch.no_grad():  # the export computes what was trained, on raw features
         x = torch.from_numpy(data["val"][0][0][None])
         folded_error = float((out_model(x) - model(x)).abs().max())
     bbs_model.export_model(out_model, a.out, bank_configs=bank_configs,
                            comment=f"CTC phone recognizer ({a.method}), tools/speech/acoustic_model.py")
-    cpp = compare_with_bbs(a.bbs, a.out, out_model, os.path.join(a.corpus, "val.tsv")) if a.bbs else None
+    cpp = compare_with_bbs(a.bbs, a.out, out_model, os.path.join(a.corpus, "val.tsv"),
+                           a.stack) if a.bbs else None
     kept = sum(int((p != 0).sum()) for _, p in lstm_weights(model))
     total = sum(p.numel() for _, p in lstm_weights(model))
     summary = {"method": a.method, "sparsity": 1 - kept / total, "bank": a.bank if a.method == "bbs" else None,
-               "hidden": a.hidden, "layers": a.layers, "epochs": a.epochs, "prune_epochs": a.prune_epochs,
+               "hidden": a.hidden, "layers": a.layers, "stack": a.stack, "init": a.init,
+               "epochs": 0 if a.init else a.epochs, "prune_epochs": a.prune_epochs,
                "seed": a.seed, "per": result, "folded_max_difference": folded_error, "bbs": cpp,
                "train_utterances": len(data["train"]), "seconds": round(time.time() - started, 1)}
     with open(os.path.splitext(a.out)[0] + ".json", "w", encoding="utf-8") as f:
@@ -245,12 +249,14 @@ def parse(argv):
     p.add_argument("--method", choices=("dense", "bbs", "unstructured", "block"), default="dense")
     p.add_argument("--sparsity", type=float, default=0.875)
     p.add_argument("--bank", type=int, default=16)
-    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--stack", type=int, default=4, help="log-mel frames per step (features.stack)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--prune-epochs", type=int, default=10)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--init", help="a dense OUT.pt to prune, instead of training a dense model first")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--train-limit", type=int, default=0, help="train on the first N utterances only (quick runs)")
     p.add_argument("--threads", type=int, default=1)

@@ -67,6 +67,17 @@ def log_mel(samples):
     return np.log(np.maximum(power @ filterbank().T, FLOOR)).astype(np.float32)
 
 
+def stack(frames, k):
+    """Frames k at a time: row i is frames k i .. k i + k - 1 side by side (frames / k rows of
+    k x BANDS, float32). A partial group at the end is dropped, as a stream would not have it yet.
+    bbs::speech::FrameStack computes the same in C++."""
+    frames = np.asarray(frames, dtype=np.float32)
+    if k < 1:
+        raise ValueError(f"stack: k = {k}, expected at least 1")
+    rows = frames.shape[0] // k
+    return np.ascontiguousarray(frames[:rows * k].reshape(rows, k * frames.shape[1]))
+
+
 def read_wav(path):
     """16-bit mono 16 kHz WAV as float64 samples in [-1, 1)."""
     import wave

@@ -74,5 +74,19 @@ class LogMel(unittest.TestCase):
             np.testing.assert_array_equal(fe.log_mel(fe.read_wav(wav)), want, err_msg=wav)
 
 
+
+class Stack(unittest.TestCase):
+    def test_k_frames_per_row_frame_k_i_first_partial_group_dropped(self):
+        frames = np.arange(11 * 3, dtype=np.float32).reshape(11, 3)  # frame t, band b: 3 t + b
+        steps = fe.stack(frames, 4)
+        self.assertEqual(steps.shape, (2, 12))
+        for s in range(2):
+            for j in range(4):
+                np.testing.assert_array_equal(steps[s, 3 * j:3 * j + 3], frames[4 * s + j])
+        np.testing.assert_array_equal(fe.stack(frames, 1), frames)
+        self.assertEqual(fe.stack(frames[:3], 4).shape, (0, 12))
+        with self.assertRaises(ValueError):
+            fe.stack(frames, 0)
+
 if __name__ == "__main__":
     unittest.main()

@@ -139,5 +139,51 @@ class LogMel {
   index emitted_ = 0;
 };
 
+/// Log-mel frames k at a time: every k frames make one step of k x bands features, frame k i
+/// first (rows 0 .. bands - 1), then frame k i + 1, and so on. A model that takes such steps
+/// runs at 1/k of the frame rate (docs/SPEECH.md's recognizers take 4 frames, one step every
+/// 40 ms). tools/speech/features.py's stack() is the same; a partial group waits for its frames.
+class FrameStack {
+ public:
+  FrameStack(index frames_per_step, index bands) : k_(frames_per_step), bands_(bands) {
+    if (k_ < 1 || bands_ < 1) {
+      detail::throw_error<config_error>("bbs::speech::FrameStack: ", k_, " frames per step of ", bands_,
+                                        " bands; both must be positive");
+    }
+    pending_.resize(bands_ * k_);
+  }
+
+  index frames_per_step() const { return k_; }
+  /// Features per step: frames_per_step() x bands.
+  index features() const { return k_ * bands_; }
+
+  /// Appends frames (bands x n) and returns the steps they complete (features() x steps).
+  Eigen::MatrixXf push(const Eigen::MatrixXf& frames) {
+    if (frames.rows() != bands_) {
+      detail::throw_error<shape_error>("bbs::speech::FrameStack::push: frames of ", frames.rows(), " bands, expected ",
+                                       bands_);
+    }
+    Eigen::MatrixXf out(features(), (have_ + frames.cols()) / k_);
+    index steps = 0;
+    for (index f = 0; f < frames.cols(); ++f) {
+      pending_.segment(have_ * bands_, bands_) = frames.col(f);
+      if (++have_ == k_) {
+        out.col(steps++) = pending_;
+        have_ = 0;
+      }
+    }
+    return out;
+  }
+
+  /// Drops a partial group: the next frame starts a step.
+  void reset() { have_ = 0; }
+
+ private:
+  index k_;
+  index bands_;
+  Eigen::VectorXf pending_;
+  index have_ = 0;
+};
+
 }  // namespace speech
 }  // namespace bbs
