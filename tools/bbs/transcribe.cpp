@@ -41,6 +41,7 @@ std::string recognize(const std::string& model_path, const Source& source, const
     }
   }();
   recognizer.keep_logits(!o.logits_path.empty());
+  recognizer.warm_up();  // as a live recognizer would before the microphone opens
   const auto hop = static_cast<std::size_t>(recognizer.feature_config().hop);
   std::vector<float> chunk;
   std::vector<double> latency;  // seconds per push that ran a model step
@@ -68,10 +69,10 @@ std::string recognize(const std::string& model_path, const Source& source, const
     };
     std::fprintf(stderr,
                  "transcribe: %.2f s of audio, %lld steps of %.0f ms, %s on %s: real-time factor %.4f, "
-                 "per-step latency median %.3f ms, p99 %.3f ms\n",
+                 "per-step latency median %.1f us, p99 %.1f us\n",
                  audio_seconds, static_cast<long long>(recognizer.steps()), 1e3 * recognizer.seconds_per_step(),
                  o.type_name.c_str(), bbs::default_backend().c_str(), audio_seconds > 0 ? busy / audio_seconds : 0.0,
-                 1e3 * quantile(0.5), 1e3 * quantile(0.99));
+                 1e6 * quantile(0.5), 1e6 * quantile(0.99));
   }
   return recognizer.text();
 }

@@ -6,7 +6,7 @@ bbs model file that bbs runs frame by frame.
 
   /usr/bin/python3 tools/speech/acoustic_model.py CORPUS OUT.bbsm [--method dense|bbs|unstructured|block]
       [--sparsity 0.875] [--bank 16] [--hidden 128] [--layers 2] [--stack 4] [--epochs 20]
-      [--prune-epochs 10] [--init DENSE.pt] [--seed 1] [--threads N]
+      [--prune-epochs 10] [--finetune-epochs 0] [--init DENSE.pt] [--seed 1] [--threads N]
   /usr/bin/python3 tools/speech/acoustic_model.py --smoke [--bbs PATH]   (a tiny corpus and model end to end)
 
 With --bbs (the bbs tool), the exported model also runs in C++: `bbs transcribe` streams the
@@ -24,6 +24,7 @@ gets the PER of every split, the settings and the training time."""
 import argparse
 import csv
 import json
+import math
 import os
 import sys
 import tempfile
@@ -206,15 +207,24 @@ def run(a, log=print):
         log(f"acoustic_model: starting from {a.init}")
     else:
         train(model, data["train"], a.epochs, a.lr, a.batch, rng, log=log)
-    bank_configs = {}
+    # A dense model keeps every weight, in banks that divide every LSTM matrix's columns: one bank
+    # configuration for the whole stack, which bbs::nn::save_model (bbs calibrate) needs.
+    dense_bank = math.gcd(model.rnn.input_size, model.rnn.hidden_size)
+    bank_configs = {n: (dense_bank, dense_bank) for n, _ in lstm_weights(model)}
     if a.method != "dense":
-        steps_per_epoch = len(batches(data["train"], a.batch, rng))
-        end = max(1, steps_per_epoch * a.prune_epochs * 2 // 3)
-        pruner = bbs_pruning.GradualPruner(model, a.method, a.sparsity, begin_step=0, end_step=end,
-                                           frequency=max(1, end // 10), bank_size=a.bank if a.method == "bbs" else None,
-                                           block=(4, 4) if a.method == "block" else None,
-                                           parameters=lstm_weights(model))
-        train(model, data["train"], a.prune_epochs, a.lr / 3, a.batch, rng, pruner=pruner, log=log)
+        def pruner(initial, end):
+            return bbs_pruning.GradualPruner(model, a.method, a.sparsity, initial_sparsity=initial, begin_step=0,
+                                             end_step=end, frequency=max(1, end // 10),
+                                             bank_size=a.bank if a.method == "bbs" else None,
+                                             block=(4, 4) if a.method == "block" else None,
+                                             parameters=lstm_weights(model))
+        if a.prune_epochs > 0:
+            steps_per_epoch = len(batches(data["train"], a.batch, rng))
+            end = max(1, steps_per_epoch * a.prune_epochs * 2 // 3)
+            train(model, data["train"], a.prune_epochs, a.lr / 3, a.batch, rng, pruner=pruner(0.0, end), log=log)
+        if a.finetune_epochs > 0:  # masks fixed at the final sparsity from the first step
+            train(model, data["train"], a.finetune_epochs, a.lr / 3, a.batch, rng, pruner=pruner(a.sparsity, 1),
+                  log=log)
         if a.method == "bbs":
             cfg = bbs_pruning.bank_config_from_sparsity(a.bank, a.sparsity)
             bank_configs = {n: (cfg.bank_size, cfg.nnz_per_bank) for n, _ in lstm_weights(model)}
@@ -232,7 +242,8 @@ def run(a, log=print):
     total = sum(p.numel() for _, p in lstm_weights(model))
     summary = {"method": a.method, "sparsity": 1 - kept / total, "bank": a.bank if a.method == "bbs" else None,
                "hidden": a.hidden, "layers": a.layers, "stack": a.stack, "init": a.init,
-               "epochs": 0 if a.init else a.epochs, "prune_epochs": a.prune_epochs,
+               "epochs": a.epochs, "prune_epochs": a.prune_epochs,
+               "finetune_epochs": a.finetune_epochs,
                "seed": a.seed, "per": result, "folded_max_difference": folded_error, "bbs": cpp,
                "train_utterances": len(data["train"]), "seconds": round(time.time() - started, 1)}
     with open(os.path.splitext(a.out)[0] + ".json", "w", encoding="utf-8") as f:
@@ -256,6 +267,8 @@ def parse(argv):
     p.add_argument("--prune-epochs", type=int, default=10)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--finetune-epochs", type=int, default=0,
+                   help="more epochs at the final sparsity after --prune-epochs (masks fixed)")
     p.add_argument("--init", help="a dense OUT.pt to prune, instead of training a dense model first")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--train-limit", type=int, default=0, help="train on the first N utterances only (quick runs)")

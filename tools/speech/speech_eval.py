@@ -81,10 +81,10 @@ def transcribe(bbs, model, wav, options):
     if r.returncode != 0:
         raise SystemExit(f"speech-eval: bbs transcribe {wav} failed ({r.returncode}): {r.stderr.strip()}")
     lines = r.stdout.splitlines()
-    m = re.search(r"([0-9.]+) s of audio.*real-time factor ([0-9.]+), per-step latency median ([0-9.]+) ms, "
-                  r"p99 ([0-9.]+) ms", r.stderr)
-    timing = {"seconds": float(m.group(1)), "rtf": float(m.group(2)), "median_ms": float(m.group(3)),
-              "p99_ms": float(m.group(4))} if m else None
+    m = re.search(r"([0-9.]+) s of audio.*real-time factor ([0-9.]+), per-step latency median ([0-9.]+) us, "
+                  r"p99 ([0-9.]+) us", r.stderr)
+    timing = {"seconds": float(m.group(1)), "rtf": float(m.group(2)), "median_us": float(m.group(3)),
+              "p99_us": float(m.group(4))} if m else None
     return (lines[-1].split() if lines else []), timing
 
 

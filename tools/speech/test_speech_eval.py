@@ -20,7 +20,7 @@ import speech_eval  # noqa: E402
 STUB = """#!/bin/sh
 echo "0.00 s	hh"
 echo "transcribe: 2.00 s of audio, 50 steps of 40 ms, float32 on simd: real-time factor 0.0100, \
-per-step latency median 0.100 ms, p99 0.200 ms" >&2
+per-step latency median 10.0 us, p99 20.0 us" >&2
 echo "hh ah l ow"
 """
 
@@ -57,6 +57,7 @@ class SpeechEval(unittest.TestCase):
         self.assertEqual((r["errors"], r["phones"], r["utterances"]), (2, 9, 2))
         self.assertEqual(lines[-1], "PER 22.22% over 2 utterances")
         self.assertAlmostEqual(r["real_time_factor"], 0.01)
+        self.assertEqual(r["results"][0]["timing"]["median_us"], 10.0)
         with open(os.path.join(self.tmp.name, "r.json"), encoding="utf-8") as f:
             saved = json.load(f)
         self.assertEqual([u["errors"] for u in saved["results"]], [0, 2])

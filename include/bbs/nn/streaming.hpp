@@ -28,7 +28,11 @@ class Stream {
       detail::throw_error<config_error>("nn::Stream: the model takes ", model.input_shape().str(),
                                         "; streaming needs a model that takes a sequence");
     }
-    for (std::size_t i = 0; i < model.size(); ++i) steps_.push_back(step_of(model.layer(i), i));
+    for (std::size_t i = 0; i < model.size(); ++i) {
+      const Layer<T, Backend>& l = model.layer(i);
+      steps_.push_back(step_of(l, i));
+      names_.push_back(l.name().empty() ? detail::concat(l.keyword(), i) : l.name());
+    }
   }
 
   index input_size() const { return model_->input_shape().features; }
@@ -50,8 +54,7 @@ class Stream {
     batch_ = frame.cols();
     Matrix<activation_type> x = frame;
     for (std::size_t i = 0; i < steps_.size(); ++i) {
-      const Layer<T, Backend>& l = model_->layer(i);
-      const SaturationCounter::Scope scope(l.name().empty() ? detail::concat(l.keyword(), i) : l.name());
+      const SaturationCounter::Scope scope(names_[i]);
       x = steps_[i](x, frames_ == 0);
     }
     ++frames_;
@@ -119,6 +122,7 @@ class Stream {
 
   const Sequential<T, Backend>* model_;
   std::vector<Step> steps_;
+  std::vector<std::string> names_;  // each layer's saturation scope
   index frames_ = 0;
   index batch_ = 0;
 };

@@ -86,6 +86,13 @@ class Recognizer {
     return m;
   }
 
+  /// Runs one step of zeros through the model and forgets it: the kernels' first-use work (row
+  /// groups, packed layouts) happens here rather than in the first step of the audio.
+  void warm_up() {
+    stream_.step(Matrix::Zero(stack_.features(), 1));
+    stream_.reset();
+  }
+
   /// A new utterance: no samples, no state, no phones.
   void reset() {
     features_.reset();
