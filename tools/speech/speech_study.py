@@ -10,7 +10,7 @@ and calibrated fixed16), on held-out voices and another synthesizer.
 
 train: every run of RUNS not yet trained, --jobs at a time, each one tools/speech/acoustic_model.py
 with one thread. A pruned run starts from its seed's dense model (STUDY/dense_s<seed>.pt) and waits
-for it. A run whose log exists but whose result does not is taken as in progress elsewhere and
+for it; a FINETUNE run goes on training another run's pruned model at its final sparsity. A run whose log exists but whose result does not is taken as in progress elsewhere and
 waited for; delete the log of a run that died to train it again.
 calibrate: STUDY/calibration.npz (the first CALIBRATION_STEPS steps of CALIBRATION_UTTERANCES
 training utterances, raw features), then `bbs calibrate` writes NAME.fixed.bbsm for every run.
@@ -41,7 +41,10 @@ RUNS = {
     "block_s1": ("block", None, 0.875, 1),
     "bbs16_75_s1": ("bbs", 16, 0.75, 1),
     "bbs16_9375_s1": ("bbs", 16, 0.9375, 1),
+    "bbs16ft_s1": ("bbs", 16, 0.875, 1),
 }
+# Runs that go on training another run's pruned model at its final sparsity: name: (run, epochs).
+FINETUNE = {"bbs16ft_s1": ("bbs16_s1", 8)}
 DENSE_EPOCHS = 20
 PRUNE_EPOCHS = 6
 STACK = 4
@@ -57,7 +60,11 @@ def train_command(corpus, study, name):
     cmd = [sys.executable, os.path.join(HERE, "acoustic_model.py"), corpus, os.path.join(study, name + ".bbsm"),
            "--method", method, "--seed", str(seed), "--threads", "1", "--stack", str(STACK),
            "--epochs", str(DENSE_EPOCHS), "--prune-epochs", str(PRUNE_EPOCHS)]
-    if method != "dense":
+    if name in FINETUNE:
+        base, epochs = FINETUNE[name]
+        cmd += ["--sparsity", str(sparsity), "--init", os.path.join(study, base + ".pt"), "--prune-epochs", "0",
+                "--finetune-epochs", str(epochs)]
+    elif method != "dense":
         cmd += ["--sparsity", str(sparsity), "--init", os.path.join(study, f"dense_s{seed}.pt")]
     if bank:
         cmd += ["--bank", str(bank)]
@@ -67,7 +74,8 @@ def train_command(corpus, study, name):
 def train(corpus, study, runs, jobs, log=print):
     done = lambda n: os.path.exists(os.path.join(study, n + ".json"))  # noqa: E731
     started = lambda n: os.path.exists(os.path.join(study, n + ".log"))  # noqa: E731
-    ready = lambda n: RUNS[n][0] == "dense" or done(f"dense_s{RUNS[n][3]}")  # noqa: E731
+    ready = lambda n: done(FINETUNE[n][0]) if n in FINETUNE else (  # noqa: E731
+        RUNS[n][0] == "dense" or done(f"dense_s{RUNS[n][3]}"))
     waiting = [n for n in runs if not done(n)]
     running = {}
     while waiting or running:
@@ -161,7 +169,8 @@ def collect(study, runs):
 def label(row):
     name = {"dense": "dense", "bbs": f"BBS bank {row['bank']}", "unstructured": "unstructured",
             "block": "block 4x4"}[row["method"]]
-    return name if row["method"] == "dense" else f"{name}, {100 * row['target_sparsity']:g} %"
+    name = name if row["method"] == "dense" else f"{name}, {100 * row['target_sparsity']:g} %"
+    return name + (f", then {FINETUNE[row['run']][1]} more epochs" if row["run"] in FINETUNE else "")
 
 
 def mean_std(values):
@@ -176,10 +185,10 @@ def report(rows):
     groups = {}
     for r in rows:
         groups.setdefault(label(r), []).append(r)
-    lines = ["| model | seeds | PyTorch test | C++ float32 test | C++ fixed16 test | PyTorch cross | "
-             "C++ float32 cross | C++ fixed16 cross |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | seeds | PyTorch val | PyTorch test | C++ float32 test | C++ fixed16 test | PyTorch cross | "
+             "C++ float32 cross | C++ fixed16 cross |", "|---|---|---|---|---|---|---|---|---|"]
     for name, rs in groups.items():
-        cells = [name, str(len(rs))]
+        cells = [name, str(len(rs)), mean_std([r["torch"]["val"] for r in rs])]
         for split in SPLITS:
             cells.append(mean_std([r["torch"][split] for r in rs]))
             for type_name in TYPES:
@@ -195,10 +204,14 @@ def plot(rows, path):
     fig, ax = plt.subplots(figsize=(6, 4))
     marks = {"dense": "ko", "bbs": "bs", "unstructured": "g^", "block": "rv"}
     for split, style in (("test", "-"), ("cross", ":")):
-        bbs16 = sorted((r["sparsity"], r["cpp"].get(TYPES[1], {}).get(split, r["torch"][split])) for r in rows
-                       if r["method"] == "dense" or (r["method"] == "bbs" and r["bank"] == 16))
-        ax.plot([100 * s for s, _ in bbs16], [100 * p for _, p in bbs16], "b" + style, alpha=0.5,
-                label=f"BBS bank 16, {split}")
+        by_sparsity = {}  # dense and BBS bank 16 (no extra fine-tuning): the mean over seeds
+        for r in rows:
+            if r["run"] not in FINETUNE and (r["method"] == "dense" or (r["method"] == "bbs" and r["bank"] == 16)):
+                by_sparsity.setdefault(round(r["sparsity"], 4), []).append(
+                    r["cpp"].get(TYPES[1], {}).get(split, r["torch"][split]))
+        xs = sorted(by_sparsity)
+        ax.plot([100 * x for x in xs], [100 * np.mean(by_sparsity[x]) for x in xs], "b" + style, alpha=0.5,
+                label=f"BBS bank 16, mean, {split}")
         for r in rows:
             p = r["cpp"].get(TYPES[1], {}).get(split, r["torch"][split])
             ax.plot(100 * r["sparsity"], 100 * p, marks[r["method"]], fillstyle="full" if split == "test" else "none")
