@@ -25,6 +25,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "tools", "python"))
+sys.path.insert(0, HERE)
+import features  # noqa: E402
 STEP_SECONDS = 0.04
 
 
@@ -36,9 +38,10 @@ def torch_step_seconds(model_path, steps=2000, repeats=5):
     model = bbs_model.build_torch_model(model_path).eval()
     rnn = next(m for m in model if isinstance(m, torch.nn.LSTM))
     fc = next(m for m in model if isinstance(m, torch.nn.Linear))
-    feats = np.load(os.path.join(ROOT, "test", "data", "speech", "sample", "test", "test_00000.logmel.npy"))
-    rows = feats.shape[0] // 4
-    xs = [torch.from_numpy(feats[:rows * 4].reshape(rows, 160)[i].copy()).view(1, 1, 160) for i in range(rows)]
+    stacked = features.stack(np.load(os.path.join(ROOT, "test", "data", "speech", "sample", "test",
+                                                "test_00000.logmel.npy")), rnn.input_size // features.BANDS)
+    rows = stacked.shape[0]
+    xs = [torch.from_numpy(stacked[i].copy()).view(1, 1, -1) for i in range(rows)]
     times = []
     with torch.no_grad():
         for _ in range(repeats):
