@@ -313,17 +313,42 @@ TEST_CASE("convolution, pooling and linear shape errors say what was expected an
   auto bad_bn = pw_weights();
   bad_bn.batch_norm->running_var = Eigen::VectorXf::Ones(15);
   BBS_CHECK_THROWS_CONTAINING(Conv::pointwise(bad_bn, kPointwiseBanks), bbs::shape_error,
-                              "a BatchNorm parameter has 15 entries, expected 16 (output channels of the convolution)");
+                              "Conv2d: the BatchNorm running_var is 15 x 1, expected 16 rows like the weight and the "
+                              "BatchNorm weight and the BatchNorm bias and the BatchNorm running_mean");
   auto bad_bias = pw_weights();
   bad_bias.bias = Eigen::VectorXf::Zero(3);
   BBS_CHECK_THROWS_CONTAINING(Conv::pointwise(bad_bias, kPointwiseBanks), bbs::shape_error,
-                              "the bias has 3 entries, expected 16 (output channels) or none");
+                              "Conv2d: the bias is 3 x 1, expected 16 rows like the weight");
   BBS_CHECK_THROWS_CONTAINING(net.linear.forward(Eigen::MatrixXf::Zero(15, 2)), bbs::shape_error,
                               "the input has 15 rows, expected in_features 16");
   BBS_CHECK_THROWS_CONTAINING(bbs::nn::max_pool2d(tiny), bbs::shape_error,
                               "the input is 1 wide with padding 0, expected at least the kernel size 2");
   BBS_CHECK_THROWS_CONTAINING(bbs::nn::global_avg_pool2d(Tensor<float>(1, 2, 0, 3)), bbs::shape_error,
                               "the input is 1 x 2 x 0 x 3, expected a height and width of at least 1");
+}
+
+TEST_CASE("convolutions blame a transposed weight, not the bias or BatchNorm measured against it",
+          "[nn][conv][errors]") {
+  using Conv = bbs::nn::Conv2d<float, bbs::backend::reference>;
+  using Depthwise = bbs::nn::DepthwiseConv2d<float>;
+  auto transposed = pw_weights();  // weight 16 x 8 (out x in) given as 8 x 16
+  transposed.weight.transposeInPlace();
+  BBS_CHECK_THROWS_CONTAINING(Conv::pointwise(transposed, kPointwiseBanks), bbs::shape_error,
+                              "Conv2d: the weight is 8 x 16, expected 16 rows like the BatchNorm weight and the "
+                              "BatchNorm bias and the BatchNorm running_mean and the BatchNorm running_var (it looks "
+                              "transposed)");
+  auto dw = dw_weights();  // 8 channels x 9 taps given as 9 x 8
+  dw.weight.transposeInPlace();
+  BBS_CHECK_THROWS_CONTAINING(Depthwise::from_dense(dw, ConvGeometry{3, 1, 1}), bbs::shape_error,
+                              "DepthwiseConv2d: the weight is 9 x 8, expected 8 rows like the BatchNorm weight");
+  // With only a bias beside it, one against one: the bias is named, with the weight suspected.
+  ConvDenseWeights no_bn{pw_weights().weight.transpose(), Eigen::VectorXf::Zero(16), std::nullopt};
+  BBS_CHECK_THROWS_CONTAINING(Conv::pointwise(no_bn, kPointwiseBanks), bbs::shape_error,
+                              "Conv2d: the bias is 16 x 1, expected 8 rows like the weight (or the weight looks "
+                              "transposed: it is 8 x 16)");
+  // Weights that fit are accepted.
+  CHECK_NOTHROW(Conv::pointwise(pw_weights(), kPointwiseBanks));
+  CHECK_NOTHROW(Depthwise::from_dense(dw_weights(), ConvGeometry{3, 1, 1}));
 }
 
 TEST_CASE("Linear blames a bias that disagrees with the weight, and says when the weight looks transposed",

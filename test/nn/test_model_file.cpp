@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -254,6 +255,35 @@ TEST_CASE("an LSTM classifier model matches the layers run by hand, and options 
   fs::remove(path);
 }
 
+TEST_CASE("save_model writes an LSTM whose matrices have different bank configurations, and it loads back",
+          "[nn][model]") {
+  std::mt19937 gen(11);
+  const bbs::index in = 6, hidden = 4, frames = 3;
+  const auto lstm_model = [&](const bbs::BankConfig& ih, const bbs::BankConfig& hh) {
+    std::vector<bbs::nn::LstmCell<float>> cells;
+    cells.emplace_back(bbs::prune<float>(random_matrix(4 * hidden, in, gen), ih),
+                       bbs::prune<float>(random_matrix(4 * hidden, hidden, gen), hh),
+                       random_matrix(4 * hidden, 1, gen).col(0));
+    bbs::nn::Sequential<float> model(bbs::nn::DataShape::sequence(in));
+    model.add(std::make_unique<bbs::nn::RecurrentLayer<float, bbs::backend::automatic, bbs::nn::Lstm<float>>>(
+        "rnn", bbs::nn::Lstm<float>(std::move(cells), 1, false)));
+    return model;
+  };
+  // A dense LSTM as PyTorch's exporter packs it: one bank per row of each matrix, so W_ih has
+  // banks of the input size and W_hh of the hidden size. The layer's line claims neither.
+  const auto model = lstm_model({in, in}, {hidden, hidden});
+  CHECK_THAT(bbs::nn::manifest_of(model), Catch::Contains("lstm name=rnn input=6 hidden=4 layers=1 bidirectional=0 "
+                                                          "proj=0\n"));
+  const std::string path = temp_path("bbs_test_lstm_two_banks.bbsm");
+  bbs::nn::save_model(model, path);
+  const auto loaded = bbs::nn::load_model<float>(path);
+  const Eigen::MatrixXf xs = random_matrix(in, frames, gen, 1.0f);
+  CHECK(max_abs_difference(loaded.forward(xs, 1), model.forward(xs, 1)) == 0.0);
+  fs::remove(path);
+  // One configuration shared by every matrix is written.
+  CHECK_THAT(bbs::nn::manifest_of(lstm_model({2, 1}, {2, 1})), Catch::Contains("proj=0 bank=2 nnz=1"));
+}
+
 TEST_CASE("packed weights are used as they are and must agree with the manifest", "[nn][model]") {
   std::mt19937 gen(9);
   const Eigen::MatrixXf w = random_matrix(4, 12, gen);
@@ -273,6 +303,33 @@ TEST_CASE("packed weights are used as they are and must agree with the manifest"
   BBS_CHECK_THROWS_CONTAINING(bbs::nn::load_model<float>(mismatch), bbs::file_error,
                               "bank=4 nnz=2 but tensor \"fc.weight\" is packed with bank 4 nnz 1");
   for (const auto& p : {path, mismatch}) fs::remove(p);
+}
+
+TEST_CASE("set_check_finite names a NaN input and the layer whose output overflowed; off, nothing is checked",
+          "[nn][model][errors]") {
+  std::mt19937 gen(13);
+  Archive a;
+  a.text("model.txt", "bbs-model 1\ninput features features=12\nlinear name=fc in=12 out=4 bank=4 nnz=2\nrelu\n");
+  a.dense("fc.weight", random_matrix(4, 12, gen));
+  const std::string path = a.write("bbs_test_check_finite.bbsm");
+  auto model = bbs::nn::load_model<float>(path);
+  Eigen::MatrixXf nan_input = random_matrix(12, 3, gen);
+  nan_input(5, 1) = std::numeric_limits<float>::quiet_NaN();
+  const Eigen::MatrixXf huge = Eigen::MatrixXf::Constant(12, 2, 3e38f);  // finite, but no sum of it is
+  CHECK_FALSE(model.checks_finite());
+  CHECK_NOTHROW(model.forward(nan_input, 3));  // the default: no check (here ReLU may even hide the NaN)
+  model.set_check_finite(true);
+  BBS_CHECK_THROWS_CONTAINING(model.forward(nan_input, 3), bbs::value_error,
+                              "Sequential: the input: entry (row 5, column 1) is NaN");
+  BBS_CHECK_THROWS_CONTAINING(model.forward(huge, 2), bbs::value_error, "Sequential: the output of layer 1 (");
+  BBS_CHECK_THROWS_CONTAINING(model.forward(huge, 2), bbs::value_error, "infinity");
+  const Eigen::MatrixXf x = random_matrix(12, 3, gen);
+  CHECK(model.forward(x, 3).allFinite());
+  // Fixed point cannot hold NaN: its conversion refuses it, and its models pass the check.
+  auto fixed = bbs::nn::load_model<bbs::fixed16<10>>(path);
+  fixed.set_check_finite(true);
+  CHECK_NOTHROW(fixed.forward(bbs::nn::quantize_activations<bbs::fixed16<10>>(x, 10), 3));
+  fs::remove(path);
 }
 
 TEST_CASE("load_model_from_state_dict prunes a PyTorch state_dict with the manifest's bank configurations",

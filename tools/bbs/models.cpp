@@ -190,7 +190,8 @@ std::vector<BackendResult> evaluate(const std::string& model_path, const DataSet
   std::map<std::string, bbs::QuantizationReport> weights;
   bbs::nn::ModelOptions load_options;
   load_options.quantization_reports = &weights;
-  const auto model = bbs::nn::load_model<T>(model_path, load_options);
+  auto model = bbs::nn::load_model<T>(model_path, load_options);
+  model.set_check_finite(true);  // a float model that overflows to infinity or NaN fails by name
   check_data_fits(model.input_shape(), d, data_path);
   const bbs::index n = d.x.rows();
   std::vector<BackendResult> results;

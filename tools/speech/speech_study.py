@@ -42,9 +42,12 @@ RUNS = {
     "bbs16_75_s1": ("bbs", 16, 0.75, 1),
     "bbs16_9375_s1": ("bbs", 16, 0.9375, 1),
     "bbs16ft_s1": ("bbs", 16, 0.875, 1),
+    "bbs16ft20_s1": ("bbs", 16, 0.875, 1), "bbs16ft20_s2": ("bbs", 16, 0.875, 2), "bbs16ft20_s3": ("bbs", 16, 0.875, 3),
 }
 # Runs that go on training another run's pruned model at its final sparsity: name: (run, epochs).
-FINETUNE = {"bbs16ft_s1": ("bbs16_s1", 8)}
+# bbs16ft20_s1 continues bbs16ft_s1, so all three seeds get 20 epochs at 87.5 % after pruning.
+FINETUNE = {"bbs16ft_s1": ("bbs16_s1", 8), "bbs16ft20_s1": ("bbs16ft_s1", 12), "bbs16ft20_s2": ("bbs16_s2", 20),
+            "bbs16ft20_s3": ("bbs16_s3", 20)}
 DENSE_EPOCHS = 20
 PRUNE_EPOCHS = 6
 STACK = 4
@@ -170,7 +173,12 @@ def label(row):
     name = {"dense": "dense", "bbs": f"BBS bank {row['bank']}", "unstructured": "unstructured",
             "block": "block 4x4"}[row["method"]]
     name = name if row["method"] == "dense" else f"{name}, {100 * row['target_sparsity']:g} %"
-    return name + (f", then {FINETUNE[row['run']][1]} more epochs" if row["run"] in FINETUNE else "")
+    return name + (f", then {finetune_epochs(row['run'])} more epochs" if row["run"] in FINETUNE else "")
+
+
+def finetune_epochs(run):
+    """Epochs at the final sparsity after pruning, along the chain of FINETUNE runs that ends in run."""
+    return FINETUNE[run][1] + finetune_epochs(FINETUNE[run][0]) if run in FINETUNE else 0
 
 
 def mean_std(values):

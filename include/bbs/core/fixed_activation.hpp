@@ -36,8 +36,9 @@ struct ActivationTable {
   static constexpr int entries = 16 * 64 + 1;
   static constexpr int value_frac_bits = 20;
   std::array<std::int64_t, entries> q20{};
-  /// The same entries as int32 (each is at most 2^20), for vector gathers.
-  std::array<std::int32_t, entries> q20_int32{};
+  /// Entry i in the low 32 bits and entry i + 1 in the high 32 (each is at most 2^20), for
+  /// i < entries - 1: both ends of an interpolation segment in one 64-bit vector gather.
+  std::array<std::int64_t, entries - 1> segments{};
 };
 
 template <typename Function>
@@ -46,7 +47,9 @@ ActivationTable make_activation_table(Function&& f) {
   for (int i = 0; i < ActivationTable::entries; ++i) {
     t.q20[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(std::llround(
         f(static_cast<double>(i) / 64.0) * static_cast<double>(std::int64_t(1) << ActivationTable::value_frac_bits)));
-    t.q20_int32[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(t.q20[static_cast<std::size_t>(i)]);
+  }
+  for (std::size_t i = 0; i + 1 < ActivationTable::entries; ++i) {
+    t.segments[i] = t.q20[i] | static_cast<std::int64_t>(static_cast<std::uint64_t>(t.q20[i + 1]) << 32);
   }
   return t;
 }

@@ -5,6 +5,7 @@
 // backend::automatic resolves to the run-time default first (backend/registry.hpp).
 #pragma once
 
+#include <cstdint>
 #include <type_traits>
 
 #include "bbs/backend/automatic.hpp"
@@ -24,6 +25,14 @@ void with_backend(Backend tag, Op&& op) {
     visit_default_backend(op);
   } else {
     op(tag);
+  }
+}
+
+/// config_error unless both raw activation formats have 0..15 fraction bits (an int16's).
+inline void check_activation_formats(const char* op, int in_frac, int out_frac) {
+  if (in_frac < 0 || in_frac > 15 || out_frac < 0 || out_frac > 15) {
+    throw_error<config_error>("kernel::", op, ": formats Q", in_frac, " -> Q", out_frac,
+                              ", expected 0..15 fraction bits each (an int16's)");
   }
 }
 
@@ -90,6 +99,40 @@ void sigmoid_in_place(Backend tag, A* p, index n) {
 template <typename Backend, typename A>
 void tanh_in_place(Backend tag, A* p, index n) {
   detail::with_backend(tag, [&](auto b) { tanh_in_place(b, b, p, n); });
+}
+
+/// p[i] = sigmoid(p[i]) for i < n on raw fixed-point values, from Q(in_frac) to Q(out_frac)
+/// (per-tensor formats, core/fixed_formats.hpp): bit for bit fixed_sigmoid_raw on every backend.
+/// in_frac and out_frac in 0..15 (config_error otherwise).
+template <typename Backend>
+void sigmoid_raw_in_place(Backend tag, std::int16_t* p, index n, int in_frac, int out_frac) {
+  detail::check_activation_formats("sigmoid_raw_in_place", in_frac, out_frac);
+  detail::with_backend(tag, [&](auto b) { sigmoid_raw_in_place(b, b, p, n, in_frac, out_frac); });
+}
+
+/// p[i] = tanh(p[i]) for i < n on raw values, under the rules of sigmoid_raw_in_place.
+template <typename Backend>
+void tanh_raw_in_place(Backend tag, std::int16_t* p, index n, int in_frac, int out_frac) {
+  detail::check_activation_formats("tanh_raw_in_place", in_frac, out_frac);
+  detail::with_backend(tag, [&](auto b) { tanh_raw_in_place(b, b, p, n, in_frac, out_frac); });
+}
+
+/// c[j] = fixed_rules::lstm_cell_update(f[j], c[j], i[j], g[j], act, cell) for j < n: an LSTM
+/// cell state under per-tensor formats (gates in Q(act), c in Q(cell)), bit for bit on every
+/// backend. act and cell in 0..15 (config_error otherwise).
+template <typename Backend>
+void lstm_cell_update_raw(Backend tag, const std::int16_t* i, const std::int16_t* f, const std::int16_t* g,
+                          std::int16_t* c, index n, int act, int cell) {
+  detail::check_activation_formats("lstm_cell_update_raw", act, cell);
+  detail::with_backend(tag, [&](auto b) { lstm_cell_update_raw(b, b, i, f, g, c, n, act, cell); });
+}
+
+/// b[j] = fixed_rules::gate_product(a[j], b[j], act, out) for j < n: o * tanh(c) from Q(act) to
+/// Q(out), bit for bit on every backend. act and out in 0..15 (config_error otherwise).
+template <typename Backend>
+void gate_product_raw(Backend tag, const std::int16_t* a, std::int16_t* b, index n, int act, int out) {
+  detail::check_activation_formats("gate_product_raw", act, out);
+  detail::with_backend(tag, [&](auto t) { gate_product_raw(t, t, a, b, n, act, out); });
 }
 
 }  // namespace kernel

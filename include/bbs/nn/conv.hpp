@@ -51,22 +51,23 @@ struct ConvGeometry {
 };
 
 /// The weights with the BatchNorm folded in (and no BatchNorm left); the bias becomes present.
-/// Throws shape_error when the BatchNorm or bias size is not the number of output channels.
-inline ConvDenseWeights fold_batch_norm(const ConvDenseWeights& w) {
-  const index out = w.weight.rows();
-  if (w.bias.size() != 0 && w.bias.size() != out) {
-    detail::throw_error<shape_error>("fold_batch_norm: the bias has ", w.bias.size(), " entries, expected ", out,
-                                     " (output channels) or none");
+/// Throws shape_error, from `owner`, when the weight's rows, the bias and the BatchNorm
+/// parameters do not all give the same number of output channels, naming the one that disagrees
+/// with the rest (impl::agreed_rows): a transposed weight is blamed, not the bias beside it.
+inline ConvDenseWeights fold_batch_norm(const ConvDenseWeights& w, const char* owner = "fold_batch_norm") {
+  std::vector<impl::NamedShape> shapes{{"the weight", w.weight.rows(), w.weight.cols()}};
+  if (w.bias.size() != 0) shapes.push_back({"the bias", w.bias.size(), 1});
+  if (w.batch_norm) {
+    const BatchNorm2dParams& bn = *w.batch_norm;
+    shapes.push_back({"the BatchNorm weight", bn.weight.size(), 1});
+    shapes.push_back({"the BatchNorm bias", bn.bias.size(), 1});
+    shapes.push_back({"the BatchNorm running_mean", bn.running_mean.size(), 1});
+    shapes.push_back({"the BatchNorm running_var", bn.running_var.size(), 1});
   }
+  const index out = impl::agreed_rows(owner, shapes);
   ConvDenseWeights folded{w.weight, w.bias.size() == 0 ? Eigen::VectorXf::Zero(out) : w.bias, std::nullopt};
   if (!w.batch_norm) return folded;
   const BatchNorm2dParams& bn = *w.batch_norm;
-  for (const auto* v : {&bn.weight, &bn.bias, &bn.running_mean, &bn.running_var}) {
-    if (v->size() != out) {
-      detail::throw_error<shape_error>("fold_batch_norm: a BatchNorm parameter has ", v->size(), " entries, expected ",
-                                       out, " (output channels of the convolution)");
-    }
-  }
   Eigen::VectorXd scale(out);
   for (index c = 0; c < out; ++c) {
     scale(c) = static_cast<double>(bn.weight(c)) / std::sqrt(static_cast<double>(bn.running_var(c)) + bn.eps);
@@ -129,7 +130,7 @@ class Conv2d {
   /// Folds the BatchNorm if any, prunes with cfg (and quantizes for 16-bit T).
   static Conv2d from_dense(const ConvDenseWeights& w, index in_channels, const ConvGeometry& geometry,
                            const BankConfig& cfg) {
-    const ConvDenseWeights folded = fold_batch_norm(w);
+    const ConvDenseWeights folded = fold_batch_norm(w, "Conv2d");
     if (folded.weight.cols() != in_channels * geometry.kernel * geometry.kernel) {
       detail::throw_error<shape_error>("Conv2d: weight has ", folded.weight.cols(), " columns, expected ",
                                        "in channels ", in_channels, " x kernel ", geometry.kernel, " x kernel ",
@@ -226,7 +227,7 @@ class DepthwiseConv2d {
 
   /// Folds the BatchNorm if any and converts the weights (fixed point: fixed16's rounding).
   static DepthwiseConv2d from_dense(const ConvDenseWeights& w, const ConvGeometry& geometry) {
-    const ConvDenseWeights folded = fold_batch_norm(w);
+    const ConvDenseWeights folded = fold_batch_norm(w, "DepthwiseConv2d");
     Matrix<activation_type> weight(folded.weight.rows(), folded.weight.cols());
     for (index j = 0; j < weight.cols(); ++j)
       for (index i = 0; i < weight.rows(); ++i) weight(i, j) = ops::from_float(folded.weight(i, j));

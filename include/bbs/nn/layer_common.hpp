@@ -82,6 +82,27 @@ Eigen::MatrixXf dequantize_activations(const Matrix<A>& m, int bits) {
   return out;
 }
 
+/// Throws value_error naming `what` and the first entry (row, column) of x that is NaN or
+/// infinite: a check for inputs that would otherwise give a silently wrong answer. Fixed-point
+/// values are finite by construction (converting NaN to them throws) and always pass.
+template <typename Derived>
+void check_finite(const Eigen::DenseBase<Derived>& x, const std::string& what) {
+  using A = typename Derived::Scalar;
+  if constexpr (std::is_floating_point<A>::value) {
+    for (index c = 0; c < x.cols(); ++c) {
+      for (index r = 0; r < x.rows(); ++r) {
+        const A v = x(r, c);
+        if (!std::isfinite(v)) {
+          detail::throw_error<value_error>(what, ": entry (row ", r, ", column ", c, ") is ",
+                                           std::isnan(v) ? "NaN" : (v > 0 ? "+infinity" : "-infinity"));
+        }
+      }
+    }
+  } else {
+    (void)x, (void)what;
+  }
+}
+
 namespace impl {
 
 /// Y = alpha A X + beta Y for n columns through the kernel dispatch (SpMV for one column, SpMM for
@@ -134,40 +155,52 @@ Matrix<A> repeat_columns(const Vector<A>& v, index n) {
   return m;
 }
 
-/// One tensor of a recurrent cell whose rows stack the gates: its name and shape (a bias is n x 1).
-struct GateTensor {
+/// One tensor of a layer whose rows must agree with its other tensors': its name and shape (a
+/// vector is n x 1). The gate-stacking tensors of a recurrent cell; a convolution's weight, bias
+/// and BatchNorm parameters.
+struct NamedShape {
   const char* name;
   index rows;
   index cols;
 };
 
-/// The rows the gate-stacking tensors of a cell (weight_ih, weight_hh, the biases) must share:
-/// the count most of them have (the first tensor's when all differ). Throws shape_error naming the
-/// first tensor that disagrees with the rest, not one whose size was inferred from it (saying so
-/// when it is the transpose of a fitting shape), then when the shared count is not a positive
-/// multiple of the gates.
-inline index agreed_gate_rows(const char* owner, index gates, const char* gate_names,
-                              std::initializer_list<GateTensor> tensors) {
-  index agreed = tensors.begin()->rows;
+/// The rows a layer's tensors must share: the count most of them have (the first tensor's on a
+/// tie). Throws shape_error naming the first tensor that disagrees with the rest, not one whose
+/// size was inferred from it, and saying when it, or a tensor it was measured against, is the
+/// transpose of a fitting shape.
+inline index agreed_rows(const char* owner, const std::vector<NamedShape>& tensors) {
+  index agreed = tensors.front().rows;
   std::size_t best = 0;
-  for (const GateTensor& t : tensors) {
+  for (const NamedShape& t : tensors) {
     const auto n = static_cast<std::size_t>(
-        std::count_if(tensors.begin(), tensors.end(), [&](const GateTensor& u) { return u.rows == t.rows; }));
+        std::count_if(tensors.begin(), tensors.end(), [&](const NamedShape& u) { return u.rows == t.rows; }));
     if (n > best) {
       best = n;
       agreed = t.rows;
     }
   }
-  for (const GateTensor& t : tensors) {
+  for (const NamedShape& t : tensors) {
     if (t.rows == agreed) continue;
-    std::string others;
-    for (const GateTensor& u : tensors) {
-      if (u.rows == agreed) others += std::string(others.empty() ? "" : " and ") + u.name;
+    std::string others, transposed;
+    for (const NamedShape& u : tensors) {
+      if (u.rows != agreed) continue;
+      others += std::string(others.empty() ? "" : " and ") + u.name;
+      if (transposed.empty() && u.cols == t.rows && u.cols != 1 && u.cols != u.rows) {
+        transposed = detail::concat(" (or ", u.name, " looks transposed: it is ", u.rows, " x ", u.cols, ")");
+      }
     }
     detail::throw_error<shape_error>(owner, ": ", t.name, " is ", t.rows, " x ", t.cols, ", expected ", agreed,
                                      " rows like ", others,
-                                     t.cols == agreed && t.cols != 1 ? " (it looks transposed)" : "");
+                                     t.cols == agreed && t.cols != 1 ? " (it looks transposed)" : transposed);
   }
+  return agreed;
+}
+
+/// The rows the gate-stacking tensors of a cell (weight_ih, weight_hh, the biases) must share
+/// (agreed_rows), then shape_error unless that is a positive multiple of the gates.
+inline index agreed_gate_rows(const char* owner, index gates, const char* gate_names,
+                              std::initializer_list<NamedShape> tensors) {
+  const index agreed = agreed_rows(owner, tensors);
   if (agreed % gates != 0 || agreed == 0) {
     detail::throw_error<shape_error>(owner, ": ", tensors.begin()->name, " has ", agreed,
                                      " rows, expected a positive multiple of ", gates, " (gates ", gate_names, ")");

@@ -314,16 +314,11 @@ class LstmCell {
     }
   }
 
-  bool uniform() const {
-    const int F = container_bits();
-    return formats_.gates == F && formats_.activation == F && formats_.cell == F && formats_.hidden == F;
-  }
-
   /// One column's element-wise step: gb holds the i, f, g, o pre-activations (overwritten by the
   /// activations), cb the cell state (updated), ob receives o * tanh(c).
   void update_cell(activation_type* gb, activation_type* cb, activation_type* ob) const {
     const index h = hidden_size();
-    if (!fixed || uniform()) {
+    if constexpr (!fixed) {
       kernel::sigmoid_in_place(Backend{}, gb, 2 * h);
       kernel::tanh_in_place(Backend{}, gb + 2 * h, h);
       kernel::sigmoid_in_place(Backend{}, gb + 3 * h, h);
@@ -333,46 +328,54 @@ class LstmCell {
       }
       kernel::tanh_in_place(Backend{}, ob, h);
       for (index j = 0; j < h; ++j) ob[j] = ops::multiply(gb[3 * h + j], ob[j]);  // o * tanh(c)
-      return;
-    }
-    if constexpr (fixed) {
+    } else {
+      // Fixed point: every element-wise rule of the tensors' formats (one shared format is the
+      // plain fixed16<F> arithmetic, bit for bit) through the kernel dispatch, on raw values.
       const formats_type& f = formats_;
-      formatted_update(gb, ob, [&](index j, std::int16_t fg, std::int16_t i, std::int16_t gg) {
-        const std::int16_t c = fixed_rules::lstm_cell_update(fg, cb[j].raw(), i, gg, f.activation, f.cell);
-        cb[j] = activation_type::from_raw(c);
-        return static_cast<std::int32_t>(c);
-      });
+      const std::int16_t* g = activate_gates(gb);
+      std::int16_t* c = raw(cb);
+      std::int16_t* o = raw(ob);
+      kernel::lstm_cell_update_raw(Backend{}, g, g + h, g + 2 * h, c, h, f.activation, f.cell);
+      std::copy(c, c + h, o);
+      kernel::tanh_raw_in_place(Backend{}, o, h, f.cell, f.activation);              // tanh(c)
+      kernel::gate_product_raw(Backend{}, g + 3 * h, o, h, f.activation, f.hidden);  // o * tanh(c)
     }
   }
 
   /// update_cell for a wide cell state (cw: int32 in Q(cell)): lstm_cell_update_wide, tanh read
-  /// straight from the 32-bit value.
+  /// straight from the 32-bit value (scalar: the table rule's vector form takes int16 inputs).
   void update_wide_cell(activation_type* gb, std::int32_t* cw, activation_type* ob) const {
-    const formats_type& f = formats_;
-    formatted_update(gb, ob, [&](index j, std::int16_t fg, std::int16_t i, std::int16_t gg) {
-      return cw[j] = fixed_rules::lstm_cell_update_wide(fg, cw[j], i, gg, f.activation, f.cell);
-    });
-  }
-
-  /// The element-wise step under per-tensor formats (core/fixed_formats.hpp), scalar: the gate
-  /// activations in Q(activation), then update(j, f, i, g) writes entry j of the cell state (int16
-  /// or int32) and returns it, then o * tanh(c) in Q(hidden) into ob.
-  template <typename Update>
-  void formatted_update(activation_type* gb, activation_type* ob, Update&& update) const {
     if constexpr (fixed) {
       const index h = hidden_size();
       const formats_type& f = formats_;
+      const std::int16_t* g = activate_gates(gb);
       for (index j = 0; j < h; ++j) {
-        const std::int16_t i = fixed_sigmoid_raw(gb[j].raw(), f.gates, f.activation);
-        const std::int16_t fg = fixed_sigmoid_raw(gb[h + j].raw(), f.gates, f.activation);
-        const std::int16_t gg = fixed_tanh_raw(gb[2 * h + j].raw(), f.gates, f.activation);
-        const std::int16_t o = fixed_sigmoid_raw(gb[3 * h + j].raw(), f.gates, f.activation);
-        const std::int16_t tc = fixed_tanh_raw(update(j, fg, i, gg), f.cell, f.activation);
-        ob[j] = activation_type::from_raw(fixed_rules::gate_product(o, tc, f.activation, f.hidden));
+        cw[j] = fixed_rules::lstm_cell_update_wide(g[h + j], cw[j], g[j], g[2 * h + j], f.activation, f.cell);
+        const std::int16_t tc = fixed_tanh_raw(cw[j], f.cell, f.activation);
+        ob[j] = activation_type::from_raw(fixed_rules::gate_product(g[3 * h + j], tc, f.activation, f.hidden));
       }
     } else {
-      (void)gb, (void)ob, (void)update;
+      (void)gb, (void)cw, (void)ob;
     }
+  }
+
+  /// The raw int16 values of fixed-point activations (a fixed16 is its raw value).
+  static std::int16_t* raw(activation_type* p) {
+    static_assert(sizeof(activation_type) == sizeof(std::int16_t) || !fixed, "a fixed16 is its raw int16");
+    return reinterpret_cast<std::int16_t*>(p);
+  }
+
+  /// Per-tensor formats (core/fixed_formats.hpp): the pre-activations i, f, g, o of one column,
+  /// Q(gates), become the gate activations in Q(activation), in place, through the kernel
+  /// dispatch's vectorised table rule. Returns their raw values.
+  std::int16_t* activate_gates(activation_type* gb) const {
+    const index h = hidden_size();
+    const formats_type& f = formats_;
+    std::int16_t* g = raw(gb);
+    kernel::sigmoid_raw_in_place(Backend{}, g, 2 * h, f.gates, f.activation);      // i, f
+    kernel::tanh_raw_in_place(Backend{}, g + 2 * h, h, f.gates, f.activation);     // g
+    kernel::sigmoid_raw_in_place(Backend{}, g + 3 * h, h, f.gates, f.activation);  // o
+    return g;
   }
 
   BbsMatrix<T> w_ih_;

@@ -161,7 +161,7 @@ class StackedRecurrent {
     Matrix<activation_type> input = xs;
     for (index l = 0; l < layers_; ++l) {
       // Saturation counts (nn/saturation.hpp) per layer and direction: "l0", "l0_reverse", ...
-      const SaturationCounter::Scope forward_scope(detail::concat("l", l));
+      const SaturationCounter::Scope forward_scope([l] { return detail::concat("l", l); });
       if (directions_ == 1) {
         input = cell(l, 0).run(input, batch, state[static_cast<std::size_t>(l)], false);
         continue;

@@ -53,10 +53,17 @@ class SaturationCounter {
   }
 
   /// Names the tensors counted while it lives "<name>.<tensor>" (nested scopes join with '.').
+  /// Without an active counter it does nothing, and a name given as a function is never built:
+  /// layers open scopes on every step.
   class Scope {
    public:
-    explicit Scope(const std::string& name) : counter_(active()) {
+    explicit Scope(const char* name) : Scope([name] { return std::string(name); }) {}
+    explicit Scope(const std::string& name) : Scope([&name] { return name; }) {}
+    /// make_name() returns the name; called only when a counter is active.
+    template <typename MakeName, typename = std::enable_if_t<std::is_invocable_r<std::string, MakeName&>::value>>
+    explicit Scope(MakeName&& make_name) : counter_(active()) {
       if (counter_ != nullptr) {
+        const std::string name = make_name();
         counter_->scope_.push_back(counter_->scope_.empty() ? name : counter_->scope_.back() + "." + name);
       }
     }

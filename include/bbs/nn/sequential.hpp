@@ -449,8 +449,23 @@ class RecurrentLayer final : public Layer<T, Backend> {
     r.key("layers", stack_.num_layers());
     r.key("bidirectional", stack_.num_directions() == 2 ? 1 : 0);
     if constexpr (is_lstm) r.key("proj", first.has_projection() ? first.output_size() : 0);
-    r.key("bank", first.weight_ih().bankSize());
-    r.key("nnz", first.weight_ih().nnzPerBank());
+    // bank= / nnz= only when every matrix shares them: the packed tensors describe themselves, and
+    // a dense LSTM (bank = columns) has input-size banks in W_ih and output-size ones in W_hh.
+    const auto shares = [&first](const BbsMatrix<T>& m) {
+      return m.bankSize() == first.weight_ih().bankSize() && m.nnzPerBank() == first.weight_ih().nnzPerBank();
+    };
+    bool shared = true;
+    for (index l = 0; l < stack_.num_layers(); ++l) {
+      for (index d = 0; d < stack_.num_directions(); ++d) {
+        const auto& c = stack_.cell(l, d);
+        shared = shared && shares(c.weight_ih()) && shares(c.weight_hh());
+        if constexpr (is_lstm) shared = shared && (!c.has_projection() || shares(c.weight_hr()));
+      }
+    }
+    if (shared) {
+      r.key("bank", first.weight_ih().bankSize());
+      r.key("nnz", first.weight_ih().nnzPerBank());
+    }
     if constexpr (is_lstm) {
       std::vector<fixed_rules::LstmFormats> formats;
       bool custom = false;
@@ -570,14 +585,30 @@ class Sequential {
     }
   }
 
+  /// Whether run() (and forward) checks the input and every layer's output for NaN and infinity:
+  /// value_error naming the first bad entry and the layer that produced it, instead of a
+  /// silently wrong answer. Off by default (a pass over every activation); `bbs eval` turns it
+  /// on. Fixed-point models are finite by construction.
+  Sequential& set_check_finite(bool on) {
+    check_finite_ = on;
+    return *this;
+  }
+  bool checks_finite() const { return check_finite_; }
+
   /// Runs every layer on `x` (of the input shape and any batch).
   Activations<activation_type> run(Activations<activation_type> x) const {
     check_input(x);
+    if (check_finite_) check_finite_activations(x, "Sequential: the input");
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       // Saturation counts (nn/saturation.hpp) by layer: its name, or its keyword and position.
       const layer_type& l = *layers_[i];
-      const SaturationCounter::Scope scope(l.name().empty() ? detail::concat(l.keyword(), i) : l.name());
+      const SaturationCounter::Scope scope(
+          [&l, i] { return l.name().empty() ? detail::concat(l.keyword(), i) : l.name(); });
       l.forward(x);
+      if (check_finite_) {
+        check_finite_activations(
+            x, detail::concat("Sequential: the output of layer ", i + 1, " (", impl::describe(l), ")"));
+      }
     }
     return x;
   }
@@ -608,9 +639,18 @@ class Sequential {
     return std::move(x.columns);
   }
 
+  static void check_finite_activations(const Activations<activation_type>& x, const std::string& what) {
+    if (x.kind == DataKind::image) {
+      nn::check_finite(x.image.as_columns(), what + " (rows: channel, y, x; columns: images)");
+    } else {
+      nn::check_finite(x.columns, what);
+    }
+  }
+
   DataShape input_;
   DataShape output_;
   std::vector<std::unique_ptr<layer_type>> layers_;
+  bool check_finite_ = false;
 };
 
 }  // namespace nn
