@@ -75,6 +75,9 @@ class AnyMatrix : public std::enable_shared_from_this<AnyMatrix> {
   virtual std::shared_ptr<AnyMatrix> quantize(const ValueType& to, bbs::QuantizationReport& report) const = 0;
   /// bbs::dequantize: the float32 matrix a quantized one stands for; float matrices return themselves.
   virtual std::shared_ptr<AnyMatrix> dequantize() const = 0;
+
+  /// The C++ matrix when it holds float32 values (what bbs.nn's layers are built from), else null.
+  virtual const bbs::BbsMatrix<float>* float32_matrix() const { return nullptr; }
 };
 
 /// Wraps a matrix for Python. Explicitly instantiated for every supported T in the matrix_*.cpp

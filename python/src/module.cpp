@@ -15,6 +15,10 @@
 #include "any_matrix.hpp"
 
 namespace bbs_python {
+
+/// Adds bbs.nn's classes and functions (nn.cpp, with the model headers this file does not need).
+void register_nn(py::module_& m);
+
 namespace {
 
 std::atomic<std::uintptr_t> last_input{0};
@@ -225,6 +229,7 @@ PYBIND11_MODULE(_bbs, m) {
   m.doc() = "bbs: bank-balanced sparse matrices (Compressed Sparse Banks) with NumPy and SciPy interop";
   m.attr("__version__") = bbs::detail::concat(BBS_VERSION_MAJOR, ".", BBS_VERSION_MINOR, ".", BBS_VERSION_PATCH);
   bbs_python::register_exceptions(m);
+  bbs_python::register_nn(m);
 
   py::class_<bbs::QuantizationReport>(m, "QuantizationReport",
                                       "What a quantization cost, over every converted value (bbs::QuantizationReport).")

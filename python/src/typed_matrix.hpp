@@ -126,6 +126,10 @@ class TypedMatrix final : public AnyMatrix {
   bbs::index nonzeros() const override { return m_.nonZeros(); }
   std::size_t memory_bytes() const override { return m_.memoryBytes(); }
   py::dtype result_dtype() const override { return py::dtype::of<Result>(); }
+  const bbs::BbsMatrix<float>* float32_matrix() const override {
+    if constexpr (std::is_same<T, float>::value) return &m_;
+    return nullptr;
+  }
 
   py::array to_dense() const override {
     py::array_t<Result> dense({m_.rows(), m_.cols()});

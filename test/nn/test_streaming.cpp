@@ -82,3 +82,103 @@ TEST_CASE("models and frames that cannot stream are refused by name", "[nn][stre
       "nnz=2\nlast_step\nlinear name=fc in=8 out=3 bank=4 nnz=2\n",
       "layer 2 (last_step) reduces the sequence");
 }
+
+TEMPLATE_TEST_CASE("a stream's state copies out and back: branches and other streams continue exactly",
+                   "[nn][streaming]", float, bbs::fixed16<12>) {
+  using A = bbs::activation_t<TestType>;
+  using Stream = bbs::nn::Stream<TestType>;
+  const auto model = framewise_model<TestType>();
+  const bbs::index frames = 9, batch = 3, split = 4;
+  const Eigen::MatrixXf xf = bbs_test::random_dense<float>(5, frames * batch, 11) * 0.8f;
+  bbs::nn::Matrix<A> xs(5, frames * batch);
+  for (bbs::index i = 0; i < xs.size(); ++i) xs.data()[i] = bbs::nn::elementwise<A>::from_float(xf.data()[i]);
+  const auto frame = [&](bbs::index t) { return bbs::nn::Matrix<A>(xs.middleCols(t * batch, batch)); };
+  const auto run_rest = [&](Stream& s) {
+    std::vector<bbs::nn::Matrix<A>> ys;
+    for (bbs::index t = split; t < frames; ++t) ys.push_back(s.step(frame(t)));
+    return ys;
+  };
+
+  Stream stream(model);
+  const typename Stream::State zero = stream.state();
+  CHECK(zero.frames == 0);
+  CHECK(zero.layers.size() == model.size());
+  for (bbs::index t = 0; t < split; ++t) stream.step(frame(t));
+  const typename Stream::State at_split = stream.state();
+  CHECK(at_split.frames == split);
+  CHECK(at_split.batch == batch);
+  CHECK(at_split.layers[0].has_value());   // the LSTM
+  CHECK(!at_split.layers[1].has_value());  // relu: frame-wise
+  const auto want = run_rest(stream);
+
+  // Back to the split on the same stream, and on a second stream over the same model.
+  stream.set_state(at_split);
+  CHECK(stream.frames() == split);
+  const auto again = run_rest(stream);
+  Stream other(model);
+  other.step(frame(frames - 1));  // some unrelated history, replaced below
+  other.set_state(at_split);
+  const auto elsewhere = run_rest(other);
+  REQUIRE(again.size() == want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    INFO("frame " << split + static_cast<bbs::index>(i));
+    CHECK(again[i] == want[i]);  // bit for bit in float too: the same operations on the same state
+    CHECK(elsewhere[i] == want[i]);
+  }
+
+  // A branch fed other frames departs from the original; the original's copy is unaffected.
+  Stream branch(model);
+  branch.set_state(at_split);
+  const bbs::nn::Matrix<A> other_frame = frame(0);
+  CHECK(branch.step(other_frame) != want[0]);
+  stream.set_state(at_split);
+  CHECK(stream.step(frame(split)) == want[0]);
+
+  // The zero state (frames 0) restarts the sequence, as reset() does.
+  stream.set_state(zero);
+  CHECK(stream.step(frame(0)) == Stream(model).step(frame(0)));
+}
+
+TEST_CASE("set_state refuses a state that does not fit the model, by name, and keeps its own",
+          "[nn][streaming][errors]") {
+  using Stream = bbs::nn::Stream<float>;
+  using LstmState = bbs::nn::Lstm<float>::State;
+  const auto model = framewise_model<float>();
+  Stream stream(model);
+  const Eigen::MatrixXf x = bbs_test::random_dense<float>(5, 2, 5);
+  stream.step(x);
+  const Stream::State good = stream.state();
+  const Eigen::MatrixXf want = Stream(stream).step(x);
+
+  Stream::State s = good;
+  s.layers.pop_back();
+  CHECK_THROWS_AS(stream.set_state(s), bbs::config_error);
+  CHECK_THROWS_WITH(stream.set_state(s), Catch::Contains("the state has 2 layers, the model 3"));
+
+  s = good;
+  s.layers[0] = std::any(42);
+  CHECK_THROWS_WITH(stream.set_state(s),
+                    Catch::Contains("layer 1 (lstm) needs its LSTM state") && Catch::Contains("another kind"));
+  s.layers[0].reset();
+  CHECK_THROWS_WITH(stream.set_state(s), Catch::Contains("the given state has none"));
+
+  s = good;
+  std::any_cast<LstmState&>(s.layers[0]).pop_back();
+  CHECK_THROWS_WITH(stream.set_state(s), Catch::Contains("layer 1: the state has 1 stacked layers, the LSTM 2"));
+
+  s = good;
+  s.batch = 3;  // the matrices hold a batch of 2
+  CHECK_THROWS_AS(stream.set_state(s), bbs::shape_error);
+
+  s = good;
+  s.layers[1] = std::any(good.layers[0]);
+  CHECK_THROWS_WITH(stream.set_state(s), Catch::Contains("layer 2 (relu) has no state"));
+
+  s = good;
+  s.batch = 0;
+  CHECK_THROWS_WITH(stream.set_state(s), Catch::Contains("1 frames of batch 0"));
+
+  // None of these touched the stream: it continues from frame 1.
+  CHECK(stream.frames() == 1);
+  CHECK(stream.step(x) == want);
+}
