@@ -13,7 +13,7 @@ Inference only: a converted layer raises RuntimeError when its input requires a 
 Pruning. With sparsity= (or keep=) every converted weight is pruned by magnitude, bank by bank.
 With neither, the weights are taken as they are: each matrix keeps as many entries per bank
 as its fullest bank has nonzeros, which is exact for weights already pruned bank-balanced
-(tools/python/bbs_pruning.py's GradualPruner) and lossless for any others. A matrix whose
+(python/bbs/pruning.py's GradualPruner) and lossless for any others. A matrix whose
 number of columns is not a multiple of bank_size uses the largest bank size below it that
 divides the columns (reported). config= gives layers their own settings, by module name; None
 for a layer leaves it as PyTorch.

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tests of tools/python/bbs_calibrate.py (per-tensor fixed-point formats from PyTorch).
+"""Tests of python/bbs/calibration.py (per-tensor fixed-point formats from PyTorch).
 
     /usr/bin/python3 -m unittest discover -s tools/python -p 'test_bbs_calibrate.py'
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tests of tools/python/bbs_model.py (the CSB writer, the model exporter and reader).
+"""Tests of python/bbs/export.py (the CSB writer, the model exporter and reader).
 
     /usr/bin/python3 -m unittest discover -s tools/python -p 'test_bbs_model.py'
 

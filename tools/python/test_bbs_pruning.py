@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Unit tests for tools/python/bbs_pruning.py: masks against plain loop references, kept counts, ties,
+"""Unit tests for python/bbs/pruning.py: masks against plain loop references, kept counts, ties,
 partial banks, errors, the cubic schedule and GradualPruner on tiny models.
 Run: /usr/bin/python3 tools/python/test_bbs_pruning.py   (needs python3-torch)"""
 import math
@@ -75,6 +75,19 @@ def gaussian(rows, cols, seed):
 
 SHAPES = [(1, 1), (1, 7), (3, 5), (4, 16), (5, 13), (7, 3), (2, 33)]
 SPARSITIES = [0.0, 0.25, 0.5, 0.75, 0.875, 0.9, 1.0]
+
+
+class OneImplementationTest(unittest.TestCase):
+    def test_the_script_names_are_the_package_modules(self):
+        import importlib
+
+        import bbs_calibrate
+        import bbs_model
+
+        self.assertIs(bp, importlib.import_module("bbs.pruning"))
+        self.assertIs(bbs_model, importlib.import_module("bbs.export"))
+        self.assertIs(bbs_calibrate, importlib.import_module("bbs.calibration"))
+        self.assertIs(bbs_model.bank_balanced_mask, bp.bank_balanced_mask)
 
 
 class RoundingTest(unittest.TestCase):

@@ -12,7 +12,7 @@ Phases (each reads what the previous one left in --work, default build-study/ or
 build-study-smoke/):
 
 1. ``train``: per task and seed, trains a dense model, then for every (method, sparsity) fine-tunes
-   a copy of that seed's dense model with ``GradualPruner`` (tools/python/bbs_pruning.py): the
+   a copy of that seed's dense model with ``GradualPruner`` (python/bbs/pruning.py): the
    cubic schedule from 0 to the target sparsity over the first ``prune_epochs``, then fine-tuning
    at the final masks. Training runs in epochs with early stopping on a validation split (never
    the test set): the best validation epoch is kept, and training stops after ``patience``
@@ -716,7 +716,7 @@ def phase_report(args, mode):
              "kept, and training stops after `patience` epochs without improvement or at the epoch budget. "
              "Every pruned model starts from its seed's dense model and gets the same budget: GradualPruner's "
              "cubic schedule over the first `prune_epochs`, then fine-tuning at the final masks (validation "
-             "counts only from then on). Each model is exported with `tools/python/bbs_model.py` and "
+             "counts only from then on). Each model is exported with `python/bbs/export.py` and "
              "evaluated three ways on the test set: PyTorch (float32), `bbs eval --type float32` and "
              "`bbs eval --type fixed16<F>` (C++). BBS keeps `BankConfig::from_sparsity(bank, s)` entries per "
              "bank; the actual-sparsity table gives what each pattern reached. Unstructured and block models "

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """One-shot pruning without retraining: magnitude against calibrated (OBS / SparseGPT-style weight
-updates, tools/python/bbs_pruning.py's calibrated_bank_balanced and calibrated_unstructured, the
+updates, python/bbs/pruning.py's calibrated_bank_balanced and calibrated_unstructured, the
 rules of bbs::prune_calibrated), for bank-balanced and unstructured sparsity, on the accuracy
 study's two models (tools/studies/accuracy_study.py: the digits LSTM and the Fashion-MNIST
 DS-CNN), at 50, 75 and 87.5 % sparsity. No fine-tuning: the dense model is trained once (the
@@ -139,7 +139,7 @@ def report(results, path_md, path_json, mode):
              f"on {results['cpu']} ({results['machine']}); one seed, no fine-tuning: "
              "every pruned model comes straight from the dense one. Test accuracy in PyTorch, float32.", "",
              "Calibrated pruning is `bbs::prune_calibrated` / `prune_calibrated_unstructured` "
-             "(include/bbs/prune/calibrated.hpp) as `tools/python/bbs_pruning.py` computes it, layer by layer "
+             "(include/bbs/prune/calibrated.hpp) as `python/bbs/pruning.py` computes it, layer by layer "
              f"on {results['tasks'][next(iter(results['tasks']))]['calibration_samples']} training samples "
              "(damping 0.01; unstructured in blocks of 128 columns).", ""]
     for name, r in results["tasks"].items():
