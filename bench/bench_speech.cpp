@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "source_tree.hpp"  // BBS_MODELS_DIR, BBS_TEST_DATA_DIR
+
 namespace {
 
 const std::string kModels = BBS_MODELS_DIR;

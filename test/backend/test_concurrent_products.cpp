@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "source_tree.hpp"  // BBS_TEST_DATA_DIR, BBS_MODELS_DIR, BBS_CLI
 #include "testbed.hpp"
 
 namespace {

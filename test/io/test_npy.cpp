@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "source_tree.hpp"  // BBS_TEST_DATA_DIR, BBS_MODELS_DIR, BBS_CLI
 #include "testbed.hpp"
 
 namespace {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "testbed.hpp"
+#include "source_tree.hpp"  // BBS_TEST_DATA_DIR
 
 // Both the exception type and a fragment of its message: an error must say what was expected
 // and what was found.

@@ -5,6 +5,7 @@
 // tests: test/core/test_fixed_activation.cpp and test/backend/test_activation.cpp.
 #include <cstdio>
 
+#include "source_tree.hpp"  // BBS_TEST_DATA_DIR, BBS_MODELS_DIR, BBS_CLI
 #include "nn/nn_fixtures.hpp"
 
 namespace {

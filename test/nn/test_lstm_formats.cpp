@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include "source_tree.hpp"  // BBS_TEST_DATA_DIR, BBS_MODELS_DIR, BBS_CLI
 #include "nn/nn_fixtures.hpp"
 
 namespace {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "source_tree.hpp"  // BBS_TEST_DATA_DIR, BBS_MODELS_DIR, BBS_CLI
 #include "nn/nn_fixtures.hpp"
 
 namespace {

@@ -12,6 +12,7 @@
 
 #include <Eigen/LU>
 
+#include "source_tree.hpp"  // BBS_TEST_DATA_DIR, BBS_MODELS_DIR, BBS_CLI
 #include "testbed.hpp"
 
 namespace {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "source_tree.hpp"  // BBS_TEST_DATA_DIR, BBS_MODELS_DIR, BBS_CLI
 #include "testbed.hpp"
 
 // Not `index`: at global scope that name is also the C library function from <strings.h>.

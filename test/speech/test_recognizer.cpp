@@ -7,6 +7,7 @@
 
 #include <bbs/speech.hpp>
 
+#include "source_tree.hpp"            // BBS_TEST_DATA_DIR, BBS_MODELS_DIR, BBS_CLI
 #include "nn/nn_fixtures.hpp"         // BBS_CHECK_THROWS_CONTAINING, lstm_model_bytes
 #include "speech/speech_testing.hpp"  // greedy_text
 

@@ -8,6 +8,7 @@
 
 #include <bbs/speech.hpp>
 
+#include "source_tree.hpp"  // BBS_TEST_DATA_DIR, BBS_MODELS_DIR, BBS_CLI
 #include "nn/nn_fixtures.hpp"
 #include "speech/speech_testing.hpp"
 

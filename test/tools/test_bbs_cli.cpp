@@ -16,6 +16,7 @@
 #include <random>
 #include <sstream>
 
+#include "source_tree.hpp"     // BBS_TEST_DATA_DIR, BBS_MODELS_DIR, BBS_CLI
 #include "nn/nn_fixtures.hpp"  // lstm_model_bytes
 
 namespace fs = std::filesystem;
