@@ -8,7 +8,6 @@ written by the C++ CLI (``bbs prune``; tools/fixtures/make_model_fixtures.py --b
 is equality with ``bbs::save``.
 """
 import glob
-import io
 import os
 import struct
 import sys
