@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -32,6 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from bbs._bbs import BbsMatrix, Lstm
+from bbs.pruning import bank_config_from_sparsity
 
 __all__ = ["BbsConv2d", "BbsLSTM", "BbsLinear", "ConversionReport", "ConvertedMatrix", "convert"]
 
@@ -91,7 +91,7 @@ def _to_bbs(
     bank = bank_size if cols % bank_size == 0 else _largest_divisor_at_most(cols, bank_size)
     note = "" if bank == bank_size else f"{cols} columns are not a multiple of {bank_size}"
     if sparsity is not None:
-        k = max(1, min(bank, math.floor(bank * (1.0 - sparsity) + 0.5 + 1e-9)))
+        k = bank_config_from_sparsity(bank, sparsity).nnz_per_bank
     elif keep is not None:
         k = min(keep, bank) if bank == bank_size else max(1, round(keep * bank / bank_size))
     else:  # as they are: the fullest bank's nonzeros

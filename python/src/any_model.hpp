@@ -16,6 +16,27 @@ namespace bbs_python {
 
 namespace py = pybind11;
 
+namespace detail {
+
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+/// x as float32 in C order (a copy only where it is not already); TypeError naming `what` for
+/// anything that is not real numbers.
+inline FloatArray float_array(py::handle x, const std::string& what) {
+  FloatArray a = FloatArray::ensure(x);
+  if (!a) throw py::type_error(what + " must be a NumPy array of real numbers or convertible to one");
+  return a;
+}
+
+/// "(2, 3)", "(5,)": an array's shape as Python writes it, for messages.
+inline std::string shape_of(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) s += bbs::detail::concat(i == 0 ? "" : ", ", a.shape(i));
+  return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+}  // namespace detail
+
 /// A copy of a stream's state (bbs::nn::Stream<T>::State), opaque to Python except for what
 /// arrays() shows.
 class AnyStreamState {

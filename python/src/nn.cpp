@@ -63,19 +63,16 @@ const bbs::BbsMatrix<float>& float32_of(const std::shared_ptr<AnyMatrix>& m, con
   return *f;
 }
 
-/// (rows, cols...) of a float32 C-order array, or shape_error naming `what`.
-py::array_t<float, py::array::c_style | py::array::forcecast> float_input(py::handle x,
-                                                                          const std::vector<bbs::index>& shape,
-                                                                          const std::string& what) {
-  auto a = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(x);
-  if (!a) throw py::type_error("bbs.nn.Lstm: " + what + " must be a NumPy array of real numbers");
+/// A float32 C-order array of exactly `shape`, or shape_error naming `what`.
+detail::FloatArray float_input(py::handle x, const std::vector<bbs::index>& shape, const std::string& what) {
+  detail::FloatArray a = detail::float_array(x, "bbs.nn.Lstm: " + what);
   bool fits = a.ndim() == static_cast<py::ssize_t>(shape.size());
   for (std::size_t i = 0; fits && i < shape.size(); ++i) fits = a.shape(static_cast<py::ssize_t>(i)) == shape[i];
   if (!fits) {
-    std::string got = "(", want = "(";
-    for (py::ssize_t i = 0; i < a.ndim(); ++i) got += bbs::detail::concat(i ? ", " : "", a.shape(i));
+    std::string want = "(";
     for (std::size_t i = 0; i < shape.size(); ++i) want += bbs::detail::concat(i ? ", " : "", shape[i]);
-    bbs::detail::throw_error<bbs::shape_error>("bbs.nn.Lstm: ", what, " is ", got, "), expected ", want, ")");
+    bbs::detail::throw_error<bbs::shape_error>("bbs.nn.Lstm: ", what, " is ", detail::shape_of(a), ", expected ", want,
+                                               shape.size() == 1 ? ",)" : ")");
   }
   return a;
 }
@@ -111,13 +108,10 @@ class PyLstm {
   /// x: (T, batch, input_size); h0: (layers * directions, batch, output), c0: (..., hidden), or
   /// None for zeros. Returns (y (T, batch, directions * output), h_n, c_n) as nn.LSTM does.
   py::tuple forward(py::handle x, py::handle h0, py::handle c0) const {
-    auto xa = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(x);
-    if (!xa || xa.ndim() != 3 || xa.shape(2) != input_size()) {
-      bbs::detail::throw_error<bbs::shape_error>(
-          "bbs.nn.Lstm: the input must be (T, batch, ", input_size(), ")",
-          xa ? bbs::detail::concat(", not ", xa.ndim(), "-D with ", xa.ndim() ? xa.shape(xa.ndim() - 1) : 0,
-                                   " features")
-             : std::string());
+    const detail::FloatArray xa = detail::float_array(x, "bbs.nn.Lstm: the input");
+    if (xa.ndim() != 3 || xa.shape(2) != input_size()) {
+      bbs::detail::throw_error<bbs::shape_error>("bbs.nn.Lstm: the input is ", detail::shape_of(xa),
+                                                 ", expected (T, batch, ", input_size(), ")");
     }
     const bbs::index steps = xa.shape(0), batch = xa.shape(1);
     const bbs::index cells = num_layers() * stack_.num_directions();

@@ -27,19 +27,6 @@ float activation_to_float(A v) {
   return static_cast<float>(bbs::nn::elementwise<A>::to_double(v));
 }
 
-/// x as float32 in C order (a copy only where it is not already).
-inline py::array_t<float, py::array::c_style | py::array::forcecast> float_array(py::handle x) {
-  auto a = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(x);
-  if (!a) throw py::type_error("bbs.nn: the input must be a NumPy array of real numbers or convertible to one");
-  return a;
-}
-
-inline std::string shape_of(const py::array& a) {
-  std::string s = "(";
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) s += bbs::detail::concat(i == 0 ? "" : ", ", a.shape(i));
-  return s + (a.ndim() == 1 ? ",)" : ")");
-}
-
 /// A raw fixed-point state value in Q(frac) as a real number.
 inline double raw_value(double raw, int frac) { return std::ldexp(raw, -frac); }
 
@@ -74,7 +61,7 @@ class TypedStream : public AnyStream {
       : model_(std::move(model)), stream_(model_->model()) {}
 
   py::array step(py::handle frame) override {
-    const auto x = detail::float_array(frame);
+    const auto x = detail::float_array(frame, "bbs.nn.Stream.step: the frame");
     const bbs::index features = stream_.input_size();
     if (!((x.ndim() == 1 || x.ndim() == 2) && x.shape(x.ndim() - 1) == features)) {
       bbs::detail::throw_error<bbs::shape_error>("bbs.nn.Stream.step: the frame is ", detail::shape_of(x),
@@ -127,7 +114,7 @@ class TypedModel : public AnyModel {
   const bbs::nn::DataShape& output_shape() const override { return model_.output_shape(); }
 
   py::array forward(py::handle input) const override {
-    const auto x = detail::float_array(input);
+    const auto x = detail::float_array(input, "bbs.nn.Model.forward: the input");
     const bbs::nn::DataShape& in = model_.input_shape();
     const bool image = in.kind == bbs::nn::DataKind::image;
     const bool sequence = in.kind == bbs::nn::DataKind::sequence;
