@@ -78,15 +78,10 @@ void register_backend() {
   }
 }
 
-template <typename... B>
-void register_all(bbs::detail::backend_list<B...>) {
-  (register_backend<B>(), ...);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  register_all(bbs::compiled_backends{});
+  bbs::for_each_backend([](auto backend) { register_backend<decltype(backend)>(); });
   benchmark::RegisterBenchmark("feature_frame", feature_frame);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

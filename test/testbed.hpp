@@ -59,6 +59,12 @@ inline std::vector<Shape> awkward_shapes() {
       // k > 64: one row per SIMD row group, several registers per bank, padded last register.
       {37, 300, bbs::BankConfig(128, 70)},
       {21, 600, bbs::BankConfig(200, 90)},
+      // Keep counts that are not powers of two, around the SIMD lane counts (issue 19's list).
+      {31, 64, bbs::BankConfig(16, 5)},
+      {40, 200, bbs::BankConfig(64, 12)},
+      {23, 99, bbs::BankConfig(33, 17)},
+      {29, 132, bbs::BankConfig(66, 33)},
+      {13, 128, bbs::BankConfig(64, 64)},
       // Every weight kept (dense layers in model files): one bank, padded banks, 16-bit indices.
       {37, 300, bbs::BankConfig(300, 300)},
       {19, 70, bbs::BankConfig(16, 16)},
@@ -130,20 +136,6 @@ void require_product_close(const Got& got, const DenseA& dense_a, const X& x, in
   const Eigen::MatrixXd want = a * xd;
   const Eigen::MatrixXd scale = a.cwiseAbs() * xd.cwiseAbs();
   require_close(got, want, scale, bbs::dot_error_bound<T>(terms + 2));
-}
-
-namespace detail {
-template <typename F, typename... B>
-void for_each_in(F& f, bbs::detail::backend_list<B...>) {
-  (f(B{}), ...);
-}
-}  // namespace detail
-
-/// Runs f with a default-constructed tag of every backend this build compiled
-/// (bbs::compiled_backends, the registry's list).
-template <typename F>
-void for_each_compiled_backend(F&& f) {
-  detail::for_each_in(f, bbs::compiled_backends{});
 }
 
 }  // namespace bbs_test

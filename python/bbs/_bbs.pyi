@@ -71,7 +71,7 @@ class BbsMatrix:
     def memory_bytes(self) -> int: ...
     @property
     def dtype(self) -> str:
-        """float32, float64, bfloat16, float16 or fixed16<F>."""
+        """float32, float64, bfloat16, float16, fixed16<F> or fixed8<Fw,Fx>."""
     @property
     def result_dtype(self) -> np.dtype: ...
     @property

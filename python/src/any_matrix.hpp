@@ -18,33 +18,19 @@ namespace bbs_python {
 namespace py = pybind11;
 
 /// The backend that runs one product: the process default (backend::automatic, which follows
-/// bbs::set_default_backend) or the backend at a position of bbs::compiled_backends.
+/// bbs::set_default_backend) or the backend at a position of bbs::backend_names().
 struct BackendChoice {
   static constexpr int automatic = -1;
   int slot = automatic;
 };
-
-/// The backend called `name`; throws bbs::config_error listing the backends of this build.
-BackendChoice backend_by_name(const std::string& name);
-
-/// A value type named at run time ("float32", "fixed16<12>", ...).
-struct ValueType {
-  enum class Kind { float32, float64, bfloat16, float16, fixed16 };
-  Kind kind = Kind::float32;
-  /// F of fixed16<F>; -1 for "auto" (chosen from the largest weight by bbs::choose_frac_bits).
-  int frac_bits = -1;
-};
-
-/// Parses "float32", "float64", "bfloat16", "float16" (or "half"), "fixed16<F>" / "fixed16:F" with
-/// F in 0..15 or "auto"; throws bbs::config_error for anything else.
-ValueType parse_value_type(const std::string& spelling);
 
 /// A bank-balanced matrix of some value type, seen from Python.
 class AnyMatrix : public std::enable_shared_from_this<AnyMatrix> {
  public:
   virtual ~AnyMatrix() = default;
 
-  /// The bbs name of the value type: "float32", "float64", "bfloat16", "float16", "fixed16<F>".
+  /// The bbs name of the value type: "float32", "float64", "bfloat16", "float16", "fixed16<F>",
+  /// "fixed8<Fw,Fx>".
   virtual const char* type_name() const = 0;
   /// Whether the values are float32 or float64 (what quantize() takes).
   virtual bool is_floating_point() const = 0;
@@ -72,7 +58,7 @@ class AnyMatrix : public std::enable_shared_from_this<AnyMatrix> {
   virtual py::bytes serialize() const = 0;
 
   /// bbs::quantize to `to` (float32 and float64 matrices only), with its report.
-  virtual std::shared_ptr<AnyMatrix> quantize(const ValueType& to, bbs::QuantizationReport& report) const = 0;
+  virtual std::shared_ptr<AnyMatrix> quantize(const bbs::ValueTypeSpec& to, bbs::QuantizationReport& report) const = 0;
   /// bbs::dequantize: the float32 matrix a quantized one stands for; float matrices return themselves.
   virtual std::shared_ptr<AnyMatrix> dequantize() const = 0;
 
@@ -84,6 +70,13 @@ class AnyMatrix : public std::enable_shared_from_this<AnyMatrix> {
 /// file that compiles T's kernels; other files only call it.
 template <typename T>
 std::shared_ptr<AnyMatrix> wrap(bbs::BbsMatrix<T> m);
+
+/// Wraps int8 weights in Q(7-Fw).Fw that multiply fixed16<activation_frac_bits> activations: a
+/// bbs::fixed8<Fw, Fx> matrix. The kernels depend on Fw only (Fx changes what the int16
+/// activations mean, not one instruction), so every Fx shares fixed8<Fw, 0>'s kernels: 8
+/// instantiations instead of 128. Instantiated for Fw = 0..7 in matrix_fixed8.cpp.
+template <int Fw>
+std::shared_ptr<AnyMatrix> wrap_fixed8(bbs::BbsMatrix<bbs::fixed8<Fw, 0>> m, int activation_frac_bits);
 
 /// Dense weights (a 2-D array) to a bank-balanced matrix (bbs::prune) of float32 values when
 /// `dtype` is "float32", or is empty and w is float32; of float64 values otherwise.

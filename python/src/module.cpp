@@ -103,10 +103,23 @@ std::shared_ptr<AnyMatrix> load_fixed16(int frac_bits, Load& load, std::integer_
   return result;
 }
 
+template <int... Fw>
+std::shared_ptr<AnyMatrix> load_fixed8(int weight_frac_bits, int activation_frac_bits, const bbs::BbsMatrix<float>& a,
+                                       std::integer_sequence<int, Fw...>) {
+  std::shared_ptr<AnyMatrix> result;
+  // Exact: every value of a fixed8<Fw, Fx> file is raw / 2^Fw, which float holds and quantize maps back to raw.
+  ((Fw == weight_frac_bits
+        ? (result = wrap_fixed8<Fw>(bbs::quantize<bbs::fixed8<Fw, 0>>(a).value, activation_frac_bits), true)
+        : false) ||
+   ...);
+  return result;
+}
+
 /// load(TypeTag<T>) reads the matrix as T (bbs::load<T> or bbs::load_from_memory<T>) for the value
-/// type of file code `code`.
-template <typename Load>
-std::shared_ptr<AnyMatrix> load_by_code(std::uint32_t code, const std::string& source, Load&& load) {
+/// type of file code `code`; load_float() reads it as float32 (bbs::load_as_float or
+/// bbs::load_as_float_from_memory), for fixed8 files, whose Fx the C++ type would have to name.
+template <typename Load, typename LoadFloat>
+std::shared_ptr<AnyMatrix> load_by_code(std::uint32_t code, Load&& load, LoadFloat&& load_float) {
   if (code == bbs::value_traits<float>::file_code) return wrap(load(TypeTag<float>{}));
   if (code == bbs::value_traits<double>::file_code) return wrap(load(TypeTag<double>{}));
   if (code == bbs::value_traits<Eigen::bfloat16>::file_code) return wrap(load(TypeTag<Eigen::bfloat16>{}));
@@ -116,9 +129,8 @@ std::shared_ptr<AnyMatrix> load_by_code(std::uint32_t code, const std::string& s
                         std::make_integer_sequence<int, 16>{});
   }
   if (code >= bbs::detail::fixed8_first_code && code < bbs::detail::fixed_codes_end) {
-    bbs::detail::throw_error<bbs::file_error>(source, ": the file holds ", bbs::value_type_name(code),
-                                              " values, which the Python package cannot hold yet; "
-                                              "bbs.load(path, as_float=True) reads them as float32");
+    const auto fixed8_code = static_cast<int>(code - bbs::detail::fixed8_first_code);
+    return load_fixed8(fixed8_code / 16, fixed8_code % 16, load_float(), std::make_integer_sequence<int, 8>{});
   }
   // An unknown code: bbs::load itself reports it.
   return wrap(load(TypeTag<float>{}));
@@ -129,16 +141,18 @@ std::shared_ptr<AnyMatrix> load_file(const std::filesystem::path& path, bool as_
   py::gil_scoped_release release;  // reading and verifying a large file takes a while
   if (as_float) return wrap(bbs::load_as_float(p));
   const bbs::FileHeader header = bbs::read_header(p);
-  return load_by_code(header.value_type_code, "bbs::load: " + p,
-                      [&](auto tag) { return bbs::load<typename decltype(tag)::type>(p); });
+  return load_by_code(
+      header.value_type_code, [&](auto tag) { return bbs::load<typename decltype(tag)::type>(p); },
+      [&] { return bbs::load_as_float(p); });
 }
 
 std::shared_ptr<AnyMatrix> load_bytes(const py::bytes& bytes) {
   const std::string data = bytes;
   const bbs::FileHeader header = bbs::read_header_from_memory(data.data(), data.size());
-  return load_by_code(header.value_type_code, "bbs::load_from_memory", [&](auto tag) {
-    return bbs::load_from_memory<typename decltype(tag)::type>(data.data(), data.size());
-  });
+  return load_by_code(
+      header.value_type_code,
+      [&](auto tag) { return bbs::load_from_memory<typename decltype(tag)::type>(data.data(), data.size()); },
+      [&] { return bbs::load_as_float_from_memory(data.data(), data.size()); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,7 +164,7 @@ struct TransposedView {
 };
 
 BackendChoice backend_argument(const std::optional<std::string>& name) {
-  return name ? backend_by_name(*name) : BackendChoice{};
+  return name ? BackendChoice{bbs::backend_index(*name)} : BackendChoice{};
 }
 
 std::string describe(const AnyMatrix& a) {
@@ -172,48 +186,11 @@ std::shared_ptr<AnyMatrix> prune(py::handle w, bbs::index bank_size, std::option
 
 py::tuple quantize(const AnyMatrix& a, const std::string& type) {
   bbs::QuantizationReport report;
-  std::shared_ptr<AnyMatrix> q = a.quantize(parse_value_type(type), report);
+  std::shared_ptr<AnyMatrix> q = a.quantize(bbs::parse_value_type(type), report);
   return py::make_tuple(std::move(q), report);
 }
 
 }  // namespace
-
-BackendChoice backend_by_name(const std::string& name) {
-  const std::vector<std::string> names = bbs::backend_names();
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == name) return BackendChoice{static_cast<int>(i)};
-  }
-  // The message of bbs::set_default_backend for the same mistake.
-  std::string known;
-  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-  bbs::detail::throw_error<bbs::config_error>("unknown backend \"", name, "\"; this build has: ", known);
-}
-
-ValueType parse_value_type(const std::string& spelling) {
-  if (spelling == "float32") return {ValueType::Kind::float32, -1};
-  if (spelling == "float64") return {ValueType::Kind::float64, -1};
-  if (spelling == "bfloat16") return {ValueType::Kind::bfloat16, -1};
-  if (spelling == "float16" || spelling == "half") return {ValueType::Kind::float16, -1};
-  // fixed16<F> or fixed16:F, F = 0..15 or auto.
-  const std::string prefix = "fixed16";
-  if (spelling.compare(0, prefix.size(), prefix) == 0 && spelling.size() > prefix.size()) {
-    const char open = spelling[prefix.size()];
-    std::string width = spelling.substr(prefix.size() + 1);
-    bool well_formed = open == ':';
-    if (open == '<' && !width.empty() && width.back() == '>') {
-      width.pop_back();
-      well_formed = true;
-    }
-    if (well_formed && width == "auto") return {ValueType::Kind::fixed16, -1};
-    if (well_formed && !width.empty() && width.size() <= 2 &&
-        width.find_first_not_of("0123456789") == std::string::npos && std::stoi(width) <= 15) {
-      return {ValueType::Kind::fixed16, std::stoi(width)};
-    }
-  }
-  bbs::detail::throw_error<bbs::config_error>("unknown value type \"", spelling,
-                                              "\"; expected float32, float64, bfloat16, float16 or fixed16<F> with F "
-                                              "0..15 or auto");
-}
 
 std::uintptr_t last_kernel_input() { return last_input.load(std::memory_order_relaxed); }
 void note_kernel_input(const void* x) {
@@ -245,8 +222,8 @@ PYBIND11_MODULE(_bbs, m) {
 
   py::class_<AnyMatrix, std::shared_ptr<AnyMatrix>> matrix(m, "BbsMatrix",
                                                            "A bank-balanced sparse matrix in Compressed Sparse Banks "
-                                                           "(bbs::BbsMatrix) of float32, float64, bfloat16, float16 or "
-                                                           "fixed16<F> values. Immutable.");
+                                                           "(bbs::BbsMatrix) of float32, float64, bfloat16, float16, "
+                                                           "fixed16<F> or fixed8<Fw,Fx> values. Immutable.");
   py::class_<TransposedView> transposed(m, "TransposedBbsMatrix",
                                         "A.T: the transpose of a BbsMatrix as an operand of @, not formed.");
 
@@ -269,8 +246,9 @@ PYBIND11_MODULE(_bbs, m) {
           "Nominal sparsity, 1 - keep / bank_size.")
       .def_property_readonly("memory_bytes", &AnyMatrix::memory_bytes,
                              "Bytes of the CSB arrays: (value size + index width) per stored entry.")
-      .def_property_readonly("dtype", &AnyMatrix::type_name,
-                             "The value type's bbs name: float32, float64, bfloat16, float16 or fixed16<F>.")
+      .def_property_readonly(
+          "dtype", &AnyMatrix::type_name,
+          "The value type's bbs name: float32, float64, bfloat16, float16, fixed16<F> or fixed8<Fw,Fx>.")
       .def_property_readonly("result_dtype", &AnyMatrix::result_dtype,
                              "NumPy dtype of products and to_dense(): float64 for float64 matrices, else float32.")
       .def_property_readonly(
@@ -345,8 +323,8 @@ PYBIND11_MODULE(_bbs, m) {
       py::arg("A"), py::arg("x"), py::kw_only(), py::arg("backend") = py::none());
 
   m.def("quantize", &bbs_python::quantize, py::arg("A"), py::arg("type"),
-        "Converts a float32 or float64 matrix to `type` (\"fixed16<F>\" with F 0..15 or auto, \"bfloat16\", "
-        "\"float16\"): returns (matrix, QuantizationReport).");
+        "Converts a float32 or float64 matrix to `type` (\"fixed16<F>\" with F 0..15 or auto, \"fixed8<Fw,Fx>\" "
+        "with Fw 0..7 or auto and Fx 0..15, \"bfloat16\", \"float16\"): returns (matrix, QuantizationReport).");
   m.def(
       "save", [](const AnyMatrix& a, const std::filesystem::path& path) { a.save(path.string()); }, py::arg("A"),
       py::arg("path"), "Writes A as a CSB file (docs/FILE_FORMAT.md): atomically, with a CRC-32.");

@@ -40,9 +40,9 @@ py::dict shape_dict(const bbs::nn::DataShape& s) {
 
 std::shared_ptr<AnyModel> load_model(const std::filesystem::path& file, const std::string& type) {
   const std::string path = file.string();
-  const ValueType t = parse_value_type(type);
-  if (t.kind == ValueType::Kind::float32) return load_model_float32(path);
-  if (t.kind == ValueType::Kind::fixed16 && t.frac_bits >= 0) return load_model_fixed16(path, t.frac_bits);
+  const bbs::ValueTypeSpec t = bbs::parse_value_type(type);
+  if (t.kind == bbs::ValueTypeSpec::Kind::float32) return load_model_float32(path);
+  if (t.kind == bbs::ValueTypeSpec::Kind::fixed16 && t.frac_bits >= 0) return load_model_fixed16(path, t.frac_bits);
   bbs::detail::throw_error<bbs::config_error>("bbs.nn.load_model: type \"", type,
                                               "\": models run as float32 or fixed16<F> with F from 8 to 13");
 }

@@ -59,19 +59,12 @@ inline bbs::index leading_dimension(const py::array& a, Layout layout) {
 }
 
 /// Calls f with the tag of the chosen backend.
-template <typename F, typename... Backends>
-void visit_slot(int slot, F& f, bbs::detail::backend_list<Backends...>) {
-  int position = 0;
-  const bool found = ((position++ == slot ? (f(Backends{}), true) : false) || ...);
-  if (!found) bbs::detail::throw_error<bbs::config_error>("bbs: no backend at position ", slot);
-}
-
 template <typename F>
 void with_backend(BackendChoice choice, F&& f) {
   if (choice.slot == BackendChoice::automatic) {
     f(bbs::backend::automatic{});
   } else {
-    visit_slot(choice.slot, f, bbs::compiled_backends{});
+    bbs::visit_backend(choice.slot, f);
   }
 }
 
@@ -107,18 +100,25 @@ py::array_t<R> new_result(Layout layout, bbs::index rows, bbs::index n) {
 
 }  // namespace detail
 
+/// T is the stored type. fixed8<Fw, Fx> is held as fixed8<Fw, 0> (the same int8 values, the same
+/// kernels) with Fx at run time: activation_frac_bits, and code (the true type's file code).
 template <typename T>
 class TypedMatrix final : public AnyMatrix {
  public:
   using Activation = bbs::activation_t<T>;
-  static constexpr bool fixed_point = bbs::is_fixed16<T>::value;
+  static constexpr bool fixed_point = bbs::is_fixed_point<T>::value;
+  static constexpr bool int8_weights = bbs::is_fixed8<T>::value;
   /// The element type of products and to_dense(): the activation type, or float32 for fixed
-  /// point, which holds every fixed16 value exactly.
+  /// point, which holds every fixed16 and fixed8 value exactly.
   using Result = std::conditional_t<fixed_point, float, Activation>;
 
-  explicit TypedMatrix(bbs::BbsMatrix<T> m) : m_(std::move(m)) {}
+  explicit TypedMatrix(bbs::BbsMatrix<T> m) : TypedMatrix(std::move(m), activation_frac_bits_of<T>()) {
+    static_assert(!int8_weights, "fixed8 matrices name their activation format: TypedMatrix(m, Fx)");
+  }
+  TypedMatrix(bbs::BbsMatrix<T> m, int activation_frac_bits)
+      : m_(std::move(m)), activation_frac_bits_(activation_frac_bits), code_(code_of(activation_frac_bits)) {}
 
-  const char* type_name() const override { return bbs::value_traits<T>::name; }
+  const char* type_name() const override { return bbs::value_type_name(code_); }
   bool is_floating_point() const override { return std::is_floating_point<T>::value; }
   bbs::index rows() const override { return m_.rows(); }
   bbs::index cols() const override { return m_.cols(); }
@@ -177,29 +177,39 @@ class TypedMatrix final : public AnyMatrix {
     return multiply_in_place_or_converted(x, layout, backend, transposed, out_rows, n);
   }
 
-  void save(const std::string& path) const override { bbs::save(m_, path); }
+  // The file code is T's own except for fixed8, whose Fx lives here (bbs::save would write Fx = 0).
+  void save(const std::string& path) const override { bbs::detail::csb_file::save_with_code(m_, code_, path); }
 
   py::bytes serialize() const override {
-    const std::vector<std::uint8_t> bytes = bbs::serialize(m_);
-    return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    const bbs::CsbView<T> view = m_.view();
+    view.validate();
+    std::string bytes;
+    bbs::detail::csb_file::write_bytes(
+        view, [&](const void* p, std::size_t n) { bytes.append(static_cast<const char*>(p), n); }, code_);
+    return py::bytes(bytes);
   }
 
-  std::shared_ptr<AnyMatrix> quantize(const ValueType& to, bbs::QuantizationReport& report) const override {
+  std::shared_ptr<AnyMatrix> quantize(const bbs::ValueTypeSpec& target,
+                                      bbs::QuantizationReport& report) const override {
     if constexpr (std::is_floating_point<T>::value) {
+      using Kind = bbs::ValueTypeSpec::Kind;
+      const bbs::ValueTypeSpec to = target.resolved(max_abs_value());
       switch (to.kind) {
-        case ValueType::Kind::bfloat16:
+        case Kind::bfloat16:
           return quantized<Eigen::bfloat16>(report);
-        case ValueType::Kind::float16:
+        case Kind::float16:
           return quantized<Eigen::half>(report);
-        case ValueType::Kind::fixed16:
-          return quantized_fixed16(to.frac_bits < 0 ? bbs::choose_frac_bits(max_abs_value(), 16) : to.frac_bits, report,
-                                   std::make_integer_sequence<int, 16>{});
+        case Kind::fixed16:
+          return quantized_fixed<16>(to, report, std::make_integer_sequence<int, 16>{});
+        case Kind::fixed8:
+          return quantized_fixed<8>(to, report, std::make_integer_sequence<int, 8>{});
         default:
           bbs::detail::throw_error<bbs::config_error>(
-              "quantize: the target type must be fixed16<F> (F = 0..15 or auto), bfloat16 or float16");
+              "quantize: the target type must be fixed16<F>, fixed8<Fw,Fx> (F and Fw 0..15 / 0..7 or auto), "
+              "bfloat16 or float16");
       }
     } else {
-      (void)to;
+      (void)target;
       (void)report;
       bbs::detail::throw_error<bbs::config_error>("quantize: the matrix holds ", type_name(),
                                                   " values; quantize takes a float32 or float64 matrix "
@@ -217,6 +227,24 @@ class TypedMatrix final : public AnyMatrix {
 
  private:
   static Result to_result(T v) { return static_cast<Result>(bbs::value_traits<T>::to_float(v)); }
+
+  /// Fx: F of fixed16<F> (the weights' own), fixed8's from its constructor; unused for floats.
+  template <typename U>
+  static constexpr int activation_frac_bits_of() {
+    if constexpr (bbs::is_fixed16<U>::value) return U::frac_bits;
+    return -1;
+  }
+
+  static std::uint32_t code_of(int activation_frac_bits) {
+    if constexpr (int8_weights) {
+      if (activation_frac_bits < 0 || activation_frac_bits > 15) {
+        bbs::detail::throw_error<bbs::config_error>("fixed8<", T::frac_bits, ",", activation_frac_bits,
+                                                    ">: Fx (activation fraction bits) must be 0..15");
+      }
+      return bbs::detail::fixed8_first_code + static_cast<std::uint32_t>(16 * T::frac_bits + activation_frac_bits);
+    }
+    return bbs::value_traits<T>::file_code;
+  }
 
   template <typename I>
   py::tuple csr_arrays_with() const {
@@ -285,8 +313,9 @@ class TypedMatrix final : public AnyMatrix {
     }
   }
 
-  /// Fixed point: x is converted to float64, then quantized to fixed16<F> (rounded, saturated)
-  /// into a buffer in the kernel's layout; the fixed-point result is returned as float32.
+  /// Fixed point: x is converted to float64, then quantized to the activations' fixed16<Fx>
+  /// (rounded, saturated) into a buffer in the kernel's layout; the fixed-point result is
+  /// returned as float32.
   py::array multiply_fixed_point(const py::array& x, detail::Layout layout, BackendChoice backend, bool transposed,
                                  bbs::index out_rows, bbs::index n) const {
     if constexpr (fixed_point) {
@@ -305,8 +334,16 @@ class TypedMatrix final : public AnyMatrix {
       {
         py::gil_scoped_release release;
         std::vector<Activation> x_fixed(x_count);
-        // Activation(v) rounds and saturates as bbs::quantize does, and throws value_error on NaN.
-        for (std::size_t i = 0; i < x_count; ++i) x_fixed[i] = Activation(x_values[i]);
+        // Rounded and saturated as bbs::quantize<fixed16<Fx>> does; NaN is a value_error there too.
+        const int fx = activation_frac_bits_;
+        for (std::size_t i = 0; i < x_count; ++i) {
+          const double v = x_values[i];
+          if (std::isnan(v)) {
+            bbs::detail::throw_error<bbs::value_error>(bbs::value_type_name(bbs::detail::fixed16_first_code + fx),
+                                                       ": cannot convert NaN to fixed point (x[", i, "])");
+          }
+          x_fixed[i] = Activation::from_raw(bbs::fixed_rules::quantize(v, fx));
+        }
         std::vector<Activation> y_fixed(y_count);
         note_kernel_input(x_fixed.data());
         if (y_count > 0 && x_rows > 0) {
@@ -316,7 +353,8 @@ class TypedMatrix final : public AnyMatrix {
             detail::run_kernel(tag, view, layout, transposed, n, x_fixed.data(), ldx, y_fixed.data(), ldy);
           });
         }
-        for (std::size_t i = 0; i < y_count; ++i) y_data[i] = to_result(y_fixed[i]);
+        for (std::size_t i = 0; i < y_count; ++i)
+          y_data[i] = static_cast<Result>(bbs::fixed_rules::dequantize(y_fixed[i].raw(), fx));
       }
       return std::move(result);
     } else {
@@ -335,27 +373,44 @@ class TypedMatrix final : public AnyMatrix {
   }
 
   template <typename Q>
-  std::shared_ptr<AnyMatrix> quantized(bbs::QuantizationReport& report) const {
+  std::shared_ptr<AnyMatrix> quantized(bbs::QuantizationReport& report, int activation_frac_bits = -1) const {
     auto q = bbs::quantize<Q>(m_);
     report = q.report;
-    return wrap(std::move(q.value));
+    if constexpr (bbs::is_fixed8<Q>::value) {
+      return wrap_fixed8<Q::frac_bits>(std::move(q.value), activation_frac_bits);
+    } else {
+      return wrap(std::move(q.value));
+    }
   }
 
-  template <int... F>
-  std::shared_ptr<AnyMatrix> quantized_fixed16(int frac_bits, bbs::QuantizationReport& report,
-                                               std::integer_sequence<int, F...>) const {
+  /// fixed16<F> (Bits 16) or fixed8<Fw, Fx> (Bits 8, held as fixed8<Fw, 0>) for a resolved spec.
+  template <int Bits, int... F>
+  std::shared_ptr<AnyMatrix> quantized_fixed(const bbs::ValueTypeSpec& to, bbs::QuantizationReport& report,
+                                             std::integer_sequence<int, F...>) const {
     std::shared_ptr<AnyMatrix> result;
-    ((F == frac_bits ? (result = quantized<bbs::fixed16<F>>(report), true) : false) || ...);
-    if (!result) bbs::detail::throw_error<bbs::config_error>("quantize: fixed16<", frac_bits, ">: F must be 0..15");
+    if constexpr (Bits == 16) {
+      ((F == to.frac_bits ? (result = quantized<bbs::fixed16<F>>(report), true) : false) || ...);
+    } else {
+      ((F == to.frac_bits ? (result = quantized<bbs::fixed8<F, 0>>(report, to.activation_frac_bits), true) : false) ||
+       ...);
+    }
+    if (!result) bbs::detail::throw_error<bbs::config_error>("quantize: fraction width ", to.frac_bits, " is invalid");
     return result;
   }
 
   bbs::BbsMatrix<T> m_;
+  int activation_frac_bits_ = -1;
+  std::uint32_t code_ = 0;
 };
 
 template <typename T>
 std::shared_ptr<AnyMatrix> wrap(bbs::BbsMatrix<T> m) {
   return std::make_shared<TypedMatrix<T>>(std::move(m));
+}
+
+template <int Fw>
+std::shared_ptr<AnyMatrix> wrap_fixed8(bbs::BbsMatrix<bbs::fixed8<Fw, 0>> m, int activation_frac_bits) {
+  return std::make_shared<TypedMatrix<bbs::fixed8<Fw, 0>>>(std::move(m), activation_frac_bits);
 }
 
 // Each value type's TypedMatrix, and with it its kernels, is compiled in one file only (the
@@ -380,5 +435,13 @@ extern template std::shared_ptr<AnyMatrix> wrap<bbs::fixed16<12>>(bbs::BbsMatrix
 extern template std::shared_ptr<AnyMatrix> wrap<bbs::fixed16<13>>(bbs::BbsMatrix<bbs::fixed16<13>>);
 extern template std::shared_ptr<AnyMatrix> wrap<bbs::fixed16<14>>(bbs::BbsMatrix<bbs::fixed16<14>>);
 extern template std::shared_ptr<AnyMatrix> wrap<bbs::fixed16<15>>(bbs::BbsMatrix<bbs::fixed16<15>>);
+extern template std::shared_ptr<AnyMatrix> wrap_fixed8<0>(bbs::BbsMatrix<bbs::fixed8<0, 0>>, int);
+extern template std::shared_ptr<AnyMatrix> wrap_fixed8<1>(bbs::BbsMatrix<bbs::fixed8<1, 0>>, int);
+extern template std::shared_ptr<AnyMatrix> wrap_fixed8<2>(bbs::BbsMatrix<bbs::fixed8<2, 0>>, int);
+extern template std::shared_ptr<AnyMatrix> wrap_fixed8<3>(bbs::BbsMatrix<bbs::fixed8<3, 0>>, int);
+extern template std::shared_ptr<AnyMatrix> wrap_fixed8<4>(bbs::BbsMatrix<bbs::fixed8<4, 0>>, int);
+extern template std::shared_ptr<AnyMatrix> wrap_fixed8<5>(bbs::BbsMatrix<bbs::fixed8<5, 0>>, int);
+extern template std::shared_ptr<AnyMatrix> wrap_fixed8<6>(bbs::BbsMatrix<bbs::fixed8<6, 0>>, int);
+extern template std::shared_ptr<AnyMatrix> wrap_fixed8<7>(bbs::BbsMatrix<bbs::fixed8<7, 0>>, int);
 
 }  // namespace bbs_python

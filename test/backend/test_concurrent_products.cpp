@@ -101,7 +101,7 @@ TEMPLATE_TEST_CASE("threads sharing a matrix from its first product get the resu
   const M xs = activations(random_dense<float>(230, 9, 2));
   const V xt = activations(random_vector<float>(150, 3));
 
-  bbs_test::for_each_compiled_backend([&](auto tag) {
+  bbs::for_each_backend([&](auto tag) {
     using Backend = decltype(tag);
     INFO("backend " << Backend::name);
     const std::vector<M> alone = products<Backend>(bbs::BbsMatrix<T>(source), x, xs, xt);

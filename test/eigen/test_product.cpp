@@ -207,6 +207,37 @@ TEST_CASE("A backend can be chosen per product and as the default", "[eigen][pro
   bbs::set_default_backend("simd");
 }
 
+TEST_CASE("A backend named at run time runs one call without changing the default", "[eigen][product][backend]") {
+  const Fixture f({33, 70, BankConfig(7, 2)});
+  const Vec x = bbs_test::random_vector<double>(70, 3);
+  const Vec want = f.s * x;
+  const auto names = bbs::backend_names();
+  std::vector<std::string> visited;
+  bbs::for_each_backend([&](auto tag) { visited.push_back(decltype(tag)::name); });
+  CHECK(visited == names);  // every compiled backend, in the registry's order
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    CHECK(bbs::backend_index(names[i]) == static_cast<int>(i));
+    std::string ran;
+    Vec y(33);
+    bbs::visit_backend(names[i], [&](auto tag) {
+      ran = decltype(tag)::name;
+      y = bbs::on<decltype(tag)>(f.a) * x;
+    });
+    CHECK(ran == names[i]);
+    CHECK((y - want).norm() <= kTol * want.norm());
+    bbs::visit_backend(static_cast<int>(i), [&](auto tag) { ran = decltype(tag)::name; });
+    CHECK(ran == names[i]);
+  }
+  CHECK(bbs::default_backend() == names.front());
+  const auto ignore = [](auto) {};
+  CHECK_THROWS_WITH(bbs::backend_index("cuda"),
+                    Catch::Contains("unknown backend \"cuda\"") && Catch::Contains("reference"));
+  CHECK_THROWS_AS(bbs::visit_backend("cuda", ignore), bbs::config_error);
+  CHECK_THROWS_WITH(bbs::visit_backend(-1, ignore), Catch::Contains("backend index -1 is outside 0.."));
+  CHECK_THROWS_WITH(bbs::visit_backend(static_cast<int>(names.size()), ignore),
+                    Catch::Contains("is outside 0.." + std::to_string(names.size() - 1)));
+}
+
 TEST_CASE("Products with mismatched shapes throw shape_error", "[eigen][product][errors]") {
   const Fixture f({6, 10, BankConfig(4, 2)});
   const Vec wrong = Vec::Ones(9);

@@ -584,7 +584,8 @@ TEMPLATE_TEST_CASE("fixed-point round trip is bitwise exact and records F", "[io
   }
 }
 
-TEST_CASE("load rejects a fixed-point file of another F or type with a precise message", "[io][csb_file][fixed_point]") {
+TEST_CASE("load rejects a fixed-point file of another F or type with a precise message",
+          "[io][csb_file][fixed_point]") {
   const Bytes q12 = bbs::serialize(random_fixed<bbs::fixed16<12>>(small_shape, 5));
   CHECK_NOTHROW(bbs::load_from_memory<bbs::fixed16<12>>(q12.data(), q12.size()));
   CHECK_FILE_ERROR(bbs::load_from_memory<bbs::fixed16<8>>(q12.data(), q12.size()),
@@ -600,8 +601,9 @@ TEST_CASE("load rejects a fixed-point file of another F or type with a precise m
   CHECK_FILE_ERROR(bbs::load_from_memory<bbs::fixed16<12>>(w8.data(), w8.size()),
                    "the file holds fixed8<7,12> values (type code 156); load was asked for fixed16<12> (type code 28)");
   using W6 = bbs::fixed8<6, 12>;
-  CHECK_FILE_ERROR(bbs::load_from_memory<W6>(w8.data(), w8.size()),
-                   "the file holds fixed8<7,12> values (type code 156); load was asked for fixed8<6,12> (type code 140)");
+  CHECK_FILE_ERROR(
+      bbs::load_from_memory<W6>(w8.data(), w8.size()),
+      "the file holds fixed8<7,12> values (type code 156); load was asked for fixed8<6,12> (type code 140)");
   // Codes past the last fixed8 format are unknown, not some F.
   Bytes unknown = q12;
   poke<std::uint32_t>(unknown, at_type, 160);
@@ -634,7 +636,8 @@ TEMPLATE_TEST_CASE("16-bit float round trip is bitwise exact", "[io][csb_file][f
     const Bytes bytes = bbs::serialize(a);
     CHECK(peek<std::uint32_t>(bytes, at_type) == bbs::value_traits<TestType>::file_code);
     const auto n = static_cast<std::uint64_t>(a.storedEntries());
-    CHECK(bytes.size() == 68 + (n * 2 + 7) / 8 * 8 + (n * static_cast<std::uint64_t>(s.config.index_width()) + 7) / 8 * 8);
+    CHECK(bytes.size() ==
+          68 + (n * 2 + 7) / 8 * 8 + (n * static_cast<std::uint64_t>(s.config.index_width()) + 7) / 8 * 8);
     require_identical<TestType>(bbs::load_from_memory<TestType>(bytes.data(), bytes.size()), a);
     if (i % 5 == 0) {
       bbs::save(a, dir.file("h.bbs"));
@@ -692,6 +695,8 @@ void check_any_type_round_trip(const bbs::BbsMatrix<float>& a, const std::string
   // And read back as floats: exact for every type whose values float holds.
   const bbs::BbsMatrix<float> back = bbs::load_as_float(path);
   CHECK(back.toDense() == bbs::dequantize(typed).toDense());
+  const Bytes bytes = bbs::serialize(typed);
+  CHECK(bbs::load_as_float_from_memory(bytes.data(), bytes.size()).toDense() == back.toDense());
 }
 
 }  // namespace
@@ -715,12 +720,59 @@ TEST_CASE("save_as_type and load_as_float handle every value type at run time", 
   CHECK_FALSE(std::filesystem::exists(path));
   bbs::BbsMatrix<float> nan = a;
   nan.valueData()[0] = std::numeric_limits<float>::quiet_NaN();
-  CHECK_THROWS_WITH(bbs::save_as_type(nan, bbs::value_traits<bbs::fixed8<5, 12>>::file_code, path),
-                    Catch::Contains("quantize to fixed8<5,12>: entry (0, ") && Catch::Contains(") is nan; only finite values"));
+  CHECK_THROWS_WITH(
+      bbs::save_as_type(nan, bbs::value_traits<bbs::fixed8<5, 12>>::file_code, path),
+      Catch::Contains("quantize to fixed8<5,12>: entry (0, ") && Catch::Contains(") is nan; only finite values"));
   CHECK_FALSE(std::filesystem::exists(path));
   Bytes unknown = bbs::serialize(a);
   poke<std::uint32_t>(unknown, at_type, 170);
   reseal(unknown);
   write_file(path, unknown);
   CHECK_THROWS_WITH(bbs::load_as_float(path), Catch::Contains("unknown value type code 170"));
+}
+
+TEST_CASE("parse_value_type reads every value type's name back, and refuses others by name", "[io][any_type]") {
+  using Kind = bbs::ValueTypeSpec::Kind;
+  std::vector<std::uint32_t> codes = {1, 2, 3, 4};
+  for (std::uint32_t c = bbs::detail::fixed16_first_code; c < bbs::detail::fixed_codes_end; ++c) codes.push_back(c);
+  for (const std::uint32_t code : codes) {
+    const std::string name = bbs::value_type_name(code);
+    REQUIRE(name != "unknown");
+    CHECK(bbs::parse_value_type(name).code() == code);
+  }
+  CHECK(bbs::parse_value_type("fixed16:12").code() == bbs::value_traits<bbs::fixed16<12>>::file_code);
+  CHECK(bbs::parse_value_type("fixed8:3,9").code() == bbs::value_traits<bbs::fixed8<3, 9>>::file_code);
+  CHECK(bbs::parse_value_type("half").kind == Kind::float16);
+  CHECK_FALSE(bbs::parse_value_type("bfloat16").is_fixed_point());
+  CHECK(bbs::parse_value_type("fixed8<1,2>").is_fixed_point());
+
+  // auto: the finest width that holds the largest weight; Fx stays as given.
+  const bbs::ValueTypeSpec a16 = bbs::parse_value_type("fixed16<auto>");
+  CHECK(a16.kind == Kind::fixed16);
+  CHECK(a16.frac_bits == -1);
+  CHECK_THROWS_WITH(a16.code(), Catch::Contains("the fraction width is auto"));
+  CHECK(a16.resolved(3.0).code() == bbs::value_traits<bbs::fixed16<13>>::file_code);
+  CHECK(bbs::parse_value_type("fixed8:auto,12").resolved(0.9).code() ==
+        bbs::value_traits<bbs::fixed8<7, 12>>::file_code);
+  CHECK(bbs::parse_value_type("fixed8<auto,12>").resolved(5.0).code() ==
+        bbs::value_traits<bbs::fixed8<4, 12>>::file_code);
+  CHECK(bbs::parse_value_type("fixed16<5>").resolved(1e6).frac_bits == 5);  // given widths stay
+  CHECK_THROWS_AS(a16.resolved(1e6), bbs::value_error);                     // beyond F = 0's range
+
+  const auto refused = [](const std::string& spelling, const std::string& why) {
+    CAPTURE(spelling);
+    CHECK_THROWS_AS(bbs::parse_value_type(spelling), bbs::config_error);
+    CHECK_THROWS_WITH(bbs::parse_value_type(spelling),
+                      Catch::Contains("value type \"" + spelling + "\"") && Catch::Contains(why));
+  };
+  const std::string expected = "expected float32, float64, bfloat16, float16, fixed16<F> or fixed8<Fw,Fx>";
+  for (const std::string s : {"", "int4", "float32<1>", "fixed16", "fixed8<7>", "fixed8<7,auto>", "Float32"}) {
+    refused(s, expected);
+  }
+  refused("fixed16<16>", "fraction width '16' is not auto or 0..15");
+  refused("fixed16<-1>", "fraction width '-1' is not auto or 0..15");
+  refused("fixed8<8,12>", "fraction width '8' is not auto or 0..7");
+  refused("fixed8<7,16>", "fraction width '16' is not auto or 0..15");
+  refused("fixed8<7,1,2>", "fraction width '1,2' is not auto or 0..15");
+  refused("fixed16<007>", "fraction width '007' is not auto or 0..15");
 }

@@ -130,16 +130,6 @@ inline index widest_input_of(const RecurrentCase& c) {
   return std::max(fixture(c.name, "weight_ih_l0").cols(), c.layers > 1 ? fixture(c.name, "weight_ih_l1").cols() : 0);
 }
 
-/// Runs f with a default-constructed tag of every compiled backend.
-template <typename F>
-void for_each_backend(F&& f) {
-  f(bbs::backend::reference{});
-  f(bbs::backend::simd{});
-#ifdef _OPENMP
-  f(bbs::backend::openmp{});
-#endif
-}
-
 /// A model file held in memory: `manifest` and random dense weights for an LSTM stack named rnn
 /// (`layers` layers) and a linear layer named fc, which the loader prunes as the manifest says.
 inline std::vector<unsigned char> lstm_model_bytes(const std::string& manifest, bbs::index input, bbs::index hidden,

@@ -215,7 +215,7 @@ TEST_CASE("convolution and linear layers on every backend match the reference ba
     using A = bbs::activation_t<T>;
     const auto x = tensor_fixture<A>("input", 2, 8, 9, 9);
     const auto want = Network<T, bbs::backend::reference>().run(x);
-    bbs_test::for_each_backend([&](auto backend) {
+    bbs::for_each_backend([&](auto backend) {
       using Backend = decltype(backend);
       INFO(bbs::value_traits<T>::name << " on " << Backend::name);
       const auto got = Network<T, Backend>().run(x);
@@ -274,7 +274,7 @@ TEST_CASE("convolutions over many pixels match a direct convolution on every bac
             want((n * out + o) * ho + oy, ox) = sum;
             scale((n * out + o) * ho + oy, ox) = abs_sum;
           }
-    bbs_test::for_each_backend([&](auto backend) {
+    bbs::for_each_backend([&](auto backend) {
       using Backend = decltype(backend);
       INFO("kernel " << g.kernel << ", stride " << g.stride << ", padding " << g.padding << " on " << Backend::name);
       const bbs::nn::Conv2d<float, Backend> conv(layer.weight(), bias, in, g);

@@ -103,7 +103,7 @@ TEST_CASE("GRU on every backend matches the reference backend", "[nn][gru][backe
     const auto want_fixed = run_gru<Q, bbs::backend::reference>(c);
     const double tol =
         bbs_test::float_tolerance(c, bbs_test::widest_input_of(c), bbs_test::output_size_of(c), frames_of(c));
-    bbs_test::for_each_backend([&](auto backend) {
+    bbs::for_each_backend([&](auto backend) {
       using Backend = decltype(backend);
       INFO(c.name << " on " << Backend::name);
       CHECK(bbs_test::max_abs_difference(run_gru<float, Backend>(c).output, want_float.output) <= tol);

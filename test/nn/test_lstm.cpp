@@ -132,7 +132,7 @@ TEST_CASE("LSTM on every backend matches the reference backend", "[nn][lstm][bac
     const auto want_fixed = run_lstm<Q, bbs::backend::reference>(c);
     const Eigen::MatrixXf x = fixture_columns(c.name, "input");
     const double tol = float_tolerance(c, widest_input_of(c), output_size_of(c), x.cols() / c.batch);
-    bbs_test::for_each_backend([&](auto backend) {
+    bbs::for_each_backend([&](auto backend) {
       using Backend = decltype(backend);
       INFO(c.name << " on " << Backend::name);
       const auto got_float = run_lstm<float, Backend>(c);

@@ -178,7 +178,7 @@ TEST_CASE("per-tensor formats are bit-exact on every CPU backend", "[nn][lstm][f
       CHECK(got.output == want.output);
       for (std::size_t i = 0; i < 2; ++i) CHECK(got.raw_c[i] == want.raw_c[i]);
     };
-    bbs_test::for_each_backend([&](auto backend) {
+    bbs::for_each_backend([&](auto backend) {
       using Backend = decltype(backend);
       INFO(Backend::name);
       same(run_fixed<Backend>(formats, 40));

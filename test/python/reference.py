@@ -47,9 +47,17 @@ def quantize_raw(v, frac_bits):
     return np.clip(rounded, -32768, 32767).astype(np.int64)
 
 
+def quantize8_raw(v, frac_bits):
+    """fixed_rules::quantize8: the same rounding as quantize_raw, saturated to int8."""
+    scaled = np.asarray(v, dtype=np.float64) * 2.0 ** frac_bits
+    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)
+    return np.clip(rounded, -128, 127).astype(np.int64)
+
+
 def fixed16_product(a_raw, x_raw, frac_bits):
     """y = A x in fixed16<F> as every backend computes it: exact int32 sums with wrap-around, then
-    requantize (round half up, drop F bits, saturate). a_raw: rows x cols, x_raw: cols (x n)."""
+    requantize (round half up, drop F bits, saturate). a_raw: rows x cols, x_raw: cols (x n).
+    fixed8<Fw, Fx> is the same with F = Fw: int8 weights, sums in Q(Fw + Fx), results in Q(Fx)."""
     acc = a_raw.astype(np.int64) @ x_raw.astype(np.int64)
     acc = (acc + 2**31) % 2**32 - 2**31  # two's complement int32 wrap-around
     if frac_bits > 0:

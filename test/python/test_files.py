@@ -2,13 +2,15 @@
 
 import os
 import pickle
+import subprocess
 
 import numpy as np
 import pytest
 
 import bbs
 
-TYPES = ["float32", "float64", "bfloat16", "float16"] + [f"fixed16<{f}>" for f in (0, 7, 12, 15)]
+TYPES = (["float32", "float64", "bfloat16", "float16"] + [f"fixed16<{f}>" for f in (0, 7, 12, 15)] +
+         [f"fixed8<{fw},{fx}>" for fw, fx in ((0, 0), (7, 12), (4, 15))])
 
 
 def matrix_of_type(rng, kind):
@@ -105,11 +107,32 @@ def fixed8_file(path, raw_values, indices, fw, fx):
     path.write_bytes(data + struct.pack("<I", zlib.crc32(data)))
 
 
-def test_fixed8_files_load_as_float_only(tmp_path):
+def test_fixed8_files_written_byte_by_byte_load(tmp_path):
     path = tmp_path / "q8.bbs"
     fixed8_file(path, [64, -128], [1, 3], fw=7, fx=12)
-    with pytest.raises(bbs.FileError, match=r"holds fixed8<7,12> values, .*as_float=True"):
-        bbs.load(path)
-    A = bbs.load(path, as_float=True)
-    assert A.dtype == "float32" and (A.bank_size, A.keep) == (4, 2)
+    A = bbs.load(path)
+    assert A.dtype == "fixed8<7,12>" and (A.bank_size, A.keep) == (4, 2)
     np.testing.assert_array_equal(A.to_dense(), [[0, 0.5, 0, -1.0]])
+    np.testing.assert_array_equal(A @ np.array([1.0, 1.0, 2.0, 0.25]), [0.25])  # fixed16<12> activations
+    with open(path, "rb") as f:
+        assert A.__getstate__() == f.read()
+    F = bbs.load(path, as_float=True)
+    assert F.dtype == "float32"
+    np.testing.assert_array_equal(F.to_dense(), A.to_dense())
+
+
+@pytest.mark.skipif("BBS_CLI" not in os.environ, reason="BBS_CLI (the bbs tool) is set by CTest")
+@pytest.mark.parametrize("kind", ["fixed8<auto,12>", "fixed8<3,7>", "fixed16<auto>"])
+def test_quantized_files_equal_the_bbs_tools(rng, tmp_path, kind):
+    """bbs.quantize + save writes the bytes `bbs convert --type T` writes from the same float file,
+    and bbs.load reads the tool's file as that matrix."""
+    A = bbs.BbsMatrix.prune(rng.uniform(-2.5, 2.5, (9, 40)).astype(np.float32), 8, keep=3)
+    source, theirs, ours = (str(tmp_path / name) for name in ("a.bbs", "theirs.bbs", "ours.bbs"))
+    bbs.save(A, source)
+    subprocess.run([os.environ["BBS_CLI"], "convert", source, theirs, "--type", kind, "--quiet", "--allow-saturation"],
+                   check=True, capture_output=True)
+    Q, _ = bbs.quantize(A, kind)
+    bbs.save(Q, ours)
+    with open(theirs, "rb") as f, open(ours, "rb") as g:
+        assert f.read() == g.read()
+    assert_same(Q, bbs.load(theirs))

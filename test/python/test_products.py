@@ -6,7 +6,7 @@ import pytest
 import scipy.sparse
 
 import bbs
-from reference import assert_product_close, bank_balanced_mask, fixed16_product, quantize_raw
+from reference import assert_product_close, bank_balanced_mask, fixed16_product, quantize8_raw, quantize_raw
 
 # (rows, cols, bank_size, keep): one row, one column, columns not a multiple of the bank, keep =
 # bank (dense banks), keep 1, a partial last bank narrower than keep, banks of 257 (16-bit indices).
@@ -132,6 +132,71 @@ def test_fixed16_products_bit_exact(rng, backend, frac_bits):
     T = rng.uniform(-limit, limit, (21, 3))
     expected = fixed16_product(a_raw.T, quantize_raw(T, frac_bits), frac_bits) * 2.0**-frac_bits
     np.testing.assert_array_equal(bbs.matmul(Q.T, T, backend=backend), expected)
+
+
+@pytest.mark.parametrize("fw", range(8))
+def test_fixed8_round_trip_within_resolution(rng, fw):
+    limit = 2.0 ** (7 - fw)
+    W = rng.uniform(-limit / 2, limit / 2, (12, 40))
+    W[0, 0] = 1.5 * limit  # saturates to the largest weight, 127 / 2^Fw
+    A = bbs.BbsMatrix.prune(W, 8, keep=3)
+    Q, report = bbs.quantize(A, f"fixed8<{fw},9>")
+    assert Q.dtype == f"fixed8<{fw},9>" and Q.result_dtype == np.float32
+    assert (Q.shape, Q.bank_size, Q.keep, Q.nnz) == (A.shape, A.bank_size, A.keep, A.nnz)
+    dense = Q.to_dense().astype(np.float64)
+    np.testing.assert_array_equal(dense, quantize8_raw(A.to_dense(), fw) * 2.0**-fw)
+    assert dense[0, 0] == 127 * 2.0**-fw
+    assert report.count == A.nnz and report.saturated == 1
+    assert np.abs(dense - A.to_dense())[1:].max() <= 2.0**-fw / 2
+    np.testing.assert_array_equal(Q.dequantize().to_dense(), Q.to_dense())
+    # One byte per weight: a stored entry costs 2 bytes against fixed16's 3.
+    assert Q.memory_bytes < bbs.quantize(A, "fixed16<8>")[0].memory_bytes
+
+
+def test_fixed8_auto_width_and_refusals(rng):
+    W = rng.uniform(-3.0, 3.0, (6, 32))
+    W[2, 5] = 3.9
+    A = bbs.BbsMatrix.prune(W, 8, keep=2)
+    Q, report = bbs.quantize(A, "fixed8<auto,12>")
+    assert Q.dtype == "fixed8<5,12>"  # 127 / 2^5 = 3.97 holds 3.9; 127 / 2^6 would not
+    assert report.saturated == 0
+    assert bbs.quantize(A, "fixed8:5,12")[0].dtype == "fixed8<5,12>"
+    for bad, why in [("fixed8<8,12>", "fraction width '8' is not auto or 0..7"),
+                     ("fixed8<7,16>", "fraction width '16' is not auto or 0..15"),
+                     ("fixed8<7,auto>", "expected float32"), ("fixed8<7>", "expected float32")]:
+        with pytest.raises(bbs.ConfigError, match=f'value type "{bad}": {why}'):
+            bbs.quantize(A, bad)
+    with pytest.raises(bbs.ConfigError, match="quantize takes a float32 or float64 matrix"):
+        bbs.quantize(Q, "fixed8<5,12>")
+    with pytest.raises(bbs.InvalidValueError, match=r"fixed16<12>: cannot convert NaN to fixed point \(x\[3\]\)"):
+        Q @ np.array([0, 0, 0, np.nan] + [0] * 28)
+
+
+@pytest.mark.parametrize("fw,fx", [(0, 0), (3, 9), (7, 12), (5, 15), (7, 0), (1, 14)])
+def test_fixed8_products_bit_exact(rng, backend, fw, fx):
+    """int8 weights in Q(7-Fw).Fw against fixed16<Fx> activations: the NumPy model of the C++ rule
+    (int32 sums in Q(Fw + Fx), requantized by Fw bits to Q(Fx)), every product form."""
+    w_limit, x_limit = 2.0 ** (7 - fw), 2.0 ** (15 - fx)
+    W = rng.uniform(-w_limit, w_limit, (21, 45))
+    Q, _ = bbs.quantize(bbs.BbsMatrix.prune(W, 16, keep=4), f"fixed8<{fw},{fx}>")
+    a_raw = np.round(Q.to_dense().astype(np.float64) * 2.0**fw).astype(np.int64)
+    assert np.abs(a_raw).max() <= 128
+
+    def expected(a, x):
+        return fixed16_product(a, quantize_raw(x, fx), fw) * 2.0**-fx
+
+    # Inputs over the whole range and beyond it: rounding and saturation of x and of the sums.
+    x = rng.uniform(-1.2 * x_limit, 1.2 * x_limit, 45)
+    y = bbs.matmul(Q, x, backend=backend)
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y, expected(a_raw, x))
+    for order in "CF":
+        X = np.asarray(rng.uniform(-x_limit, x_limit, (45, 17)), order=order)
+        np.testing.assert_array_equal(bbs.matmul(Q, X, backend=backend), expected(a_raw, X))
+    t = rng.uniform(-x_limit, x_limit, 21)
+    np.testing.assert_array_equal(bbs.matmul(Q.T, t, backend=backend), expected(a_raw.T, t))
+    T = rng.uniform(-x_limit, x_limit, (21, 3))
+    np.testing.assert_array_equal(bbs.matmul(Q.T, T, backend=backend), expected(a_raw.T, T))
 
 
 @pytest.mark.parametrize("kind", ["bfloat16", "float16"])

@@ -66,7 +66,7 @@ TEMPLATE_TEST_CASE("Recognizer fed audio in chunks of any size gives the logits 
   using A = bbs::activation_t<TestType>;
   const bbs::speech::Audio audio = bbs::speech::read_wav(kAudio);
   const auto n = static_cast<bbs::index>(audio.samples.size());
-  bbs_test::for_each_compiled_backend([&](auto tag) {
+  bbs::for_each_backend([&](auto tag) {
     using Backend = decltype(tag);
     INFO("backend " << Backend::name);
     const auto model = recognizer_model<TestType, Backend>();

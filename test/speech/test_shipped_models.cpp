@@ -29,7 +29,7 @@ std::string fixed_type_name() {
 TEST_CASE("the shipped speech models streamed by bbs give PyTorch's logits and phones", "[speech][models]") {
   for (const char* m : {"dense", "bbs"}) {
     const std::string model_path = std::string(BBS_MODELS_DIR) + "/speech_" + m + ".bbsm";
-    bbs_test::for_each_compiled_backend([&](auto tag) {
+    bbs::for_each_backend([&](auto tag) {
       using Backend = decltype(tag);
       const auto model = bbs::nn::load_model<float, Backend>(model_path);
       for (const char* u : kUtterances) {

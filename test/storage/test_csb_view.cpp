@@ -144,7 +144,7 @@ TEST_CASE("Row slices past entry 2^31 and 2^32 multiply the right entries on eve
     const Eigen::VectorXf want = dense * x;
     const Eigen::VectorXf xt = bbs_test::random_vector<float>(2, 6);
     const Eigen::VectorXf want_t = dense.transpose() * xt;
-    bbs_test::for_each_compiled_backend([&](auto tag) {
+    bbs::for_each_backend([&](auto tag) {
       INFO("backend " << decltype(tag)::name);
       Eigen::VectorXf y = Eigen::VectorXf::Constant(2, -1.0f);
       bbs::kernel::spmv(tag, slice, 1.0f, x.data(), 0.0f, y.data());

@@ -285,7 +285,7 @@ TEST_CASE("bbs refuses bad usage with exit code 2 and bad input with 1, leaving 
       {"prune " + in + " --bank 8 --keep 2", 2, "expected IN.npy|IN.npz OUT.bbs, got 1 arguments"},
       {"prune " + in + " " + out + " --bank", 2, "option --bank needs a value"},
       {"prune " + in + " " + out + " --bank 8 --sparsity 1.5", 1, "sparsity must be in [0, 1]"},
-      {"prune " + in + " " + out + " --bank 8 --keep 2 --type int4", 1, "--type int4: expected float32"},
+      {"prune " + in + " " + out + " --bank 8 --keep 2 --type int4", 1, "value type \"int4\": expected float32"},
       {"prune " + in + " " + out + " --bank 8 --keep 2 --type 'fixed16<16>'", 1,
        "fraction width '16' is not auto or 0..15"},
       {"prune " + q(ws.file("none.npy")) + " " + out + " --bank 8 --keep 2", 1, "cannot open the file"},

@@ -16,8 +16,6 @@
 #include <type_traits>
 #include <vector>
 
-#include "value_types.hpp"
-
 namespace bbs_cli {
 
 struct UsageError : std::runtime_error {
@@ -169,9 +167,9 @@ inline bool is_model_file(const std::string& path) {
 
 /// float32 or fixed16<F>: the value types a model runs in.
 template <typename F>
-auto with_model_type(const TypeSpec& t, F&& f) {
-  if (t.kind == "float32") return f(float{});
-  if (t.kind == "fixed16") {
+auto with_model_type(const bbs::ValueTypeSpec& t, F&& f) {
+  if (t.kind == bbs::ValueTypeSpec::Kind::float32) return f(float{});
+  if (t.kind == bbs::ValueTypeSpec::Kind::fixed16) {
     switch (t.frac_bits) {
       case 8:
         return f(bbs::fixed16<8>{});

@@ -29,7 +29,6 @@
 #include <vector>
 
 #include "cli.hpp"
-#include "value_types.hpp"
 
 namespace bbs_cli {
 namespace {
@@ -93,15 +92,15 @@ Eigen::MatrixXd read_dense(const std::string& path, const std::string& array) {
 /// the conversion's report on `report` for types that round.
 /// Writes a as `spec` (auto widths resolved); a conversion that saturates is a value_error and
 /// writes nothing, unless allow_saturation.
-void save_as(const bbs::BbsMatrix<float>& a, TypeSpec spec, const std::string& path, Progress& progress,
+void save_as(const bbs::BbsMatrix<float>& a, bbs::ValueTypeSpec spec, const std::string& path, Progress& progress,
              std::ostream& report, bool allow_saturation) {
   double max_abs = 0;
   a.forEach([&](bbs::index, bbs::index, float v) { max_abs = std::max(max_abs, std::abs(double(v))); });
-  spec = resolve(spec, max_abs);
+  spec = spec.resolved(max_abs);
   const std::uint32_t code = spec.code();
   const bbs::QuantizationReport r = progress.step(std::string("writing ") + path + " as " + bbs::value_type_name(code),
                                                   [&] { return bbs::save_as_type(a, code, path, !allow_saturation); });
-  if (spec.kind != "float32" && spec.kind != "float64") {
+  if (spec.kind != bbs::ValueTypeSpec::Kind::float32 && spec.kind != bbs::ValueTypeSpec::Kind::float64) {
     report << "quantized to " << bbs::value_type_name(code) << ": " << r.count << " values, " << r.saturated
            << " saturated, max |error| " << r.max_abs_error << ", RMS error " << r.rms_error << '\n';
   }
@@ -121,7 +120,7 @@ int prune(int argc, char** argv) {
           ? bbs::BankConfig(bank, static_cast<bbs::index>(parse_integer("keep", args.get("keep"), 0, bank)))
           : bbs::BankConfig::from_sparsity(bank, parse_number("sparsity", args.get("sparsity")));
   cfg.validate();
-  const TypeSpec spec = parse_type(args.get("type", "float32"));
+  const bbs::ValueTypeSpec spec = bbs::parse_value_type(args.get("type", "float32"));
   const auto block = static_cast<bbs::index>(parse_integer("block", args.get("block", "8"), 1, 1 << 20));
   if (args.has("damping") && !args.has("calibration")) throw UsageError("--damping applies to --calibration only");
   bbs::CalibrationOptions calibration;
@@ -180,7 +179,7 @@ int prune(int argc, char** argv) {
       return calibrated ? bbs::prune_calibrated<T>(w, x, cfg, calibration) : bbs::prune<T>(w, cfg);
     });
   };
-  if (spec.kind == "float64") {
+  if (spec.kind == bbs::ValueTypeSpec::Kind::float64) {
     const auto a = pruned(double{});
     report_sparsity(a.nonZeros());
     if (calibrated) report_error(a.toDense());
@@ -254,8 +253,8 @@ int convert(int argc, char** argv) {
   Progress progress("convert", args.flags.count("quiet") != 0);
   const bbs::FileHeader h = bbs::read_header(in);
   const bool float64 = h.value_type_code == bbs::value_traits<double>::file_code;
-  const TypeSpec spec = parse_type(args.has("type") ? args.get("type") : h.value_type_name);
-  if (float64 && (!to_bbs || spec.kind == "float64")) {
+  const bbs::ValueTypeSpec spec = bbs::parse_value_type(args.has("type") ? args.get("type") : h.value_type_name);
+  if (float64 && (!to_bbs || spec.kind == bbs::ValueTypeSpec::Kind::float64)) {
     // float64 stays float64: no rounding through float.
     const auto a = progress.step("reading " + in, [&] { return bbs::load<double>(in); });
     progress.step("writing " + out, [&] {

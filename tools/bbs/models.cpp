@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "cli.hpp"
-#include "value_types.hpp"
 
 namespace bbs_cli {
 namespace {
@@ -264,7 +263,7 @@ int eval(int argc, char** argv) {
   args.expect_positional(2, "MODEL.bbsm DATA.npz");
   const std::string model_path = args.positional[0], data_path = args.positional[1];
   const std::string type_text = args.get("type", "float32");
-  const TypeSpec type = parse_type(type_text);
+  const bbs::ValueTypeSpec type = bbs::parse_value_type(type_text);
   EvalOptions o;
   o.batch = static_cast<bbs::index>(parse_integer("batch", args.get("batch", "100"), 1, 1 << 20));
   o.latency_samples =
@@ -324,7 +323,7 @@ int eval(int argc, char** argv) {
                   std::filesystem::path(m.first).filename().string().c_str(), tensor.c_str(), c.saturated, c.values);
     }
   }
-  if (type.kind == "fixed16") std::printf("saturated values: %" PRIu64 "\n", saturated);
+  if (type.kind == bbs::ValueTypeSpec::Kind::fixed16) std::printf("saturated values: %" PRIu64 "\n", saturated);
   if (args.has("json")) {
     std::ostringstream j;
     const auto& mine = runs.back().second;
@@ -432,7 +431,7 @@ int model_bench(int argc, char** argv) {
   if (!(min_time >= 0 && min_time <= 60))
     throw UsageError("--min-time " + args.get("min-time") + ": expected 0 to 60 seconds");
   const std::string type_text = args.get("type", "float32");
-  with_model_type(parse_type(type_text), [&](auto t) {
+  with_model_type(bbs::parse_value_type(type_text), [&](auto t) {
     using T = decltype(t);
     const auto model = bbs::nn::load_model<T>(path);
     std::optional<bbs::nn::Sequential<T>> baseline;

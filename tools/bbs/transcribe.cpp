@@ -106,7 +106,7 @@ int transcribe(int argc, char** argv) {
   } else {
     args.expect_positional(2, "MODEL.bbsm AUDIO.wav");
   }
-  const TypeSpec type = parse_type(args.get("type", "float32"));
+  const bbs::ValueTypeSpec type = bbs::parse_value_type(args.get("type", "float32"));
   o.type_name = args.get("type", "float32");
   if (args.has("backend")) {
     const std::string backend = args.get("backend");

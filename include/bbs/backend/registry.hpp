@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bbs/backend/reference.hpp"
@@ -50,6 +51,11 @@ void visit_backend_at(int position, F&& f, backend_list<First, Rest...>) {
   }
 }
 
+template <typename F, typename... B>
+void for_each_in(F& f, backend_list<B...>) {
+  (f(B{}), ...);
+}
+
 /// Calls f with a default-constructed tag of the current default backend.
 template <typename F>
 void visit_default_backend(F&& f) {
@@ -61,19 +67,46 @@ void visit_default_backend(F&& f) {
 /// Names of the backends compiled into this build ("reference", ...).
 inline std::vector<std::string> backend_names() { return detail::names_of(compiled_backends{}); }
 
-/// Makes `name` the backend that backend::automatic (every product without bbs::on) runs.
-/// Throws config_error naming the available backends if `name` is not one of them.
-inline void set_default_backend(const std::string& name) {
+/// Position of the backend called `name` in backend_names(). Throws config_error naming the
+/// available backends if `name` is not one of them.
+inline int backend_index(const std::string& name) {
   const std::vector<std::string> names = backend_names();
   for (std::size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == name) {
-      detail::default_backend_slot().store(static_cast<int>(i), std::memory_order_relaxed);
-      return;
-    }
+    if (names[i] == name) return static_cast<int>(i);
   }
   std::string known;
   for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
   detail::throw_error<config_error>("unknown backend \"", name, "\"; this build has: ", known);
+}
+
+/// Calls f with a default-constructed tag of the backend at `index` of backend_names(): a backend
+/// chosen at run time for one call, without touching the process default. Throws config_error
+/// for an index outside the list.
+template <typename F>
+void visit_backend(int index, F&& f) {
+  const int count = static_cast<int>(backend_names().size());
+  if (index < 0 || index >= count) {
+    detail::throw_error<config_error>("visit_backend: backend index ", index, " is outside 0..", count - 1);
+  }
+  detail::visit_backend_at(index, f, compiled_backends{});
+}
+
+/// visit_backend(backend_index(name), f).
+template <typename F>
+void visit_backend(const std::string& name, F&& f) {
+  visit_backend(backend_index(name), std::forward<F>(f));
+}
+
+/// Calls f with a default-constructed tag of every compiled backend, in backend_names() order.
+template <typename F>
+void for_each_backend(F&& f) {
+  detail::for_each_in(f, compiled_backends{});
+}
+
+/// Makes `name` the backend that backend::automatic (every product without bbs::on) runs.
+/// Throws config_error naming the available backends if `name` is not one of them.
+inline void set_default_backend(const std::string& name) {
+  detail::default_backend_slot().store(backend_index(name), std::memory_order_relaxed);
 }
 
 /// Name of the backend that backend::automatic currently runs.

@@ -2,7 +2,8 @@
 // the float matrix its values stand for, save_as_type writes a float matrix as the type a file
 // code names. Tools (the bbs command-line tool, converters) use these instead of one C++ type per
 // fixed-point width: every fixed16<F> shares fixed16<0>'s storage and every fixed8<Fw, Fx>
-// fixed8<0, 0>'s, with the width applied at run time by the same fixed_rules.
+// fixed8<0, 0>'s, with the width applied at run time by the same fixed_rules. ValueTypeSpec
+// (parse_value_type) is such a type spelled out by a user: a command-line option, a Python string.
 #pragma once
 
 #include <cstdint>
@@ -82,6 +83,13 @@ void save_with_code(const BbsMatrix<T>& m, std::uint32_t code, const std::string
 }  // namespace csb_file
 }  // namespace detail
 
+/// load_as_float of a file's bytes held in memory (what serialize() returned); `source` names
+/// them in errors.
+inline BbsMatrix<float> load_as_float_from_memory(const void* data, std::size_t size,
+                                                  const std::string& source = "bbs::load_as_float_from_memory") {
+  return detail::csb_file::parse_as_float(static_cast<const unsigned char*>(data), size, source);
+}
+
 /// Reads a CSB file of any value type bbs knows as the float matrix its values stand for: exact
 /// for float32, bfloat16, float16 and fixed point; float64 values are rounded to float. Verifies
 /// the file as load() does and throws file_error for every defect or an unknown type code.
@@ -150,6 +158,96 @@ inline QuantizationReport save_as_type(const BbsMatrix<float>& a, std::uint32_t 
   // float32 and float64 keep every value exactly: a report of count conversions without error.
   a.forEach([&](index, index, float v) { report.add(v, v, false); });
   return report.finish();
+}
+
+/// A value type named at run time: "float32", "float64", "bfloat16", "float16" (or "half"),
+/// "fixed16<F>" or "fixed8<Fw,Fx>" (also spelled "fixed16:F", "fixed8:Fw,Fx"). F and Fw may be
+/// "auto": the finest width that holds the largest weight (resolved()).
+struct ValueTypeSpec {
+  enum class Kind { float32, float64, bfloat16, float16, fixed16, fixed8 };
+  Kind kind = Kind::float32;
+  /// F of fixed16<F> or Fw of fixed8<Fw, Fx>; -1 for auto; unused otherwise.
+  int frac_bits = -1;
+  /// Fx of fixed8<Fw, Fx>; unused otherwise.
+  int activation_frac_bits = -1;
+
+  bool is_fixed_point() const { return kind == Kind::fixed16 || kind == Kind::fixed8; }
+
+  /// The spec with auto widths chosen from the largest weight magnitude (choose_frac_bits; its
+  /// value_error when even F = 0 cannot hold max_abs).
+  ValueTypeSpec resolved(double max_abs) const {
+    ValueTypeSpec t = *this;
+    if (kind == Kind::fixed16 && frac_bits < 0) t.frac_bits = choose_frac_bits(max_abs, 16);
+    if (kind == Kind::fixed8 && frac_bits < 0) t.frac_bits = choose_frac_bits(max_abs, 8);
+    return t;
+  }
+
+  /// The file code (value_traits<T>::file_code; value_type_name() names it). Throws config_error
+  /// while a width is auto.
+  std::uint32_t code() const {
+    switch (kind) {
+      case Kind::float32:
+        return value_traits<float>::file_code;
+      case Kind::float64:
+        return value_traits<double>::file_code;
+      case Kind::bfloat16:
+        return value_traits<Eigen::bfloat16>::file_code;
+      case Kind::float16:
+        return value_traits<Eigen::half>::file_code;
+      default:
+        break;
+    }
+    if (frac_bits < 0) {
+      detail::throw_error<config_error>("ValueTypeSpec::code: the fraction width is auto; resolve it first");
+    }
+    if (kind == Kind::fixed16) return detail::fixed16_first_code + static_cast<std::uint32_t>(frac_bits);
+    return detail::fixed8_first_code + static_cast<std::uint32_t>(16 * frac_bits + activation_frac_bits);
+  }
+};
+
+namespace detail {
+
+/// A fraction width of a value type spelling: "auto" (-1) or 0..max.
+inline int parse_frac_width(const std::string& text, int max, const std::string& spelling) {
+  if (text == "auto") return -1;
+  if (text.empty() || text.size() > 2 || text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(text) > max) {
+    throw_error<config_error>("value type \"", spelling, "\": fraction width '", text, "' is not auto or 0..", max);
+  }
+  return std::stoi(text);
+}
+
+}  // namespace detail
+
+/// Parses a value type's spelling (ValueTypeSpec); every name value_type_name() gives parses back
+/// to its code. Throws config_error naming the spelling for anything else.
+inline ValueTypeSpec parse_value_type(const std::string& spelling) {
+  using Kind = ValueTypeSpec::Kind;
+  std::string s = spelling;
+  for (char& c : s) c = c == '<' ? ':' : c;
+  if (!s.empty() && s.back() == '>') s.pop_back();
+  const std::size_t colon = s.find(':');
+  const std::string kind = s.substr(0, colon);
+  const std::string args = colon == std::string::npos ? "" : s.substr(colon + 1);
+  ValueTypeSpec t;
+  if (colon == std::string::npos) {
+    if (kind == "float32") return t;
+    t.kind = kind == "float64" ? Kind::float64 : kind == "bfloat16" ? Kind::bfloat16 : Kind::float16;
+    if (kind == "float64" || kind == "bfloat16" || kind == "float16" || kind == "half") return t;
+  } else if (kind == "fixed16") {
+    t.kind = Kind::fixed16;
+    t.frac_bits = detail::parse_frac_width(args, 15, spelling);
+    return t;
+  } else if (kind == "fixed8" && args.find(',') != std::string::npos) {
+    t.kind = Kind::fixed8;
+    t.frac_bits = detail::parse_frac_width(args.substr(0, args.find(',')), 7, spelling);
+    t.activation_frac_bits = detail::parse_frac_width(args.substr(args.find(',') + 1), 15, spelling);
+    if (t.activation_frac_bits >= 0) return t;
+  }
+  detail::throw_error<config_error>(
+      "value type \"", spelling,
+      "\": expected float32, float64, bfloat16, float16, fixed16<F> or fixed8<Fw,Fx> (F and Fw may be auto, Fx may "
+      "not)");
 }
 
 }  // namespace bbs

@@ -2,7 +2,7 @@
 // Stream keeps every recurrent layer's state between calls, so step() on frames 0, 1, 2, ...
 // computes what Sequential::forward computes on the whole sequence: bit for bit in fixed point,
 // and within float rounding in float (a sequence's input projections run as one SpMM, a frame's
-// as an SpMV). The state is explicit too: state() copies it out and set_state() puts it back, so
+// as an SpMV). The state is explicit too: state() shows it (copy it to keep it) and set_state() puts it back, so
 // one stream can branch (two hypotheses, a paused speaker) or serve many. Opt-in header
 // (included by <bbs/speech.hpp>).
 #pragma once
@@ -57,7 +57,7 @@ class Stream {
   /// The model this stream runs.
   const Sequential<T, Backend>& model() const { return *model_; }
 
-  /// A copy of the state: set_state() of it later continues from here.
+  /// The state after the frames so far; a copy of it, given to set_state() later, continues from here.
   const State& state() const { return state_; }
 
   /// Continues from `state` (from state() of this stream or of another over the same model).
