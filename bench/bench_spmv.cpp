@@ -11,6 +11,10 @@
 //   read_sum, mib:M, threads:1|2 a vectorised sum over M MiB, M = 1 .. 1024: the read bandwidth of
 //                                the level that holds an M MiB working set, the roofline of a
 //                                product whose arrays are about that size (an SpMV mostly reads)
+//   loaded_bbs_simd, loaded_bbs_openmp[_ungated], threads:1|2
+//                                the same products while a busy thread pinned to the last CPU
+//                                competes for it (a shared server): openmp's gate (ParallelGate)
+//                                on, and off (_ungated)
 // Batch > 1 is SpMM, Y = A * X with X an Eigen matrix of `batch` columns.
 //
 // The sweeps vary one axis at a time around the headline point (float32, 87.5 % sparse, bank 64,
@@ -34,8 +38,11 @@
 #include <bbs/bbs.hpp>
 
 #include <omp.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -244,6 +251,42 @@ void bbs_product(benchmark::State& state, Point p, int threads) {
   const auto& a = problem<T>(p).a;
   time_product<X>(state, p, [&](const auto& x, auto& y) { y.noalias() = bbs::on<Backend>(a) * x; });
   set_counters(state, 2.0 * double(a.nonZeros()) * double(p.batch), double(a.memoryBytes()) + vector_bytes<X>(p));
+}
+
+/// A thread that spins on the machine's last CPU for its lifetime: the competing process of a busy
+/// server, as the scheduler sees it.
+class BusyCore {
+ public:
+  BusyCore()
+      : thread_([this] {
+          cpu_set_t set;
+          CPU_ZERO(&set);
+          CPU_SET(std::max(1u, std::thread::hardware_concurrency()) - 1, &set);
+          pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+          while (!stop_.load(std::memory_order_relaxed)) {
+          }
+        }) {}
+  ~BusyCore() {
+    stop_.store(true, std::memory_order_relaxed);
+    thread_.join();
+  }
+  BusyCore(const BusyCore&) = delete;
+  BusyCore& operator=(const BusyCore&) = delete;
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+/// bbs_product while BusyCore competes for a CPU; `gated`: the openmp backend's ParallelGate on.
+/// The gate keeps what it learnt from one call of a benchmark to the next (Google Benchmark calls
+/// it once per repetition), as it would in a long-running process; set_openmp_adaptive resets it,
+/// so it is called only to switch.
+template <typename Backend>
+void loaded_product(benchmark::State& state, Point p, int threads, bool gated) {
+  const BusyCore busy;
+  if (bbs::backend::openmp_impl::adaptive().load() != gated) bbs::set_openmp_adaptive(gated);
+  bbs_product<ValueCase<float>, Backend>(state, p, threads);
 }
 
 void eigen_sparse_product(benchmark::State& state, Point p, int threads) {
@@ -607,6 +650,20 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < all.size(); ++i) {
     r.add_sweep(all[i]);
     add_sweep_context(i + 1, all[i]);
+  }
+  // Under load: simd on one thread against openmp on two, with and without its gate.
+  for (bbs::index n : {4096, 16384}) {
+    const Point p = with(headline, n);
+    const std::string where = "/type:float32/threads:";
+    const std::string pn = "/" + point_name(p);
+    r.add("loaded_bbs_simd" + where + "1" + pn,
+          [p](benchmark::State& s) { loaded_product<bbs::backend::simd>(s, p, 1, true); });
+#ifdef _OPENMP
+    r.add("loaded_bbs_openmp" + where + "2" + pn,
+          [p](benchmark::State& s) { loaded_product<bbs::backend::openmp>(s, p, 2, true); });
+    r.add("loaded_bbs_openmp_ungated" + where + "2" + pn,
+          [p](benchmark::State& s) { loaded_product<bbs::backend::openmp>(s, p, 2, false); });
+#endif
   }
 
   benchmark::RunSpecifiedBenchmarks();

@@ -138,4 +138,22 @@ void require_product_close(const Got& got, const DenseA& dense_a, const X& x, in
   require_close(got, want, scale, bbs::dot_error_bound<T>(terms + 2));
 }
 
+#ifdef _OPENMP
+/// For its lifetime: the openmp backend splits even the tiniest product across threads, whatever
+/// the machine's load (set_openmp_min_entries_per_thread(1), set_openmp_adaptive(false)), so that
+/// the split paths are what a test runs. The defaults come back on destruction.
+struct ForceOpenmpSplitting {
+  ForceOpenmpSplitting() {
+    bbs::set_openmp_min_entries_per_thread(1);
+    bbs::set_openmp_adaptive(false);
+  }
+  ~ForceOpenmpSplitting() {
+    bbs::set_openmp_min_entries_per_thread(bbs::backend::openmp_impl::default_min_entries_per_thread);
+    bbs::set_openmp_adaptive(true);
+  }
+  ForceOpenmpSplitting(const ForceOpenmpSplitting&) = delete;
+  ForceOpenmpSplitting& operator=(const ForceOpenmpSplitting&) = delete;
+};
+#endif
+
 }  // namespace bbs_test

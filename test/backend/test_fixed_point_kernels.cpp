@@ -223,7 +223,7 @@ TEMPLATE_TEST_CASE("every backend computes fixed point bit-exact to the referenc
     }
   }
 #ifdef _OPENMP
-  bbs::set_openmp_min_entries_per_thread(1);  // split even tiny products
+  const bbs_test::ForceOpenmpSplitting split;  // split even tiny products
   for (int threads : {1, 2, 3}) {
     omp_set_num_threads(threads);
     for (const auto& s : bbs_test::all_shapes()) {
@@ -231,7 +231,6 @@ TEMPLATE_TEST_CASE("every backend computes fixed point bit-exact to the referenc
       check_against_reference<bbs::backend::openmp, TestType>(s, seed += 7);
     }
   }
-  bbs::set_openmp_min_entries_per_thread(bbs::backend::openmp_impl::default_min_entries_per_thread);
 #endif
 }
 

@@ -118,7 +118,7 @@ TEMPLATE_TEST_CASE("16-bit float weights: every backend matches double arithmeti
     }
   }
 #ifdef _OPENMP
-  bbs::set_openmp_min_entries_per_thread(1);
+  const bbs_test::ForceOpenmpSplitting split;  // split even tiny products
   for (int threads : {1, 2, 3}) {
     omp_set_num_threads(threads);
     for (const auto& s : bbs_test::all_shapes()) {
@@ -127,7 +127,6 @@ TEMPLATE_TEST_CASE("16-bit float weights: every backend matches double arithmeti
       check_identical<bbs::backend::openmp::inner, bbs::backend::openmp, TestType>(s, seed);
     }
   }
-  bbs::set_openmp_min_entries_per_thread(bbs::backend::openmp_impl::default_min_entries_per_thread);
 #endif
 }
 

@@ -250,7 +250,7 @@ TEMPLATE_TEST_CASE("every backend's row-major SpMM matches the reference", "[bac
     }
   }
 #ifdef _OPENMP
-  bbs::set_openmp_min_entries_per_thread(1);  // split even tiny products
+  const bbs_test::ForceOpenmpSplitting split;  // split even tiny products
   for (int threads : {1, 2, 3}) {
     omp_set_num_threads(threads);
     for (const auto& s : shapes_for(false, common_type)) {
@@ -270,7 +270,6 @@ TEMPLATE_TEST_CASE("every backend's row-major SpMM matches the reference", "[bac
       }
     }
   }
-  bbs::set_openmp_min_entries_per_thread(bbs::backend::openmp_impl::default_min_entries_per_thread);
 #endif
 }
 
@@ -322,10 +321,9 @@ TEST_CASE("row-major SpMM refuses bad dimensions and scales with clear errors", 
       bbs::kernel::spmm_row_major(bbs::backend::reference{}, q.view(), 10, 1e6f, xq.data(), 10, 0.0f, yq.data(), 10),
       bbs::value_error);
 #ifdef _OPENMP
-  bbs::set_openmp_min_entries_per_thread(1);
+  const bbs_test::ForceOpenmpSplitting split;  // split even tiny products
   REQUIRE_THROWS_AS(bbs::kernel::spmm_row_major(bbs::backend::openmp{}, q.view(), 10, 1.0f, xq.data(), 10,
                                                 std::numeric_limits<float>::quiet_NaN(), yq.data(), 10),
                     bbs::value_error);
-  bbs::set_openmp_min_entries_per_thread(bbs::backend::openmp_impl::default_min_entries_per_thread);
 #endif
 }
