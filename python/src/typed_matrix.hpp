@@ -112,13 +112,18 @@ class TypedMatrix final : public AnyMatrix {
   /// point, which holds every fixed16 and fixed8 value exactly.
   using Result = std::conditional_t<fixed_point, float, Activation>;
 
-  explicit TypedMatrix(bbs::BbsMatrix<T> m) : TypedMatrix(std::move(m), activation_frac_bits_of<T>()) {
+  explicit TypedMatrix(bbs::BbsMatrix<T> m) : TypedMatrix(std::move(m), own_activation_frac_bits()) {
     static_assert(!int8_weights, "fixed8 matrices name their activation format: TypedMatrix(m, Fx)");
   }
   TypedMatrix(bbs::BbsMatrix<T> m, int activation_frac_bits)
-      : m_(std::move(m)), activation_frac_bits_(activation_frac_bits), code_(code_of(activation_frac_bits)) {}
+      : m_(std::move(m)), activation_frac_bits_(activation_frac_bits) {
+    if (int8_weights && (activation_frac_bits < 0 || activation_frac_bits > 15)) {
+      bbs::detail::throw_error<bbs::config_error>(bbs::value_traits<T>::name, ": Fx (activation fraction bits) is ",
+                                                  activation_frac_bits, "; it must be 0..15");
+    }
+  }
 
-  const char* type_name() const override { return bbs::value_type_name(code_); }
+  const char* type_name() const override { return bbs::value_type_name(code()); }
   bool is_floating_point() const override { return std::is_floating_point<T>::value; }
   bbs::index rows() const override { return m_.rows(); }
   bbs::index cols() const override { return m_.cols(); }
@@ -178,14 +183,14 @@ class TypedMatrix final : public AnyMatrix {
   }
 
   // The file code is T's own except for fixed8, whose Fx lives here (bbs::save would write Fx = 0).
-  void save(const std::string& path) const override { bbs::detail::csb_file::save_with_code(m_, code_, path); }
+  void save(const std::string& path) const override { bbs::detail::csb_file::save_with_code(m_, code(), path); }
 
   py::bytes serialize() const override {
     const bbs::CsbView<T> view = m_.view();
     view.validate();
     std::string bytes;
     bbs::detail::csb_file::write_bytes(
-        view, [&](const void* p, std::size_t n) { bytes.append(static_cast<const char*>(p), n); }, code_);
+        view, [&](const void* p, std::size_t n) { bytes.append(static_cast<const char*>(p), n); }, code());
     return py::bytes(bytes);
   }
 
@@ -228,20 +233,16 @@ class TypedMatrix final : public AnyMatrix {
  private:
   static Result to_result(T v) { return static_cast<Result>(bbs::value_traits<T>::to_float(v)); }
 
-  /// Fx: F of fixed16<F> (the weights' own), fixed8's from its constructor; unused for floats.
-  template <typename U>
-  static constexpr int activation_frac_bits_of() {
-    if constexpr (bbs::is_fixed16<U>::value) return U::frac_bits;
+  /// Fx of types other than fixed8: F of fixed16<F> (the weights' own); unused for floats.
+  static constexpr int own_activation_frac_bits() {
+    if constexpr (bbs::is_fixed16<T>::value) return T::frac_bits;
     return -1;
   }
 
-  static std::uint32_t code_of(int activation_frac_bits) {
+  /// The file code of the type this matrix stands for: T's own, or fixed8<Fw, Fx> with this Fx.
+  std::uint32_t code() const {
     if constexpr (int8_weights) {
-      if (activation_frac_bits < 0 || activation_frac_bits > 15) {
-        bbs::detail::throw_error<bbs::config_error>("fixed8<", T::frac_bits, ",", activation_frac_bits,
-                                                    ">: Fx (activation fraction bits) must be 0..15");
-      }
-      return bbs::detail::fixed8_first_code + static_cast<std::uint32_t>(16 * T::frac_bits + activation_frac_bits);
+      return bbs::detail::fixed8_first_code + static_cast<std::uint32_t>(16 * T::frac_bits + activation_frac_bits_);
     }
     return bbs::value_traits<T>::file_code;
   }
@@ -400,7 +401,6 @@ class TypedMatrix final : public AnyMatrix {
 
   bbs::BbsMatrix<T> m_;
   int activation_frac_bits_ = -1;
-  std::uint32_t code_ = 0;
 };
 
 template <typename T>
