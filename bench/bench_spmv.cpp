@@ -5,7 +5,8 @@
 // What is timed (one product per iteration, medians of --bbs_repetitions repetitions, wall time):
 //   bbs_reference, bbs_simd      y = bbs::on<Backend>(A) * x on the calling thread
 //   bbs_openmp, threads:1|2      the openmp backend with omp_set_num_threads(1 | 2)
-//   eigen_sparse, threads:1|2    Eigen::SparseMatrix<float, RowMajor> * x (Eigen::setNbThreads)
+//   eigen_sparse, threads:1|2    Eigen::SparseMatrix<float, RowMajor> * x (Eigen::setNbThreads);
+//                                SparseMatrix<double, RowMajor> too in the type sweep (1 thread)
 //   eigen_dense, threads:1       dense Eigen GEMV (batch 1) / GEMM (batch > 1) of the same matrix
 //   stream_triad, threads:1|2    a[i] = b[i] + s * c[i] over 3 x 128 MiB (STREAM's bandwidth)
 //   read_sum, mib:M, threads:1|2 a vectorised sum over M MiB, M = 1 .. 1024: the read bandwidth of
@@ -289,12 +290,14 @@ void loaded_product(benchmark::State& state, Point p, int threads, bool gated) {
   bbs_product<ValueCase<float>, Backend>(state, p, threads);
 }
 
+/// Eigen's SparseMatrix<T, RowMajor> * x: float, and double for the double rows of the type sweep.
+template <typename T = float>
 void eigen_sparse_product(benchmark::State& state, Point p, int threads) {
   ThreadScope scope(threads);
-  const auto& s = problem<float>(p).eigen_sparse();
-  time_product<float>(state, p, [&](const auto& x, auto& y) { y.noalias() = s * x; });
-  const double matrix_bytes = double(s.nonZeros()) * double(sizeof(float) + sizeof(int)) + 4.0 * double(p.rows + 1);
-  set_counters(state, 2.0 * double(s.nonZeros()) * double(p.batch), matrix_bytes + vector_bytes<float>(p));
+  const auto& s = problem<T>(p).eigen_sparse();
+  time_product<T>(state, p, [&](const auto& x, auto& y) { y.noalias() = s * x; });
+  const double matrix_bytes = double(s.nonZeros()) * double(sizeof(T) + sizeof(int)) + 4.0 * double(p.rows + 1);
+  set_counters(state, 2.0 * double(s.nonZeros()) * double(p.batch), matrix_bytes + vector_bytes<T>(p));
 }
 
 void eigen_dense_product(benchmark::State& state, Point p, int threads) {
@@ -448,10 +451,25 @@ std::vector<Sweep> sweeps() {
   }
   all.push_back(dense);
 
+  // Keep counts at equal work: bank 64, 4096 columns, rows = 32768 / keep, so every point has 2M
+  // nonzeros (about 10 MB of float matrix, cache-resident) and only the kernel's handling of the
+  // keep count (lanes per row, rows per group, the row sums) changes. Keep 64 is the dense
+  // configuration.
+  Sweep keep{"keep",
+             "keep counts at equal nonzeros (bank 64, 4096 columns, 32768 / keep rows): every lane count at full "
+             "speed",
+             {},
+             kBbs | kEigenSparse,
+             false};
+  for (bbs::index k : {1, 2, 3, 4, 8, 12, 16, 32, 64}) {
+    keep.points.push_back(Point{(32768 + k / 2) / k, 4096, 1.0 - double(k) / 64.0, 64, 1});
+  }
+  all.push_back(keep);
+
   Sweep types{"type",
               "value types at 4096 (in cache) and 16384 (bandwidth-bound): narrower values move fewer bytes",
               {with(headline, 4096), with(headline, 16384)},
-              kBbs,
+              kBbs | kEigenSparse,
               true};
   all.push_back(types);
   return all;
@@ -518,6 +536,11 @@ struct Registrar {
         for (int t : {1, 2}) {
           add("eigen_sparse" + where + std::to_string(t) + pn,
               [p, t](benchmark::State& s) { eigen_sparse_product(s, p, t); });
+        }
+        // Solvers' baseline for double: Eigen's own double CSR product.
+        if (sweep.all_value_types) {
+          add("eigen_sparse/type:float64/threads:1" + pn,
+              [p](benchmark::State& s) { eigen_sparse_product<double>(s, p, 1); });
         }
       }
       if (sweep.impls & kEigenDense) {

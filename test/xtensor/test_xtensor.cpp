@@ -48,8 +48,9 @@ TEST_CASE("spmv and multiply with xtensor and xarray vectors match the Eigen pro
     const Eigen::VectorXd xt_in = bbs_test::random_vector<double>(shape.rows, 5);
     const xt::xtensor<double, 1> yt = bbs::multiply(a.transpose(), to_xtensor(xt_in));
     require_equal(yt, Eigen::VectorXd(a.transpose() * xt_in));
+    // Another backend sums in another order: the same bits as that backend's Eigen product.
     const xt::xtensor<double, 1> y_on = bbs::multiply(bbs::on<bbs::backend::reference>(a), xt_x);
-    require_equal(y_on, want);
+    require_equal(y_on, Eigen::VectorXd(bbs::on<bbs::backend::reference>(a) * x));
   }
 }
 

@@ -8,25 +8,32 @@ using bbs::backend::simd_impl::RowGroups;
 
 TEST_CASE("row groups use the fewest padding lanes and share x among as many rows as fit", "[simd][row_groups]") {
   const auto round16 = [](Index n) { return (n + 15) / 16 * 16; };
-  for (Index k = 1; k <= 256; ++k) {
-    INFO("k " << k);
-    const Index r = choose_group_rows(k, 16);
-    REQUIRE(r >= 1);
-    if (k > 64) {
-      CHECK(r == 1);
-      continue;
-    }
-    CHECK(r * k <= 64);
-    // No other group size in range pads less.
-    for (Index other = 1; other * k <= 64; ++other) {
-      CHECK(double(other * k) / double(round16(other * k)) <= double(r * k) / double(round16(r * k)) + 1e-12);
+  for (Index shared : {64, 128}) {
+    for (Index k = 1; k <= 256; ++k) {
+      INFO("k " << k << ", " << shared << " lanes shared");
+      const Index r = choose_group_rows(k, 16, shared);
+      REQUIRE(r >= 1);
+      if (k > shared) {
+        CHECK(r == 1);
+        continue;
+      }
+      CHECK(r * k <= shared);
+      // No other group size in range pads less.
+      for (Index other = 1; other * k <= shared; ++other) {
+        CHECK(double(other * k) / double(round16(other * k)) <= double(r * k) / double(round16(r * k)) + 1e-12);
+      }
     }
   }
-  CHECK(choose_group_rows(8, 16) == 8);  // the paper's 87.5 % at bank 64: 8 rows, 64 lanes, no padding
-  CHECK(choose_group_rows(1, 16) == 64);
-  CHECK(choose_group_rows(16, 16) == 4);
-  CHECK(choose_group_rows(8, 32) == 16);  // int16: 32 lanes per vector, 128 shared
-  CHECK(choose_group_rows(0, 16) == 1);
+  CHECK(choose_group_rows(8, 16, 128) == 16);  // the paper's 87.5 % at bank 64: 16 rows, 128 lanes, no padding
+  CHECK(choose_group_rows(12, 16, 128) == 8);  // keep 12: 8 rows, 96 lanes (4 rows when 64 are shared)
+  CHECK(choose_group_rows(12, 16, 64) == 4);
+  CHECK(choose_group_rows(1, 16, 128) == 128);
+  CHECK(choose_group_rows(16, 16, 128) == 8);
+  CHECK(choose_group_rows(8, 32, 128) == 16);  // int16: 32 lanes per vector, 128 shared
+  CHECK(choose_group_rows(8, 8, 32) == 4);     // double
+  CHECK(choose_group_rows(0, 16, 128) == 1);
+  CHECK(RowGroups<float>::max_shared_lanes == 128);
+  CHECK(RowGroups<double>::max_shared_lanes == 32);
 }
 
 namespace {

@@ -1,6 +1,8 @@
 // SIMD backend: every variant this CPU supports (not only the one dispatch picks), on the layouts
 // it reads (the cached row groups of a BbsMatrix, the canonical arrays of a map or slice), against
 // dense Eigen on every testbed shape; and the dispatching tag through the conformance suite.
+#include <random>
+
 #include "backend/conformance.hpp"
 
 using bbs::backend::simd_impl::Isa;
@@ -38,9 +40,9 @@ TEMPLATE_TEST_CASE("every SIMD variant the CPU runs matches dense Eigen on every
 
 TEMPLATE_TEST_CASE("every SIMD variant computes any row range alone", "[backend][simd]", float, double) {
   // The openmp backend hands each thread a row range; ranges that cut a row group in two must
-  // write exactly their own rows (y = A x + 0.5 y). k = 3: row sums lane by lane; k = 1, 4, 8,
-  // 16: in registers, a cut group through a copy.
-  for (bbs::index k : {3, 1, 4, 8, 16}) {
+  // write exactly their own rows (y = A x + 0.5 y): a cut group goes through a copy. k = 1: one
+  // group of 128 rows; 3, 12, 33: rows across vector boundaries.
+  for (bbs::index k : {3, 1, 4, 8, 12, 16, 33}) {
     const auto a = bbs_test::random_bbs<TestType>({29, 200, bbs::BankConfig(64, k)}, 5);
     const auto x = bbs_test::random_vector<TestType>(200, 6);
     const Eigen::Matrix<TestType, Eigen::Dynamic, 1> want = a.toDense() * x;
@@ -226,6 +228,20 @@ TEST_CASE("matrices that keep every weight run the dense kernels and derive no r
       CHECK_FALSE(a.layouts().holds<Groups>());
     }
   }
+  // bfloat16, half and double weights take the dense kernels too (their results are checked on
+  // every testbed shape, which include keep = bank, by test_float16_kernels and the tests above).
+  const auto dense = bbs_test::random_bbs<float>({33, 100, bbs::BankConfig(16, 16)}, 5);
+  const auto dense_double = bbs_test::random_bbs<double>({33, 100, bbs::BankConfig(16, 16)}, 5);
+  const auto dense_bf16 = bbs::quantize<Eigen::bfloat16>(dense).value;
+  const auto dense_half = bbs::quantize<Eigen::half>(dense).value;
+  for (Isa isa : all_variants) {
+    if (!bbs::backend::simd_impl::cpu_supports(isa)) continue;
+    INFO("variant " << bbs::backend::simd_impl::isa_name(isa));
+    const bool vector = isa != Isa::generic;
+    CHECK((spmv_path(isa, dense_double.view()) == SpmvPath::dense) == vector);
+    CHECK((spmv_path(isa, dense_bf16.view()) == SpmvPath::dense) == vector);
+    CHECK((spmv_path(isa, dense_half.view()) == SpmvPath::dense) == vector);
+  }
   // One weight fewer per bank is sparse again: the row groups take it.
   if (bbs::backend::simd_impl::cpu_supports(Isa::avx2)) {
     const auto sparse = bbs_test::random_bbs<float>({8, 64, bbs::BankConfig(16, 15)}, 3);
@@ -253,6 +269,58 @@ TEST_CASE("dispatch runs the best variant the CPU supports", "[backend][simd]") 
 }
 
 #ifdef BBS_SIMD_HAVE_AVX512
+namespace {
+
+template <int CH>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void check_row_sums(std::mt19937& rng) {
+  using bbs::backend::simd_impl::RowSumsInRegisters;
+  for (bbs::index p = 1; p <= 16 * CH; ++p) {
+    const bbs::index rows = 16 * CH / p;
+    INFO(CH << " vectors, " << p << " lanes per row, " << rows << " rows");
+    alignas(64) float lanes[16 * CH];
+    alignas(64) std::uint32_t words[16 * CH];
+    for (int i = 0; i < 16 * CH; ++i) {
+      // Small integers: every order of float addition gives the same sum.
+      lanes[i] = i < rows * p ? float(int(rng() % 201) - 100) : 0.0f;
+      words[i] = i < rows * p ? static_cast<std::uint32_t>(rng()) : 0u;  // sums wrap modulo 2^32
+    }
+    const RowSumsInRegisters sums(p, CH);
+    for (bbs::index o = 0; 16 * o < rows; ++o) {
+      alignas(64) float got[16];
+      alignas(64) std::uint32_t got_words[16];
+      _mm512_store_ps(got, sums.template rows<CH>(lanes, o));
+      _mm512_store_si512(reinterpret_cast<void*>(got_words), sums.template rows<CH>(words, o));
+      for (bbs::index j = 0; j < 16 && 16 * o + j < rows; ++j) {
+        float want = 0.0f;
+        std::uint32_t want_words = 0;
+        for (bbs::index s = 0; s < p; ++s) {
+          want += lanes[(16 * o + j) * p + s];
+          want_words += words[(16 * o + j) * p + s];
+        }
+        CHECK(got[j] == want);
+        CHECK(got_words[j] == want_words);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("row sums in registers add every row of any lane count", "[backend][simd]") {
+  // The epilogue of the AVX-512 row-group kernels, for every rows-of-P layout of 1 to 8 vectors:
+  // P = 1 (128 rows) to 128 (one row), powers of two or not, rows across vector boundaries.
+  if (skip_unsupported(Isa::avx512)) return;
+  std::mt19937 rng(17);
+  check_row_sums<1>(rng);
+  check_row_sums<2>(rng);
+  check_row_sums<3>(rng);
+  check_row_sums<4>(rng);
+  check_row_sums<5>(rng);
+  check_row_sums<6>(rng);
+  check_row_sums<7>(rng);
+  check_row_sums<8>(rng);
+}
+
 TEST_CASE("the AVX-512 fixed-point epilogue equals fixed_rules::scale_and_add at the extremes",
           "[backend][simd][fixed_point]") {
   // Eight rows per int64 vector, the last step masked: every length up to 19 covers full and

@@ -18,7 +18,7 @@
 // uninitialized" once they are inlined into a target("avx512f") function: a known false positive,
 // silenced for the kernel code only.
 #define BBS_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
-#define BBS_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define BBS_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
 #if defined(__GNUC__) && !defined(__clang__)
 #define BBS_SIMD_KERNELS_BEGIN \
   _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
@@ -62,7 +62,9 @@ inline bool cpu_supports(Isa isa) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && (isa == Isa::avx512 || __builtin_cpu_supports("avx512vnni"));
   }
-  if (isa == Isa::avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (isa == Isa::avx2) {
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  }
 #endif
   return isa == Isa::generic;
 }

@@ -36,10 +36,9 @@ namespace simd_impl {
 using detail::cacheline_allocator;
 
 /// Rows per group for rows of `row_lanes` lanes each, in vectors of `vector_lanes`: the R with the
-/// least padding among those whose block fits four vectors (so that several rows share one load of
-/// x), the larger on ties. 1 when one row alone fills more than that.
-inline index choose_group_rows(index row_lanes, index vector_lanes) {
-  const index max_shared = 4 * vector_lanes;
+/// least padding among those whose block fits `max_shared` lanes (so that several rows share one
+/// load of x), the larger on ties. 1 when one row alone fills more than that.
+inline index choose_group_rows(index row_lanes, index vector_lanes, index max_shared) {
   const auto round_up = [&](index n) { return (n + vector_lanes - 1) / vector_lanes * vector_lanes; };
   if (row_lanes == 0 || round_up(row_lanes) > max_shared) return 1;
   index best = 1;
@@ -63,6 +62,11 @@ struct RowGroups {
   /// Whether kernels sum adjacent lane pairs (integer weights: vpmaddwd, vpdpwssd): rows then take
   /// an even number of lanes, so that a pair never spans two rows.
   static constexpr bool pairs_lanes = std::is_integral<T>::value;
+  /// Most lanes of a block that several rows share: 128, which is 8 float vectors or 4 int16
+  /// vectors; 32 (4 vectors) for double, whose kernel gathers and shares no x in registers. Keep
+  /// counts other than powers of two ran up to 30 % slower per entry when float blocks were capped
+  /// at 4 vectors: fewer rows then shared each bank's load of x.
+  static constexpr index max_shared_lanes = sizeof(T) == 8 ? 32 : 128;
   /// Lanes per row in a bank block: k, rounded up to even when pairs_lanes. Extra lanes: value 0.
   index row_lanes = 0;
   index group_rows = 1;  ///< R
@@ -88,7 +92,7 @@ struct RowGroups {
     g.num_banks = a.num_banks();
     g.k = a.nnz_per_bank();
     g.row_lanes = pairs_lanes ? (g.k + 1) / 2 * 2 : g.k;
-    g.group_rows = choose_group_rows(g.row_lanes, vector_lanes);
+    g.group_rows = choose_group_rows(g.row_lanes, vector_lanes, max_shared_lanes);
     g.lanes = (g.group_rows * g.row_lanes + vector_lanes - 1) / vector_lanes * vector_lanes;
     g.groups = (a.rows + g.group_rows - 1) / g.group_rows;
     const auto n = static_cast<std::size_t>(g.groups * g.num_banks * g.lanes);
@@ -113,16 +117,17 @@ struct RowGroups {
 };
 
 /// Writes y[r] = alpha * sum + beta * y[r] for the rows of `group` inside [first, last), each
-/// row's sum taken from its k lanes (lane j row_lanes + s holds row j, slot s); float sums.
-template <typename T>
-void finish_row_group(const RowGroups<T>& g, index group, const float* lanes, index first, index last, float alpha,
-                      float beta, float* y) {
+/// row's sum taken from its k lanes (lane j row_lanes + s holds row j, slot s); S: float sums
+/// (float, bfloat16 and half weights) or double.
+template <typename T, typename S>
+void finish_row_group(const RowGroups<T>& g, index group, const S* lanes, index first, index last, S alpha, S beta,
+                      S* y) {
   for (index j = 0; j < g.group_rows; ++j) {
     const index r = group * g.group_rows + j;
     if (r < first || r >= last) continue;
-    float sum = 0.0f;
+    S sum = 0;
     for (index s = 0; s < g.k; ++s) sum += lanes[j * g.row_lanes + s];
-    y[r] = beta == 0.0f ? alpha * sum : alpha * sum + beta * y[r];
+    y[r] = beta == 0 ? alpha * sum : alpha * sum + beta * y[r];
   }
 }
 

@@ -1,12 +1,14 @@
-// SIMD SpMV: the best variant this CPU runs, the reference loops otherwise (double; bfloat16, half
-// and fixed point without AVX-512; CPUs without AVX2). spmv_path says which kernel takes a matrix.
+// SIMD SpMV: the best variant this CPU runs, the reference loops otherwise (fixed point without
+// AVX-512; CPUs without AVX2). spmv_path says which kernel takes a matrix.
 //
 // A matrix that keeps every weight (bank = keep: a dense layer in a model file) runs the dense GEMV
-// kernels (spmv_dense.hpp) for float (AVX-512, AVX2), fixed16 and fixed8 (AVX-512). Otherwise, for
-// float (AVX-512, AVX2), bfloat16, half, fixed16 and fixed8 (AVX-512) the kernels read the row
-// groups (row_groups.hpp), derived once and cached by the owning BbsMatrix. Views without a cache
-// (a BbsMap, a row slice) and banks wider than 256 (16-bit indices) use the AVX-512 gather kernel on
-// the canonical layout for float and the reference loops otherwise.
+// kernels (spmv_dense.hpp): float, bfloat16, half and double on AVX-512 and AVX2, fixed16 and
+// fixed8 on AVX-512. Otherwise the kernels read the row groups (row_groups.hpp), derived once and
+// cached by the owning BbsMatrix: permutes for float, bfloat16, half, fixed16 and fixed8 on AVX-512
+// (spmv_avx512*.hpp), gathers for double on AVX-512 and for every float type on AVX2
+// (spmv_avx2.hpp). Views without a cache (a BbsMap, a row slice) and banks wider than 256 (16-bit
+// indices) use the AVX-512 gather kernel on the canonical layout for float and the reference loops
+// otherwise.
 #pragma once
 
 #include <limits>
@@ -59,21 +61,20 @@ template <typename T>
 SpmvPath spmv_path(Isa isa, const CsbView<T>& a) {
   constexpr bool is_float = std::is_same<T, float>::value;
   constexpr bool is_16bit_float = std::is_same<T, Eigen::bfloat16>::value || std::is_same<T, Eigen::half>::value;
+  constexpr bool is_floating = is_float || is_16bit_float || std::is_same<T, double>::value;
   constexpr bool is_fixed = is_fixed_point<T>::value;
+  // Row groups need one-byte in-bank indices, so banks of at most 256 columns.
   const bool has_groups =
       a.layouts != nullptr && a.cols > 0 && a.nnz_per_bank() > 0 && a.config.index_width() == IndexWidth::u8;
 #ifdef BBS_SIMD_HAVE_AVX512
   if (uses_avx512(isa)) {
-    if ((is_float || is_fixed) && is_dense_configuration(a)) return SpmvPath::dense;
-    if (is_fixed && has_groups) return SpmvPath::row_groups;
-    if ((is_float || is_16bit_float) && has_groups && a.bank_size() <= 16 * max_slice_registers) {
-      return SpmvPath::row_groups;
-    }
+    if ((is_floating || is_fixed) && is_dense_configuration(a)) return SpmvPath::dense;
+    if ((is_floating || is_fixed) && has_groups) return SpmvPath::row_groups;
     if (is_float && avx512_applies(a)) return SpmvPath::canonical;
   }
 #endif
 #ifdef BBS_SIMD_HAVE_AVX2
-  if (is_float && isa == Isa::avx2) {
+  if (is_floating && isa == Isa::avx2) {
     if (is_dense_configuration(a)) return SpmvPath::dense;
     if (has_groups) return SpmvPath::row_groups;
   }
@@ -122,29 +123,34 @@ bool try_spmv_rows(Isa isa, const CsbView<T>& a, index first, index last, scalar
         spmv_avx512_fixed_point(*cached_row_groups(raw), T::frac_bits, vnni, first, last, alpha_q, beta_q, x, y);
       }
       return true;
-    } else if constexpr (std::is_same<T, float>::value || std::is_same<T, Eigen::bfloat16>::value ||
-                         std::is_same<T, Eigen::half>::value) {
-      if constexpr (std::is_same<T, float>::value) {
-        if (path == SpmvPath::dense) {
-          thread_local std::vector<float> buffer;
-          spmv_dense_avx512(a.values, a.row_entries(), first, last, alpha, storage_order_x(a, x, buffer), beta, y);
-          return true;
-        }
-        if (path == SpmvPath::canonical) {
-          spmv_avx512_canonical(a.rows_slice(first, last), alpha, x, beta, y + first);
-          return true;
-        }
+    } else {
+      if (path == SpmvPath::dense) {
+        thread_local std::vector<activation_t<T>> buffer;
+        spmv_dense_avx512(a.values, a.row_entries(), first, last, alpha, storage_order_x(a, x, buffer), beta, y);
+        return true;
       }
-      spmv_avx512_row_groups(*cached_row_groups(a), first, last, alpha, x, beta, y);
-      return true;
+      if constexpr (std::is_same<T, double>::value) {
+        // Double lanes make the permutes twice as long per entry: the gather kernel wins.
+        spmv_avx2_row_groups(*cached_row_groups(a), first, last, alpha, x, beta, y);
+        return true;
+      } else {
+        if constexpr (std::is_same<T, float>::value) {
+          if (path == SpmvPath::canonical) {
+            spmv_avx512_canonical(a.rows_slice(first, last), alpha, x, beta, y + first);
+            return true;
+          }
+        }
+        spmv_avx512_row_groups(*cached_row_groups(a), first, last, alpha, x, beta, y);
+        return true;
+      }
     }
   }
 #endif
 #ifdef BBS_SIMD_HAVE_AVX2
-  if constexpr (std::is_same<T, float>::value) {
+  if constexpr (!is_fixed_point<T>::value) {
     if (isa == Isa::avx2) {
       if (path == SpmvPath::dense) {
-        thread_local std::vector<float> buffer;
+        thread_local std::vector<activation_t<T>> buffer;
         spmv_dense_avx2(a.values, a.row_entries(), first, last, alpha, storage_order_x(a, x, buffer), beta, y);
       } else {
         spmv_avx2_row_groups(*cached_row_groups(a), first, last, alpha, x, beta, y);

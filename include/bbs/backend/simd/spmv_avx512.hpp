@@ -121,63 +121,105 @@ BBS_TARGET_AVX512 inline __m512 load_weights_avx512(const Eigen::half* p) {
   return _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-/// Row sums of a group's accumulators in registers, for rows of P lanes (floats, or int32 pair
-/// sums) when P divides 16, so that no row spans two vectors: log2(P) shifted adds leave each row's
-/// sum in its first lane, and one masked permute per vector moves those lanes to their row's place
-/// in a vector of 16 rows. The kernels then write 16 rows with one store. (Writing each vector's
-/// few rows with a masked store, followed by a masked load of the next rows of y, made the float
-/// LSTM step about 15 % slower instead of faster, most likely by stalling store forwarding.)
-/// Other widths: applies is false.
+/// Row sums of a group's accumulators in registers, for rows of any P lanes (floats, or int32 pair
+/// sums) in up to 8 vectors: segmented window sums, then one permute to place them. After step s
+/// (d = 2^s), lane i holds the sum of lanes [i, i + 2d) that lie in its own row; so after
+/// ceil(log2 P) steps each row's first lane holds the row's sum. A step shifts the vectors down by
+/// d lanes across vector boundaries (valignd, or whole vectors for d >= 16) and adds them under a
+/// mask of the lanes whose row continues d lanes further on. The row sums are then picked into a
+/// vector of 16 rows with the same permutes that pick x (select_avx512). Per row this costs about
+/// 2 log2(P) / (rows per vector) instructions, against P scalar adds for summing lanes one by one
+/// (finish_row_group), which made keep counts other than powers of two slower per entry.
+///
+/// The kernels then write 16 rows with one store. (Writing each vector's few rows with a masked
+/// store, followed by a masked load of the next rows of y, made the float LSTM step about 15 %
+/// slower instead of faster, most likely by stalling store forwarding.)
 struct RowSumsInRegisters {
-  bool applies = false;
-  index p = 0;               // P
-  int steps = 0;             // log2(P)
-  __m512i shift_by[4];       // lane i <- lane (i + 2^s) mod 16
-  __m512i place[16];         // vector q of 16 rows' P vectors: lane q 16 / P + j <- lane j P
-  __mmask16 place_mask[16];  // lanes q 16 / P .. (q + 1) 16 / P - 1
+  static constexpr int max_vectors = 8;
+  static constexpr int max_steps = 7;  // P <= 8 vectors of 16 lanes = 2^7
+  index p = 0;                         // P
+  index vectors = 0;
+  int steps = 0;                                     // ceil(log2(P))
+  __mmask16 continues[max_steps][max_vectors] = {};  // step s, vector c: lanes whose row goes on 2^s lanes
+  __m512i place[max_vectors];                        // output o: lane j <- lane (16 o + j) P of the vectors
 
-  BBS_TARGET_AVX512 explicit RowSumsInRegisters(index lanes_per_row) : p(lanes_per_row) {
-    applies = p >= 1 && p <= 16 && (p & (p - 1)) == 0;
-    if (!applies) return;
-    alignas(64) std::int32_t idx[16];
-    for (index s = 1; s < p; s *= 2, ++steps) {
-      for (int i = 0; i < 16; ++i) idx[i] = static_cast<std::int32_t>((i + s) % 16);
-      shift_by[steps] = _mm512_load_si512(idx);
-    }
-    const index rows_per_vector = 16 / p;
-    for (index q = 0; q < p; ++q) {
-      place_mask[q] = static_cast<__mmask16>(((1u << rows_per_vector) - 1) << (q * rows_per_vector));
-      for (index l = 0; l < 16; ++l) {
-        const index j = l - q * rows_per_vector;
-        idx[l] = j >= 0 && j < rows_per_vector ? static_cast<std::int32_t>(j * p) : 0;
+  /// Rows of `lanes_per_row` lanes, in `vectors` (<= 8) vectors of 16 lanes.
+  BBS_TARGET_AVX512 RowSumsInRegisters(index lanes_per_row, index vector_count)
+      : p(lanes_per_row), vectors(vector_count) {
+    while ((index(1) << steps) < p) ++steps;
+    for (int s = 0; s < steps; ++s) {
+      const index d = index(1) << s;
+      for (index c = 0; c < vectors; ++c) {
+        std::uint32_t m = 0;
+        for (index l = 0; l < 16; ++l) m |= ((16 * c + l) % p + d < p ? 1u : 0u) << l;
+        continues[s][c] = static_cast<__mmask16>(m);
       }
-      place[q] = _mm512_load_si512(idx);
+    }
+    const index outputs = (16 * vectors / p + 15) / 16;
+    alignas(64) std::int32_t idx[16];
+    for (index o = 0; o < outputs && o < max_vectors; ++o) {
+      for (index j = 0; j < 16; ++j) {
+        const index lane = (16 * o + j) * p;
+        idx[j] = static_cast<std::int32_t>(lane < 16 * vectors ? lane : 0);
+      }
+      place[o] = _mm512_load_si512(idx);
     }
   }
 
   /// The mask of the first n lanes (n <= 16).
   static __mmask16 first(index n) { return static_cast<__mmask16>((1u << n) - 1); }
 
-  /// Lane j: the sum of row 16 o + j of the `vectors` vectors at v (row i: lanes i P .. i P + P - 1
-  /// of them, counted across vectors), modulo 2^32; 0 past the last row.
-  BBS_TARGET_AVX512 __m512i rows(const std::uint32_t* v, index vectors, index o) const {
-    __m512i r = _mm512_setzero_si512();
-    for (index q = 0; q < p && o * p + q < vectors; ++q) {
-      __m512i t = _mm512_load_si512(reinterpret_cast<const void*>(v + 16 * (o * p + q)));
-      for (int s = 0; s < steps; ++s) t = _mm512_add_epi32(t, _mm512_permutexvar_epi32(shift_by[s], t));
-      r = _mm512_mask_permutexvar_epi32(r, place_mask[q], place[q], t);
-    }
-    return r;
+  /// Lane j: the sum of row 16 o + j of the CH (= vectors) vectors at v (row i: lanes i P ..
+  /// i P + P - 1 of them, counted across vectors), floats or int32 modulo 2^32; rows past the
+  /// vectors: unspecified.
+  template <int CH>
+  BBS_TARGET_AVX512 __m512i rows(const std::uint32_t* v, index o) const {
+    return rows<CH, true>(v, o);
   }
-  /// The same for floats, added as a tree (not left to right as finish_row_group).
-  BBS_TARGET_AVX512 __m512 rows(const float* v, index vectors, index o) const {
-    __m512 r = _mm512_setzero_ps();
-    for (index q = 0; q < p && o * p + q < vectors; ++q) {
-      __m512 t = _mm512_load_ps(v + 16 * (o * p + q));
-      for (int s = 0; s < steps; ++s) t = _mm512_add_ps(t, _mm512_permutexvar_ps(shift_by[s], t));
-      r = _mm512_mask_permutexvar_ps(r, place_mask[q], place[q], t);
+  template <int CH>
+  BBS_TARGET_AVX512 __m512 rows(const float* v, index o) const {
+    return _mm512_castsi512_ps(rows<CH, false>(v, o));
+  }
+
+ private:
+  template <int CH, bool Int>
+  BBS_TARGET_AVX512 __m512i rows(const void* v, index o) const {
+    static_assert(CH >= 1 && CH <= max_vectors, "up to 8 vectors");
+    constexpr int NX = CH == 1 ? 1 : CH == 2 ? 2 : CH <= 4 ? 4 : 8;
+    __m512i t[NX + 1];
+    for (int c = 0; c < CH; ++c) t[c] = _mm512_load_si512(static_cast<const char*>(v) + 64 * c);
+    for (int c = CH; c <= NX; ++c) t[c] = _mm512_setzero_si512();
+    step<CH, 1, Int>(t, 0);
+    step<CH, 2, Int>(t, 1);
+    step<CH, 4, Int>(t, 2);
+    step<CH, 8, Int>(t, 3);
+    step<CH, 16, Int>(t, 4);
+    step<CH, 32, Int>(t, 5);
+    step<CH, 64, Int>(t, 6);
+    __m512 x[NX];
+    for (int c = 0; c < NX; ++c) x[c] = _mm512_castsi512_ps(t[c]);
+    return _mm512_castps_si512(select_avx512<NX>(x, place[o]));
+  }
+
+  /// One step of the window sums: t[c] += (the lanes D further on) where the row continues.
+  /// t[CH] is zero.
+  template <int CH, index D, bool Int>
+  BBS_TARGET_AVX512 void step(__m512i* t, int s) const {
+    if (s >= steps) return;
+    for (int c = 0; c < CH; ++c) {
+      __m512i next;
+      if constexpr (D < 16) {
+        next = _mm512_alignr_epi32(t[c + 1], t[c], D);
+      } else {
+        next = c + D / 16 < CH ? t[c + D / 16] : t[CH];
+      }
+      if constexpr (Int) {
+        t[c] = _mm512_mask_add_epi32(t[c], continues[s][c], t[c], next);
+      } else {
+        t[c] = _mm512_castps_si512(_mm512_mask_add_ps(_mm512_castsi512_ps(t[c]), continues[s][c],
+                                                      _mm512_castsi512_ps(t[c]), _mm512_castsi512_ps(next)));
+      }
     }
-    return r;
   }
 };
 
@@ -189,7 +231,7 @@ BBS_TARGET_AVX512 void spmv_avx512_shared_x(const RowGroups<T>& g, index first, 
   const index nb = g.num_banks;
   const SliceMasks<NX> full(g.bank_size);
   const SliceMasks<NX> tail(g.cols - (nb - 1) * g.bank_size);
-  const RowSumsInRegisters row_sums(g.row_lanes);
+  const RowSumsInRegisters row_sums(g.row_lanes, CH);
   const __m512 alpha_v = _mm512_set1_ps(alpha);
   const __m512 beta_v = _mm512_set1_ps(beta);
   alignas(64) float lanes[16 * CH];
@@ -208,10 +250,6 @@ BBS_TARGET_AVX512 void spmv_avx512_shared_x(const RowGroups<T>& g, index first, 
       }
     }
     for (int c = 0; c < CH; ++c) _mm512_store_ps(lanes + 16 * c, acc[c]);
-    if (!row_sums.applies) {
-      finish_row_group(g, group, lanes, first, last, alpha, beta, y);
-      continue;
-    }
     // y = alpha * sum + beta * y, 16 rows per store, the sums read back from `lanes` (store
     // forwarding: with acc[c] here GCC spilled the accumulators inside the loop above). A group
     // cut by [first, last) (the openmp backend's row ranges) goes through `part`, so that each row
@@ -229,7 +267,7 @@ BBS_TARGET_AVX512 void spmv_avx512_shared_x(const RowGroups<T>& g, index first, 
     float* out = whole ? y + group_first : part;
     for (index o = 0; 16 * o < g.group_rows; ++o, out += 16) {
       const __mmask16 m = RowSumsInRegisters::first(std::min<index>(16, g.group_rows - 16 * o));
-      __m512 r = _mm512_mul_ps(alpha_v, row_sums.rows(lanes, CH, o));
+      __m512 r = _mm512_mul_ps(alpha_v, row_sums.template rows<CH>(lanes, o));
       if (beta != 0.0f) r = _mm512_add_ps(r, _mm512_mul_ps(beta_v, _mm512_maskz_loadu_ps(m, out)));
       _mm512_mask_storeu_ps(out, m, r);
     }
@@ -298,8 +336,12 @@ void spmv_avx512_row_groups_nx(const RowGroups<T>& g, index first, index last, f
       return spmv_avx512_shared_x<T, NX, 3>(g, first, last, alpha, x, beta, y);
     case 4:
       return spmv_avx512_shared_x<T, NX, 4>(g, first, last, alpha, x, beta, y);
+    case 5:
+      return spmv_avx512_shared_x<T, NX, 5>(g, first, last, alpha, x, beta, y);
     case 6:
       return spmv_avx512_shared_x<T, NX, 6>(g, first, last, alpha, x, beta, y);
+    case 7:
+      return spmv_avx512_shared_x<T, NX, 7>(g, first, last, alpha, x, beta, y);
     case 8:
       return spmv_avx512_shared_x<T, NX, 8>(g, first, last, alpha, x, beta, y);
     default:

@@ -88,7 +88,7 @@ BBS_TARGET_AVX512 void sums_avx512_fixed_point(const RowGroups<W>& g, index firs
   const index nb = g.num_banks;
   const WordSliceMasks<NX> full(g.bank_size);
   const WordSliceMasks<NX> tail(g.cols - (nb - 1) * g.bank_size);
-  const RowSumsInRegisters row_sums(g.row_lanes / 2);  // a row's pair sums
+  const RowSumsInRegisters row_sums(g.row_lanes / 2, CH);  // a row's pair sums
   alignas(64) std::uint32_t pairs[16 * CH];
   for (index group = first / g.group_rows; group * g.group_rows < last; ++group) {
     const W* v = g.block_values(group, 0);
@@ -106,12 +106,12 @@ BBS_TARGET_AVX512 void sums_avx512_fixed_point(const RowGroups<W>& g, index firs
     }
     for (int c = 0; c < CH; ++c) _mm512_store_si512(reinterpret_cast<void*>(pairs + 16 * c), acc[c]);
     const index group_first = group * g.group_rows;
-    if (row_sums.applies && group_first >= first && group_first + g.group_rows <= last) {
+    if (group_first >= first && group_first + g.group_rows <= last) {
       // As the float kernel: the row sums from `pairs` in registers, one store per 16 rows.
       std::uint32_t* out = sums + (group_first - first);
       for (index o = 0; 16 * o < g.group_rows; ++o) {
         _mm512_mask_storeu_epi32(out + 16 * o, RowSumsInRegisters::first(std::min<index>(16, g.group_rows - 16 * o)),
-                                 row_sums.rows(pairs, CH, o));
+                                 row_sums.template rows<CH>(pairs, o));
       }
       continue;
     }

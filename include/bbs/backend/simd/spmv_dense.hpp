@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "bbs/backend/simd/float_lanes.hpp"
 #include "bbs/backend/simd/isa.hpp"
 #include "bbs/backend/simd/spmv_avx512_fixed_point.hpp"
 #include "bbs/core/value_traits.hpp"
@@ -66,63 +67,42 @@ namespace simd_impl {
 /// reductions, sum_four_*, combine exactly four).
 constexpr index dense_rows_per_pass = 4;
 
-/// The BLAS epilogue of the float kernels: y = alpha * sum, plus beta * y unless beta == 0.
-inline void finish_dense_row(float sum, float alpha, float beta, float* y) {
-  *y = beta == 0.0f ? alpha * sum : alpha * sum + beta * *y;
+/// Writes rows y[0 .. rows) (rows <= 4) from their sums: alpha * sum, plus beta * y unless
+/// beta == 0 (the BLAS epilogue).
+template <typename S>
+inline void finish_dense_rows(const S* sums, index rows, S alpha, S beta, S* y) {
+  for (index j = 0; j < rows; ++j) y[j] = beta == 0 ? alpha * sums[j] : alpha * sums[j] + beta * y[j];
 }
-
-#ifdef BBS_SIMD_HAVE_AVX2
-/// The sums of four 8-lane accumulators, one per lane of the result: two rounds of horizontal adds
-/// and one add of the halves, instead of four separate reductions.
-BBS_TARGET_AVX2 inline __m128 sum_four_avx2(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
-  const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
-
-/// Writes rows r .. r + rows - 1 (rows <= 4) of y from their sums: alpha * sum (+ beta * y).
-BBS_TARGET_AVX2 inline void finish_dense_rows(__m128 sums, index rows, float alpha, float beta, float* y) {
-  alignas(16) float s[4];
-  _mm_store_ps(s, sums);
-  for (index j = 0; j < rows; ++j) finish_dense_row(s[j], alpha, beta, y + j);
-}
-#endif
 
 #ifdef BBS_SIMD_HAVE_AVX512
-/// sum_four_avx2 for 16-lane accumulators: each is first folded to 8 lanes.
-BBS_TARGET_AVX512 inline __m256 fold_avx512(__m512 v) {
-  return _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-}
-
-BBS_TARGET_AVX512 inline __m128 sum_four_avx512(const __m512* a) {
-  const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(fold_avx512(a[0]), fold_avx512(a[1])),
-                                  _mm256_hadd_ps(fold_avx512(a[2]), fold_avx512(a[3])));
-  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
-
-/// Rows [first, last) of y = alpha * A * x + beta * y for float A stored densely: row r's n values
-/// at v + r * n, x in storage order (n entries); y is the whole vector.
-BBS_TARGET_AVX512 inline void spmv_dense_avx512(const float* v, index n, index first, index last, float alpha,
-                                                const float* x, float beta, float* y) {
+/// Rows [first, last) of y = alpha * A * x + beta * y for A stored densely: row r's n weights at
+/// v + r * n (float, bfloat16 or half with float x and y; or double), x in storage order (n
+/// entries); y is the whole vector.
+template <typename W, typename S = typename Avx512Lanes<W>::sum_type>
+BBS_TARGET_AVX512 void spmv_dense_avx512(const W* v, index n, index first, index last, S alpha, const S* x, S beta,
+                                         S* y) {
+  using L = Avx512Lanes<W>;
   constexpr index R = dense_rows_per_pass;
-  const index full = n / 16 * 16;
-  const __mmask16 tail = static_cast<__mmask16>((1u << (n - full)) - 1);
+  const index full = n / L::lanes * L::lanes;
   for (index r0 = first; r0 < last; r0 += R) {
     const index rows = std::min(R, last - r0);
-    const float* row[R];
-    __m512 acc[R];
+    const W* row[R];
+    typename L::vec acc[R];
     for (index j = 0; j < R; ++j) {
       row[j] = v + (r0 + std::min(j, rows - 1)) * n;  // a short last pass repeats its last row
-      acc[j] = _mm512_setzero_ps();
+      acc[j] = L::zero();
     }
-    for (index p = 0; p < full; p += 16) {
-      const __m512 xv = _mm512_loadu_ps(x + p);
-      for (index j = 0; j < R; ++j) acc[j] = _mm512_fmadd_ps(_mm512_loadu_ps(row[j] + p), xv, acc[j]);
+    for (index p = 0; p < full; p += L::lanes) {
+      const typename L::vec xv = L::activations(x + p);
+      for (index j = 0; j < R; ++j) acc[j] = L::fmadd(L::weights(row[j] + p), xv, acc[j]);
     }
-    if (tail != 0) {
-      const __m512 xv = _mm512_maskz_loadu_ps(tail, x + full);
-      for (index j = 0; j < R; ++j) acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, row[j] + full), xv, acc[j]);
+    if (full < n) {
+      const typename L::vec xv = L::activations(x + full, n - full);
+      for (index j = 0; j < R; ++j) acc[j] = L::fmadd(L::weights(row[j] + full, n - full), xv, acc[j]);
     }
-    finish_dense_rows(sum_four_avx512(acc), rows, alpha, beta, y + r0);
+    S sums[R];
+    L::sum_four(acc, sums);
+    finish_dense_rows(sums, rows, alpha, beta, y + r0);
   }
 }
 
@@ -198,30 +178,31 @@ void spmv_dense_avx512_fixed_point(const W* v, index n, int frac_bits, bool vnni
 #endif
 
 #ifdef BBS_SIMD_HAVE_AVX2
-/// spmv_dense_avx512 for AVX2 machines: eight lanes, a masked load for the tail.
-BBS_TARGET_AVX2 inline void spmv_dense_avx2(const float* v, index n, index first, index last, float alpha,
-                                            const float* x, float beta, float* y) {
+/// spmv_dense_avx512 for AVX2 machines: 8 float or 4 double lanes.
+template <typename W, typename S = typename Avx2Lanes<W>::sum_type>
+BBS_TARGET_AVX2 void spmv_dense_avx2(const W* v, index n, index first, index last, S alpha, const S* x, S beta, S* y) {
+  using L = Avx2Lanes<W>;
   constexpr index R = dense_rows_per_pass;
-  const index full = n / 8 * 8;
-  const __m256i tail =
-      _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - full)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  const index full = n / L::lanes * L::lanes;
   for (index r0 = first; r0 < last; r0 += R) {
     const index rows = std::min(R, last - r0);
-    const float* row[R];
-    __m256 acc[R];
+    const W* row[R];
+    typename L::vec acc[R];
     for (index j = 0; j < R; ++j) {
       row[j] = v + (r0 + std::min(j, rows - 1)) * n;
-      acc[j] = _mm256_setzero_ps();
+      acc[j] = L::zero();
     }
-    for (index p = 0; p < full; p += 8) {
-      const __m256 xv = _mm256_loadu_ps(x + p);
-      for (index j = 0; j < R; ++j) acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(row[j] + p), xv, acc[j]);
+    for (index p = 0; p < full; p += L::lanes) {
+      const typename L::vec xv = L::activations(x + p);
+      for (index j = 0; j < R; ++j) acc[j] = L::fmadd(L::weights(row[j] + p), xv, acc[j]);
     }
     if (full < n) {
-      const __m256 xv = _mm256_maskload_ps(x + full, tail);
-      for (index j = 0; j < R; ++j) acc[j] = _mm256_fmadd_ps(_mm256_maskload_ps(row[j] + full, tail), xv, acc[j]);
+      const typename L::vec xv = L::activations(x + full, n - full);
+      for (index j = 0; j < R; ++j) acc[j] = L::fmadd(L::weights(row[j] + full, n - full), xv, acc[j]);
     }
-    finish_dense_rows(sum_four_avx2(acc[0], acc[1], acc[2], acc[3]), rows, alpha, beta, y + r0);
+    S sums[R];
+    L::sum_four(acc, sums);
+    finish_dense_rows(sums, rows, alpha, beta, y + r0);
   }
 }
 #endif
