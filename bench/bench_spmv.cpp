@@ -251,7 +251,7 @@ void bbs_product(benchmark::State& state, Point p, int threads) {
   ThreadScope scope(threads);
   const auto& a = problem<T>(p).a;
   time_product<X>(state, p, [&](const auto& x, auto& y) { y.noalias() = bbs::on<Backend>(a) * x; });
-  set_counters(state, 2.0 * double(a.nonZeros()) * double(p.batch), double(a.memoryBytes()) + vector_bytes<X>(p));
+  set_counters(state, 2.0 * double(a.nonZeros()) * double(p.batch), double(a.csbBytes()) + vector_bytes<X>(p));
 }
 
 /// A thread that spins on the machine's last CPU for its lifetime: the competing process of a busy

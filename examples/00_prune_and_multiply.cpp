@@ -24,8 +24,8 @@ int main() {
               (long)a.numBanks(), (long)a.bankSize(), (long)a.nnzPerBank());
   std::printf("nonzeros: %ld (%.1f%% sparse)\n", (long)a.nonZeros(),
               100.0 * (1.0 - double(a.nonZeros()) / double(rows * cols)));
-  std::printf("memory: bbs CSB %zu bytes (%.1f per nonzero), Eigen CSR %zu bytes\n", a.memoryBytes(),
-              double(a.memoryBytes()) / double(a.nonZeros()),
+  std::printf("memory: bbs CSB %zu bytes (%.1f per nonzero), Eigen CSR %zu bytes\n", a.csbBytes(),
+              double(a.csbBytes()) / double(a.nonZeros()),
               size_t(s.nonZeros()) * (sizeof(float) + sizeof(int)) + size_t(rows + 1) * sizeof(int));
   std::printf("max |y - y_eigen_sparse| = %.3g, max |y - y_eigen_dense| = %.3g\n", (y - y_sparse).cwiseAbs().maxCoeff(),
               (y - y_dense).cwiseAbs().maxCoeff());

@@ -221,6 +221,9 @@ int info(int argc, char** argv) {
   std::cout << "sparsity:    " << (all > 0 ? 100.0 * (1.0 - double(nonzeros) / all) : 0.0) << " % (" << nonzeros
             << " stored nonzeros of " << h.rows * h.cols << ")\n";
   std::cout << "stored:      " << h.stored_entries << " entries, " << h.payload_bytes << " payload bytes\n"
+            << "memory:      " << h.payload_bytes
+            << " bytes as loaded (one copy); the simd backend's first product adds its row groups, about as many "
+               "again, unless the matrix is prepared with Canonical::drop (bbs bench measures both)\n"
             << "integrity:   " << integrity << '\n';
   return 0;
 }
@@ -332,6 +335,27 @@ void run_bench(const bbs::BbsMatrix<T>& a, const bbs::BbsMatrix<float>& af, cons
     row("bbs " + name + " " + type_name, median_seconds([&] { y.noalias() = a * x; }, repeats, min_time));
   }
   bbs::set_default_backend(previous);
+
+  // Resident memory, and what prepare changes: a copy prepared for simd keeps one copy in memory
+  // and its first product costs what the others do.
+  std::printf("memory: %zu bytes resident after these products (CSB arrays %zu bytes)\n", a.memoryBytes(),
+              a.csbBytes());
+  bbs::BbsMatrix<T> prepared(a);
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  const bool arranged = prepared.template prepare<bbs::backend::simd>(bbs::Canonical::drop);
+  const auto t1 = clock::now();
+  y.noalias() = bbs::on<bbs::backend::simd>(prepared) * x;
+  const auto t2 = clock::now();
+  const double steady =
+      median_seconds([&] { y.noalias() = bbs::on<bbs::backend::simd>(prepared) * x; }, repeats, min_time);
+  const auto us = [](clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); };
+  std::printf(
+      "prepared for simd with one copy: %zu bytes resident (%.2fx the CSB arrays)%s; prepare %.1f us, "
+      "first product %.1f us, then %.1f us\n",
+      prepared.memoryBytes(), double(prepared.memoryBytes()) / double(prepared.csbBytes()),
+      arranged ? "" : " (simd reads the canonical arrays here: nothing to prepare)", us(t1 - t0), us(t2 - t1),
+      steady * 1e6);
 }
 
 int bench(int argc, char** argv) {

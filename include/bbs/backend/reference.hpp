@@ -8,4 +8,5 @@
 #include "bbs/backend/reference/spmm.hpp"
 #include "bbs/backend/reference/spmm_row_major.hpp"
 #include "bbs/backend/reference/activation.hpp"
+#include "bbs/backend/reference/prepare.hpp"
 #include "bbs/backend/common/row_ranges.hpp"

@@ -12,6 +12,7 @@
 #include "bbs/backend/simd/spmv_avx512_fixed_point.hpp"
 #include "bbs/backend/simd/spmv_dense.hpp"
 #include "bbs/backend/simd/spmv.hpp"
+#include "bbs/backend/simd/prepare.hpp"
 #include "bbs/backend/simd/spmm_panel.hpp"
 #include "bbs/backend/simd/spmm_avx512.hpp"
 #include "bbs/backend/simd/spmm_avx2.hpp"

@@ -52,7 +52,7 @@ class MatrixOperand : public Eigen::EigenBase<MatrixOperand<T, Backend, Transpos
 /// The operand refers to A's arrays: A must outlive it (as with Eigen::Map).
 template <typename Backend, typename Derived>
 MatrixOperand<typename Derived::Scalar, Backend, false> on(const BbsBase<Derived>& a) {
-  return MatrixOperand<typename Derived::Scalar, Backend, false>(a.derived().view());
+  return MatrixOperand<typename Derived::Scalar, Backend, false>(a.derived().kernelView());
 }
 template <typename Backend, typename T, typename OtherBackend, bool Transposed>
 MatrixOperand<T, Backend, Transposed> on(const MatrixOperand<T, OtherBackend, Transposed>& a) {
@@ -62,7 +62,7 @@ MatrixOperand<T, Backend, Transposed> on(const MatrixOperand<T, OtherBackend, Tr
 // BbsBase's product members, defined here once MatrixOperand is complete.
 template <typename Derived>
 MatrixOperand<typename BbsBase<Derived>::Scalar, backend::automatic, true> BbsBase<Derived>::transpose() const {
-  return MatrixOperand<Scalar, backend::automatic, true>(csb());
+  return MatrixOperand<Scalar, backend::automatic, true>(shape());
 }
 
 template <typename Derived>
@@ -70,7 +70,7 @@ template <typename Rhs>
 Eigen::Product<MatrixOperand<typename BbsBase<Derived>::Scalar, backend::automatic, false>, Rhs,
                Eigen::AliasFreeProduct>
 BbsBase<Derived>::operator*(const Eigen::MatrixBase<Rhs>& x) const {
-  return MatrixOperand<Scalar, backend::automatic, false>(csb()) * x;
+  return MatrixOperand<Scalar, backend::automatic, false>(shape()) * x;
 }
 
 }  // namespace bbs

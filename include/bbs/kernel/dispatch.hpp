@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <type_traits>
 
 #include "bbs/backend/automatic.hpp"
@@ -44,25 +45,45 @@ namespace kernel {
 // itself for float and double; fixed16<F> x, y with float alpha, beta (core/fixed_point.hpp);
 // float x, y, alpha, beta for Eigen::bfloat16 and Eigen::half weights.
 
+// A view of a prepared matrix that dropped its canonical arrays (BbsMatrix::prepare) carries no
+// arrays: SpMV runs on it where the backend reads its arrangement (spmv_reads_arrangement), and
+// every other kernel gets CsbView::complete(), the arrays rebuilt from the arrangement.
+
+/// Builds what Backend's SpMV reads for A (its arrangement, kept in A's layout cache) and returns
+/// how to rebuild A's canonical arrays from it, bit for bit; empty when that SpMV reads the
+/// canonical arrays themselves. BbsMatrix::prepare calls it.
+template <typename Backend, typename T>
+std::function<CanonicalArrays<T>()> prepare(Backend tag, const CsbView<T>& a) {
+  std::function<CanonicalArrays<T>()> restore;
+  detail::with_backend(tag, [&](auto b) { restore = prepare_spmv(b, b, a); });
+  return restore;
+}
+
 /// y = alpha * A * x + beta * y; x: A.cols, y: A.rows, contiguous. beta == 0 ignores y's contents.
 template <typename Backend, typename T>
 void spmv(Backend tag, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<T>* x, scalar_t<T> beta,
           activation_t<T>* y) {
-  detail::with_backend(tag, [&](auto b) { spmv(b, b, a, alpha, x, beta, y); });
+  detail::with_backend(tag, [&](auto b) {
+    if (a.values == nullptr && !spmv_reads_arrangement(b, b, a)) {
+      spmv(b, b, a.complete(), alpha, x, beta, y);
+    } else {
+      spmv(b, b, a, alpha, x, beta, y);
+    }
+  });
 }
 
 /// y = alpha * A^T * x + beta * y; x: A.rows, y: A.cols, contiguous.
 template <typename Backend, typename T>
 void spmv_transposed(Backend tag, const CsbView<T>& a, scalar_t<T> alpha, const activation_t<T>* x, scalar_t<T> beta,
                      activation_t<T>* y) {
-  detail::with_backend(tag, [&](auto b) { spmv_transposed(b, b, a, alpha, x, beta, y); });
+  detail::with_backend(tag, [&](auto b) { spmv_transposed(b, b, a.complete(), alpha, x, beta, y); });
 }
 
 /// Y = alpha * A * X + beta * Y; X: A.cols x n, Y: A.rows x n, column-major, leading dims ldx, ldy.
 template <typename Backend, typename T>
 void spmm(Backend tag, const CsbView<T>& a, index n, scalar_t<T> alpha, const activation_t<T>* x, index ldx,
           scalar_t<T> beta, activation_t<T>* y, index ldy) {
-  detail::with_backend(tag, [&](auto b) { spmm(b, b, a, n, alpha, x, ldx, beta, y, ldy); });
+  detail::with_backend(tag, [&](auto b) { spmm(b, b, a.complete(), n, alpha, x, ldx, beta, y, ldy); });
 }
 
 /// Y = alpha * A * X + beta * Y with X (A.cols x n) and Y (A.rows x n) row-major: row c of X at
@@ -78,7 +99,7 @@ void spmm_row_major(Backend tag, const CsbView<T>& a, index n, scalar_t<T> alpha
                                      ", expected n >= 0 and leading dimensions of at least n (X is ", a.cols,
                                      " x n, Y is ", a.rows, " x n, row-major)");
   }
-  detail::with_backend(tag, [&](auto b) { spmm_row_major(b, b, a, n, alpha, x, ldx, beta, y, ldy); });
+  detail::with_backend(tag, [&](auto b) { spmm_row_major(b, b, a.complete(), n, alpha, x, ldx, beta, y, ldy); });
 }
 
 /// Y = alpha * A^T * X + beta * Y, one transposed SpMV per column of X.

@@ -37,6 +37,8 @@ class BbsMap : public BbsBase<BbsMap<T>> {
   /// views change), so backends use their kernels for the canonical layout; copy into a
   /// BbsMatrix for the fastest SIMD path.
   CsbView<T> view() const { return view_; }
+  /// The view products hand to the kernel dispatch: view() (a map never drops its arrays).
+  CsbView<T> kernelView() const { return view_; }
 
  private:
   BbsMap(index rows, index cols, const BankConfig& cfg, const T* values, const void* indices, IndexWidth width)

@@ -30,25 +30,29 @@ class BbsBase : public Eigen::EigenBase<Derived> {
 
   using Eigen::EigenBase<Derived>::derived;
 
-  index rows() const { return csb().rows; }
-  index cols() const { return csb().cols; }
+  index rows() const { return shape().rows; }
+  index cols() const { return shape().cols; }
   /// Eigen's sparse vocabulary, used by Eigen's preconditioners: outer = rows (row-major).
   index outerSize() const { return rows(); }
   index innerSize() const { return cols(); }
 
-  BankConfig bankConfig() const { return csb().config; }
+  BankConfig bankConfig() const { return shape().config; }
   index bankSize() const { return bankConfig().bank_size; }
   index nnzPerBank() const { return bankConfig().nnz_per_bank; }
-  index numBanks() const { return csb().num_banks(); }
+  index numBanks() const { return shape().num_banks(); }
   IndexWidth indexWidth() const { return bankConfig().index_width(); }
   /// Stored entries that are not padding; explicitly stored zeros count, as in Eigen.
-  index nonZeros() const { return csb().nonzeros(); }
+  index nonZeros() const { return shape().nonzeros(); }
   /// Stored entries including the padding of a partial last bank (rows * numBanks * nnzPerBank).
-  index storedEntries() const { return csb().stored_entries(); }
-  /// Bytes of the CSB arrays: (sizeof(Scalar) + index width) per stored entry.
-  std::size_t memoryBytes() const {
+  index storedEntries() const { return shape().stored_entries(); }
+  /// Bytes of the CSB arrays: (sizeof(Scalar) + index width) per stored entry; what a file's
+  /// payload and one copy in memory take.
+  std::size_t csbBytes() const {
     return static_cast<std::size_t>(storedEntries()) * (sizeof(Scalar) + static_cast<std::size_t>(indexWidth()));
   }
+  /// Bytes in memory for this matrix: csbBytes() for a view of arrays it does not own (BbsMap);
+  /// BbsMatrix reports what it holds, arrangements included.
+  std::size_t memoryBytes() const { return csbBytes(); }
 
   /// Throws format_error if an invariant of the CSB arrays is broken (see CsbView::validate).
   void validate() const { csb().validate(); }
@@ -148,6 +152,9 @@ class BbsBase : public Eigen::EigenBase<Derived> {
 
  private:
   CsbView<Scalar> csb() const { return derived().view(); }
+  /// The view the shape queries and products use: kernelView() (BbsMatrix: without arrays when
+  /// they were dropped; the kernel dispatch restores them where a kernel needs them).
+  CsbView<Scalar> shape() const { return derived().kernelView(); }
 };
 
 }  // namespace bbs

@@ -112,9 +112,9 @@ template <typename Backend, typename T>
 void multiply_columns(Backend tag, const BbsMatrix<T>& a, index n, const activation_t<T>* x, index ldx,
                       scalar_t<T> beta, activation_t<T>* y, index ldy, scalar_t<T> alpha = scalar_t<T>(1)) {
   if (n == 1) {
-    kernel::spmv(tag, a.view(), alpha, x, beta, y);
+    kernel::spmv(tag, a.kernelView(), alpha, x, beta, y);
   } else if (n > 1) {
-    kernel::spmm(tag, a.view(), n, alpha, x, ldx, beta, y, ldy);
+    kernel::spmm(tag, a.kernelView(), n, alpha, x, ldx, beta, y, ldy);
   }
 }
 
@@ -123,7 +123,7 @@ void multiply_columns(Backend tag, const BbsMatrix<T>& a, index n, const activat
 template <typename Backend, typename T>
 void multiply_rows(Backend tag, const BbsMatrix<T>& a, index n, const activation_t<T>* x, index ldx, scalar_t<T> beta,
                    activation_t<T>* y, index ldy) {
-  if (n > 0) kernel::spmm_row_major(tag, a.view(), n, scalar_t<T>(1), x, ldx, beta, y, ldy);
+  if (n > 0) kernel::spmm_row_major(tag, a.kernelView(), n, scalar_t<T>(1), x, ldx, beta, y, ldy);
 }
 
 /// Per-thread scratch memory reused from call to call (a convolution's im2col matrix, megabytes

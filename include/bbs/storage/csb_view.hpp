@@ -92,9 +92,28 @@ struct CsbView {
   /// Stored entries that are not padding (Eigen's nonZeros(): explicit zeros count).
   index nonzeros() const { return rows * row_nonzeros(); }
 
+  /// This view with canonical arrays to read: itself, or, for a view of a prepared matrix that
+  /// dropped its arrays (BbsMatrix::prepare, Canonical::drop), the arrays rebuilt from its
+  /// arrangement, built once and kept in its layout cache. Kernels that read the arrangement
+  /// instead never call it (kernel::spmv); everything else does.
+  CsbView complete() const {
+    if (values != nullptr || layouts == nullptr) return *this;
+    const auto restored = layouts->template restored<CanonicalArrays<T>>();
+    if (!restored) return *this;
+    CsbView v = *this;
+    v.values = restored->values.data();
+    v.indices = restored->index_data();
+    return v;
+  }
+
   /// Rows [first, last) as a view of their own: rows are contiguous in CSB, so this is O(1).
-  /// The slice carries no layout cache: the owner's arrangements cover the whole matrix.
+  /// The slice carries no layout cache: the owner's arrangements cover the whole matrix (so the
+  /// arrays of a prepared matrix that dropped them are restored first).
   CsbView rows_slice(index first, index last) const {
+    if (values == nullptr && layouts != nullptr) {
+      const CsbView whole = complete();
+      if (whole.values != nullptr) return whole.rows_slice(first, last);
+    }
     const index offset = first * row_entries();
     const auto* idx = static_cast<const unsigned char*>(indices);
     return CsbView{last - first,

@@ -47,7 +47,19 @@ struct Avx512FloatLanes {
   static constexpr index lanes = 16;
   BBS_TARGET_AVX512 static vec zero() { return _mm512_setzero_ps(); }
   BBS_TARGET_AVX512 static void store(float* p, vec v) { _mm512_storeu_ps(p, v); }
-  BBS_TARGET_AVX512 static vec weights(const W* p) { return weights(p, lanes); }
+  /// Unmasked loads for whole vectors: a masked load cannot fold into the FMA that uses it.
+  BBS_TARGET_AVX512 static vec weights(const W* p) {
+    if constexpr (std::is_same<W, float>::value) {
+      return _mm512_loadu_ps(p);
+    } else {
+      const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+      if constexpr (std::is_same<W, Eigen::half>::value) {
+        return _mm512_cvtph_ps(bits);
+      } else {
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
+      }
+    }
+  }
   BBS_TARGET_AVX512 static vec weights(const W* p, index n) {
     const auto m = static_cast<__mmask16>(first_lanes(n));
     if constexpr (std::is_same<W, float>::value) {

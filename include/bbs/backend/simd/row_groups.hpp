@@ -75,6 +75,9 @@ struct RowGroups {
   std::vector<T, cacheline_allocator<T>> values;
   std::vector<std::uint8_t, cacheline_allocator<std::uint8_t>> indices;
 
+  /// Bytes held (LayoutCache::bytes, BbsMatrix::memoryBytes).
+  std::size_t memory_bytes() const { return values.size() * sizeof(T) + indices.size(); }
+
   /// Whether a matrix can be arranged: in-bank indices of one byte.
   static bool applies(const CsbView<T>& a) { return a.config.index_width() == IndexWidth::u8; }
 
@@ -115,6 +118,36 @@ struct RowGroups {
     return g;
   }
 };
+
+/// The canonical arrays a row-group arrangement was built from, bit for bit (build's inverse):
+/// what a prepared matrix that dropped its own rebuilds. T: the matrix's value type; R: what the
+/// groups hold (T, or T's raw integer for fixed point).
+template <typename T, typename R>
+CanonicalArrays<T> restore_canonical(const RowGroups<R>& g) {
+  static_assert(sizeof(T) == sizeof(R), "T is stored as R (itself, or its raw integer)");
+  CanonicalArrays<T> c;
+  const auto n = static_cast<std::size_t>(g.rows * g.num_banks * g.k);
+  c.values.resize(n);
+  c.idx8.resize(n);
+  for (index r = 0; r < g.rows; ++r) {
+    const index group = r / g.group_rows;
+    const index j = r % g.group_rows;
+    for (index b = 0; b < g.num_banks; ++b) {
+      const auto block = static_cast<std::size_t>((group * g.num_banks + b) * g.lanes + j * g.row_lanes);
+      for (index s = 0; s < g.k; ++s) {
+        const auto e = static_cast<std::size_t>(csb_entry(r, s, b, g.num_banks, g.k));
+        const R raw = g.values[block + static_cast<std::size_t>(s)];
+        if constexpr (std::is_same<T, R>::value) {
+          c.values[e] = raw;
+        } else {
+          c.values[e] = T::from_raw(raw);
+        }
+        c.idx8[e] = g.indices[block + static_cast<std::size_t>(s)];
+      }
+    }
+  }
+  return c;
+}
 
 /// Writes y[r] = alpha * sum + beta * y[r] for the rows of `group` inside [first, last), each
 /// row's sum taken from its k lanes (lane j row_lanes + s holds row j, slot s); S: float sums
