@@ -191,6 +191,7 @@ TEST_CASE("bbs info describes a file and verifies it", "[tools][cli]") {
   CHECK_THAT(r.out, Catch::Contains("index type:  uint8"));
   CHECK_THAT(r.out, Catch::Contains("banks:       4 per row of 16 columns, 3 kept per bank"));
   CHECK_THAT(r.out, Catch::Contains("(" + std::to_string(a.nonZeros()) + " stored nonzeros of 1000)"));
+  CHECK_THAT(r.out, Catch::Contains("memory:      " + std::to_string(a.csbBytes()) + " bytes as loaded (one copy)"));
   CHECK_THAT(r.out, Catch::Contains("integrity:   ok"));
 
   // Truncated and corrupted files: exit code 1 and the loader's diagnosis.
@@ -266,6 +267,9 @@ TEST_CASE("bbs bench times every backend against Eigen", "[tools][cli]") {
   CHECK_THAT(r.out, Catch::Contains("Eigen::SparseMatrix float32") && Catch::Contains("Eigen dense float32"));
   for (const std::string& name : bbs::backend_names())
     CHECK_THAT(r.out, Catch::Contains("bbs " + name + " fixed16<11>"));
+  // Resident memory, and a copy prepared for simd with one copy kept (issue 19's first-use check).
+  CHECK_THAT(r.out, Catch::Contains("memory: ") && Catch::Contains("bytes resident after these products"));
+  CHECK_THAT(r.out, Catch::Contains("prepared for simd with one copy: ") && Catch::Contains("first product"));
 }
 
 TEST_CASE("bbs refuses bad usage with exit code 2 and bad input with 1, leaving no file", "[tools][cli]") {

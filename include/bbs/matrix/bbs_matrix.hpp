@@ -87,13 +87,7 @@ class BbsMatrix : public BbsBase<BbsMatrix<T>> {
     rows_ = v.rows;
     cols_ = v.cols;
     config_ = v.config;
-    values_.assign(v.values, v.values + v.stored_entries());
-    allocate_indices(v.stored_entries());
-    with_mutable_indices([&](auto* idx) {
-      using I = std::remove_pointer_t<decltype(idx)>;
-      const I* src = static_cast<const I*>(v.indices);
-      std::copy(src, src + v.stored_entries(), idx);
-    });
+    copy_arrays(v);
   }
 
   /// Builds a BbsMatrix from an Eigen sparse matrix whose pattern is bank-balanced under cfg:
@@ -219,7 +213,12 @@ class BbsMatrix : public BbsBase<BbsMatrix<T>> {
   /// A matrix that dropped its canonical arrays copies them back from the arrangement.
   void take_back_canonical() {
     if (!dropped_) return;
-    const CsbView<T> v = view();
+    copy_arrays(view());
+    dropped_ = false;
+  }
+
+  /// Owned copies of v's canonical arrays (v has this matrix's shape and configuration).
+  void copy_arrays(const CsbView<T>& v) {
     values_.assign(v.values, v.values + v.stored_entries());
     allocate_indices(v.stored_entries());
     with_mutable_indices([&](auto* idx) {
@@ -227,7 +226,6 @@ class BbsMatrix : public BbsBase<BbsMatrix<T>> {
       const I* src = static_cast<const I*>(v.indices);
       std::copy(src, src + v.stored_entries(), idx);
     });
-    dropped_ = false;
   }
 
   void take(BbsMatrix& other) noexcept {

@@ -101,17 +101,23 @@ struct RowGroups {
     const auto n = static_cast<std::size_t>(g.groups * g.num_banks * g.lanes);
     g.values.assign(n, T(0));
     g.indices.assign(n, 0);
+    // The canonical arrays are read in order (row by row, slot-major: csb_entry), so that building
+    // the groups of a large matrix streams through it once.
     const auto* idx = static_cast<const std::uint8_t*>(a.indices);
     const index nb = g.num_banks;
+    const index k = g.k;
+    T* values = g.values.data();
+    std::uint8_t* indices = g.indices.data();
     for (index r = 0; r < a.rows; ++r) {
       const index group = r / g.group_rows;
       const index j = r % g.group_rows;
-      for (index b = 0; b < nb; ++b) {
-        const index block = (group * nb + b) * g.lanes + j * g.row_lanes;
-        for (index s = 0; s < g.k; ++s) {
-          const index e = a.entry(r, s, b);
-          g.values[static_cast<std::size_t>(block + s)] = a.values[e];
-          g.indices[static_cast<std::size_t>(block + s)] = idx[e];
+      const T* row_values = a.values + r * nb * k;
+      const std::uint8_t* row_indices = idx + r * nb * k;
+      for (index s = 0; s < k; ++s) {
+        for (index b = 0; b < nb; ++b) {
+          const index to = (group * nb + b) * g.lanes + j * g.row_lanes + s;
+          values[to] = row_values[s * nb + b];
+          indices[to] = row_indices[s * nb + b];
         }
       }
     }
